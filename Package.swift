@@ -1,0 +1,106 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "chargepile",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "chargepile", targets: ["chargepile"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // The C module map for libpq; only PostgresClient imports it.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "PostgresClient",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "ChargingDomain"),
+        .target(
+            name: "ChargingStore",
+            dependencies: ["PostgresClient", "ChargingDomain"],
+            resources: [.copy("Migrations")]
+        ),
+        .target(
+            name: "PileRouting",
+            dependencies: [
+                "PostgresClient",
+                "ChargingDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "EmbeddedPostgres"),
+        .target(
+            name: "PileSimulator",
+            dependencies: [
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "ChargingServer",
+            dependencies: [
+                "PostgresClient",
+                "ChargingDomain",
+                "ChargingStore",
+                "PileRouting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .executableTarget(
+            name: "chargepile",
+            dependencies: [
+                "PostgresClient",
+                "ChargingDomain",
+                "ChargingStore",
+                "PileRouting",
+                "ChargingServer",
+                "EmbeddedPostgres",
+                "PileSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Shared by the test targets: a live embedded PostgreSQL per test process.
+        .target(
+            name: "TestSupport",
+            dependencies: ["EmbeddedPostgres", "PostgresClient"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
+        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain"]),
+        .testTarget(
+            name: "ChargingServerTests",
+            dependencies: [
+                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,18 @@
+/// A handled failure: the admin front-end gets `{"code": -1, "msg": message}` with HTTP 200.
+public struct APIError: Error, Sendable, Equatable {
+    public let message: String
+
+    public init(_ message: String) { self.message = message }
+
+    static let invalidToken = APIError("token无效或已过期")
+    static let wrongCredentials = APIError("用户名或密码错误")
+    static let unknownPile = APIError("充电桩不存在")
+    static let pileOffline = APIError("充电桩离线")
+    static let writeFailed = APIError("websocket写入失败")
+    static let bodyTooLarge = APIError("请求体过大")
+    static let malformedBody = APIError("请求体格式错误")
+    static let unavailable = APIError("服务暂时不可用，请稍后重试")
+
+    static func missingParameter(_ name: String) -> APIError { APIError("缺少参数: \(name)") }
+    static func invalidParameter(_ name: String) -> APIError { APIError("参数格式错误: \(name)") }
+}

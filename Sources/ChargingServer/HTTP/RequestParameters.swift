@@ -1,0 +1,123 @@
+import Foundation
+import Hummingbird
+
+/// The named parameters of a request, from the query string and from a form,
+/// multipart or JSON body (body values win over query values of the same name).
+struct RequestParameters: Sendable {
+    private var values: [String: String]
+
+    init(_ values: [String: String]) { self.values = values }
+
+    static func parse(_ request: Request, context: some RequestContext) async throws -> RequestParameters {
+        var values: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters {
+            values[String(name)] = String(value)
+        }
+        guard request.method != .get, request.method != .head else { return RequestParameters(values) }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        guard body.readableBytes > 0 else { return RequestParameters(values) }
+        let bytes = Array(body.readableBytesView)
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let fields: [String: String]
+        if contentType.hasPrefix("multipart/form-data") {
+            guard let boundary = MultipartFormData.boundary(contentType: request.headers[.contentType] ?? ""),
+                  let parsed = MultipartFormData.fields(body: bytes, boundary: boundary)
+            else { throw APIError.malformedBody }
+            fields = parsed
+        } else if contentType.hasPrefix("application/json") {
+            fields = try jsonFields(bytes)
+        } else {
+            // x-www-form-urlencoded, also when a client sends no content type.
+            fields = formFields(String(decoding: bytes, as: UTF8.self))
+        }
+        values.merge(fields) { _, body in body }
+        return RequestParameters(values)
+    }
+
+    func optionalString(_ name: String) throws(APIError) -> String? {
+        guard let value = values[name] else { return nil }
+        guard !value.isEmpty, value.utf8.count <= 1024 else { throw .invalidParameter(name) }
+        return value
+    }
+
+    func string(_ name: String) throws(APIError) -> String {
+        guard let value = try optionalString(name) else { throw .missingParameter(name) }
+        return value
+    }
+
+    func int(_ name: String) throws(APIError) -> Int {
+        guard let value = Int(try string(name).trimmingCharacters(in: .whitespaces)) else { throw .invalidParameter(name) }
+        return value
+    }
+
+    func optionalDecimal(_ name: String) throws(APIError) -> Decimal? {
+        guard let text = try optionalString(name)?.trimmingCharacters(in: .whitespaces) else { return nil }
+        // Decimal(string:) accepts a numeric prefix ("12abc"); insist on the whole text being a number.
+        guard let number = Double(text), number.isFinite, let value = Decimal(string: text) else {
+            throw .invalidParameter(name)
+        }
+        return value
+    }
+
+    func decimal(_ name: String) throws(APIError) -> Decimal {
+        guard let value = try optionalDecimal(name) else { throw .missingParameter(name) }
+        return value
+    }
+
+    /// One of the given raw values, else `invalidParameter`.
+    func choice<T: RawRepresentable<String>>(_ name: String, as type: T.Type) throws(APIError) -> T {
+        guard let value = T(rawValue: try string(name)) else { throw .invalidParameter(name) }
+        return value
+    }
+
+    func optionalChoice<T: RawRepresentable<String>>(_ name: String, as type: T.Type) throws(APIError) -> T? {
+        guard let raw = try optionalString(name) else { return nil }
+        guard let value = T(rawValue: raw) else { throw .invalidParameter(name) }
+        return value
+    }
+
+    private static func formFields(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (part: Substring) in
+                String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(part)
+            }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    private static func jsonFields(_ bytes: [UInt8]) throws(APIError) -> [String: String] {
+        guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(bytes)) else {
+            throw .malformedBody
+        }
+        return object.compactMapValues(\.text)
+    }
+}
+
+/// A JSON value as a parameter: numbers and booleans become their text, null is absent.
+private enum JSONScalar: Decodable {
+    case text(String)
+    case null
+    case nested
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Int.self) { self = .text(String(value)) }
+        else if let value = try? container.decode(Double.self) { self = .text("\(value)") }
+        else if let value = try? container.decode(String.self) { self = .text(value) }
+        else if let value = try? container.decode(Bool.self) { self = .text(String(value)) }
+        else { self = .nested }
+    }
+
+    var text: String? {
+        switch self {
+        case .text(let value): value
+        // An object or array where a scalar belongs is kept as a value no parser accepts.
+        case .nested: "\u{0}"
+        case .null: nil
+        }
+    }
+}

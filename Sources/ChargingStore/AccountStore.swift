@@ -1,0 +1,59 @@
+import Foundation
+import PostgresClient
+
+/// Admins and drivers: creation and the credentials a login checks.
+public struct AccountStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public func adminCount() async throws -> Int {
+        try await pool.query("SELECT count(*) AS n FROM admins").first!.decode("n")
+    }
+
+    /// Creates an admin, or replaces the password of an existing one.
+    public func upsertAdmin(username: String, passwordHash: String) async throws {
+        try await pool.execute("""
+            INSERT INTO admins (username, password_hash) VALUES (\(username), \(passwordHash))
+            ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash
+            """)
+    }
+
+    public func adminCredentials(username: String) async throws -> Credentials? {
+        try await pool.query("SELECT id, password_hash FROM admins WHERE username = \(username)")
+            .first.map { Credentials(subject: String(try $0.decode("id", as: Int64.self)), passwordHash: try $0.decode("password_hash")) }
+    }
+
+    public func createDriver(username: String, passwordHash: String, batteryCapacityKWh: Decimal) async throws -> Int64 {
+        do {
+            return try await pool.query("""
+                INSERT INTO drivers (username, password_hash, battery_capacity_kwh)
+                VALUES (\(username), \(passwordHash), \(batteryCapacityKWh)) RETURNING id
+                """).first!.decode("id")
+        } catch let error as PostgresError where error.code == .uniqueViolation {
+            throw StoreError.usernameTaken
+        }
+    }
+
+    public func driverCredentials(username: String) async throws -> Credentials? {
+        try await pool.query("SELECT id, password_hash FROM drivers WHERE username = \(username)")
+            .first.map { Credentials(subject: String(try $0.decode("id", as: Int64.self)), passwordHash: try $0.decode("password_hash")) }
+    }
+
+    public func driver(id: Int64) async throws -> Driver? {
+        try await pool.query("SELECT id, username, battery_capacity_kwh FROM drivers WHERE id = \(id)")
+            .first.map(Driver.init(row:))
+    }
+}
+
+public struct Driver: Sendable, Equatable {
+    public var id: Int64
+    public var username: String
+    public var batteryCapacityKWh: Decimal
+
+    init(row: PostgresRow) throws {
+        id = try row.decode("id")
+        username = try row.decode("username")
+        batteryCapacityKWh = try row.decode("battery_capacity_kwh")
+    }
+}

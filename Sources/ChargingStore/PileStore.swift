@@ -1,0 +1,31 @@
+import ChargingDomain
+import Foundation
+import PostgresClient
+
+/// Piles: provisioning, credentials and the admin's status view.
+public struct PileStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public func all() async throws -> [PileRecord] {
+        try await pool.query("SELECT * FROM pile_status ORDER BY id")
+            .map(PileRecord.init(row:))
+    }
+
+    public func pile(id: Int) async throws -> PileRecord? {
+        try await pool.query("SELECT * FROM pile_status WHERE id = \(id)")
+            .first.map(PileRecord.init(row:))
+    }
+
+    public func credentials(pileID: Int) async throws -> Credentials? {
+        try await pool.query("SELECT password_hash FROM piles WHERE id = \(pileID)")
+            .first.map { Credentials(subject: String(pileID), passwordHash: try $0.decode("password_hash")) }
+    }
+
+    public func setPassword(pileID: Int, passwordHash: String) async throws {
+        guard try await pool.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(pileID)") == 1 else {
+            throw StoreError.notFound
+        }
+    }
+}

@@ -1,0 +1,8 @@
+import PostgresClient
+
+/// What the store reports beyond a plain database failure.
+public enum StoreError: Error, Sendable, Equatable {
+    case usernameTaken
+    case pileExists
+    case notFound
+}

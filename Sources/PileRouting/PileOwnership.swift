@@ -1,0 +1,78 @@
+import ChargingDomain
+import Foundation
+import PostgresClient
+
+/// Which instance holds a pile's socket, fenced by an epoch: the newest connection
+/// wins, and a stale owner's writes match no row.
+public struct PileOwnership: Sendable {
+    public struct Claim: Sendable, Equatable {
+        public var epoch: Int64
+        public var previousOwner: UUID?
+    }
+
+    let pool: PostgresPool
+    let instance: UUID
+
+    public init(pool: PostgresPool, instance: UUID) {
+        self.pool = pool
+        self.instance = instance
+    }
+
+    /// Takes the pile for a new socket on this instance; it starts `off` (seed). The
+    /// previous owner, if any, is told to close its older socket.
+    public func claim(pileID: Int) async throws -> Claim? {
+        try await pool.withTransaction { connection in
+            let previous = try await connection.query(
+                "SELECT owner_instance FROM piles WHERE id = \(pileID) FOR UPDATE")
+            guard let row = previous.first else { return nil }
+            let previousOwner = try row.decode("owner_instance", as: UUID?.self)
+            let epoch: Int64 = try await connection.query("""
+                UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
+                                 status = 'off', status_changed_at = now()
+                WHERE id = \(pileID) RETURNING owner_epoch
+                """).first!.decode("owner_epoch")
+            // Commands queued for an older socket must not fire on this one.
+            try await connection.execute("""
+                UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
+                WHERE pile_id = \(pileID) AND state = 'pending' AND owner_epoch < \(epoch)
+                """)
+            if let previousOwner {
+                try await notify(previousOwner, .replaced(pileID: pileID, epoch: epoch), on: connection)
+            }
+            return Claim(epoch: epoch, previousOwner: previousOwner)
+        }
+    }
+
+    /// The socket closed: the pile goes offline unless a newer connection owns it.
+    @discardableResult
+    public func release(pileID: Int, epoch: Int64) async throws -> Bool {
+        try await pool.execute("""
+            UPDATE piles SET owner_instance = NULL, connected_since = NULL, status = 'offline', status_changed_at = now()
+            WHERE id = \(pileID) AND owner_epoch = \(epoch) AND owner_instance = \(instance)
+            """) == 1
+    }
+
+    /// The pile's own status button (or a written admin command); refused when stale.
+    @discardableResult
+    public func recordStatus(pileID: Int, epoch: Int64, status: PileStatus) async throws -> Bool {
+        try await pool.execute("""
+            UPDATE piles SET status = \(status.rawValue), status_changed_at = now()
+            WHERE id = \(pileID) AND owner_epoch = \(epoch) AND owner_instance = \(instance)
+            """) == 1
+    }
+
+    /// Sends a frame to the pile on whichever instance holds it, when the surrounding
+    /// transaction commits. False when no instance holds the pile.
+    @discardableResult
+    public static func sendFrame(_ text: String, toPile pileID: Int, on connection: PostgresConnection) async throws -> Bool {
+        guard let owner = try await connection.query("SELECT owner_instance FROM piles WHERE id = \(pileID)")
+            .first?.decode("owner_instance", as: UUID?.self)
+        else { return false }
+        try await notify(owner, .frame(pileID: pileID, text: text), on: connection)
+        return true
+    }
+}
+
+func notify(_ instance: UUID, _ message: RoutingMessage, on connection: PostgresConnection) async throws {
+    _ = try await connection.query("SELECT pg_notify(\(instanceChannel(instance)), \(message.payload))")
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// What instances tell each other over their NOTIFY channels. The payload only rings
+/// the doorbell; the rows in Postgres stay the truth.
+public enum RoutingMessage: Sendable, Equatable {
+    /// To a pile's owner: a pending command row awaits.
+    case command(id: Int64)
+    /// To the requesting instance: that command row has its outcome.
+    case result(id: Int64)
+    /// To a pile's previous owner: a newer connection (this epoch) took the pile.
+    case replaced(pileID: Int, epoch: Int64)
+    /// To a pile's owner: write this text frame to the pile's socket.
+    case frame(pileID: Int, text: String)
+
+    var payload: String {
+        switch self {
+        case .command(let id): "command:\(id)"
+        case .result(let id): "result:\(id)"
+        case .replaced(let pileID, let epoch): "replaced:\(pileID):\(epoch)"
+        case .frame(let pileID, let text): "frame:\(pileID):\(text)"
+        }
+    }
+
+    init?(payload: String) {
+        let parts = payload.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        switch (parts.first, parts.count) {
+        case ("command", 2): guard let id = Int64(parts[1]) else { return nil }; self = .command(id: id)
+        case ("result", 2): guard let id = Int64(parts[1]) else { return nil }; self = .result(id: id)
+        case ("replaced", 3):
+            guard let pile = Int(parts[1]), let epoch = Int64(parts[2]) else { return nil }
+            self = .replaced(pileID: pile, epoch: epoch)
+        case ("frame", 3): guard let pile = Int(parts[1]) else { return nil }; self = .frame(pileID: pile, text: String(parts[2]))
+        default: return nil
+        }
+    }
+}
+
+/// The NOTIFY channel of one instance.
+public func instanceChannel(_ instance: UUID) -> String {
+    "chargepile_" + instance.uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+}
