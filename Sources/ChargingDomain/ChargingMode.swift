@@ -1,0 +1,4 @@
+public enum ChargingMode: String, Codable, Sendable, CaseIterable {
+    case fast = "F"
+    case slow = "T"
+}

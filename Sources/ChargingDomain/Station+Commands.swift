@@ -1,0 +1,109 @@
+import Foundation
+
+extension Station {
+    /// Mutates freely and may throw half-way: `apply` runs it on a copy and keeps the copy only on success.
+    mutating func handle(_ command: StationCommand) throws(StationError) -> [StationEffect] {
+        switch command {
+        case let .submit(driver, mode, requestedKWh, batteryCapacityKWh):
+            return try submit(driver: driver, mode: mode, requestedKWh: requestedKWh, batteryCapacityKWh: batteryCapacityKWh)
+        case let .modify(driver, mode, requestedKWh):
+            return try modify(driver: driver, mode: mode, requestedKWh: requestedKWh)
+        case let .cancel(driver):
+            return try cancel(driver: driver)
+        case let .setPileStatus(pileID, status):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            return setStatus(ofPileAt: index, to: status)
+        case let .meter(pileID, requestID, energyKWh):
+            return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
+        }
+    }
+
+    /// Rules 1–2: the car enters the waiting area and dispatch runs; if it is still waiting and the area
+    /// now holds more than N cars it is refused, and (the step being discarded) its number is not used.
+    private mutating func submit(
+        driver: String, mode: ChargingMode, requestedKWh: Decimal, batteryCapacityKWh: Decimal
+    ) throws(StationError) -> [StationEffect] {
+        guard activeRequestIndex(driver: driver) == nil else { throw .alreadyHasActiveRequest }
+        guard let battery = Energy(kWh: batteryCapacityKWh), let requested = Energy(kWh: requestedKWh),
+              requested > .zero, requested <= battery
+        else { throw .invalidAmount }
+        let id = nextRequestID
+        nextRequestID += 1
+        let request = ChargingRequest(
+            id: id, driver: driver, mode: mode, number: numbering.take(mode),
+            requested: requested, batteryCapacity: battery, submittedAt: now)
+        requests.append(request)
+        waiting.append(id)
+        let effects = [StationEffect.accepted(requestID: id, queueNumber: request.queueNumber)] + dispatch()
+        if waiting.contains(id), waiting.count > settings.waitingCapacity { throw .waitingAreaFull }
+        return effects
+    }
+
+    /// Rule 6: only in the waiting area. A new amount keeps the number; a new mode takes the next number of
+    /// that mode and moves the car to the end of the waiting area.
+    private mutating func modify(
+        driver: String, mode: ChargingMode?, requestedKWh: Decimal?
+    ) throws(StationError) -> [StationEffect] {
+        guard let index = activeRequestIndex(driver: driver) else { throw .noActiveRequest }
+        let id = requests[index].id
+        guard location(of: id) == .waiting else { throw .notInWaitingArea }
+        guard mode != nil || requestedKWh != nil else { throw .nothingToModify }
+        var effects: [StationEffect] = []
+        if let requestedKWh {
+            guard let requested = Energy(kWh: requestedKWh), requested > .zero,
+                  requested <= requests[index].batteryCapacity
+            else { throw .invalidAmount }
+            requests[index].requested = requested
+        }
+        if let mode, mode != requests[index].mode {
+            requests[index].mode = mode
+            requests[index].number = numbering.take(mode)
+            waiting.removeAll { $0 == id }
+            waiting.append(id)
+            effects.append(.renumbered(requestID: id, queueNumber: requests[index].queueNumber))
+        }
+        return effects + dispatch()
+    }
+
+    /// Rule 5: in any state; a charging car is billed for what it received and the next car starts.
+    private mutating func cancel(driver: String) throws(StationError) -> [StationEffect] {
+        guard let index = activeRequestIndex(driver: driver) else { throw .noActiveRequest }
+        let id = requests[index].id
+        var effects: [StationEffect] = []
+        switch location(of: id) {
+        case .waiting:
+            waiting.removeAll { $0 == id }
+        case .displaced:
+            displaced.removeAll { $0 == id }
+        case let .atPile(pileIndex, position):
+            if position == 0, piles[pileIndex].session?.requestID == id {
+                effects += endSession(pileAt: pileIndex, reason: .cancelled)
+                effects += startChargingIfIdle(pileAt: pileIndex)
+            } else {
+                piles[pileIndex].queue.remove(at: position)
+            }
+        case nil:
+            break
+        }
+        return effects + finishRequest(id, reason: .cancelled) + dispatch()
+    }
+
+    /// A pile's reading of the energy its current car received this session. It replaces the model; a
+    /// reading below the previous one is refused, one above the session's target completes the session.
+    private mutating func recordMeter(
+        pileID: Int, requestID: Int64, energyKWh: Decimal
+    ) throws(StationError) -> [StationEffect] {
+        guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+        guard var session = piles[index].session, session.requestID == requestID else { throw .unknownRequest }
+        guard let reading = Energy(kWh: energyKWh), reading >= session.checkpointEnergy else { throw .invalidMeterReading }
+        session.record(
+            meterReading: min(reading, session.target), at: now,
+            powerWatts: piles[index].powerWatts, tariff: settings.tariff)
+        piles[index].session = session
+        var effects: [StationEffect] = []
+        if session.completesAt <= now {
+            effects += complete(pileAt: index)
+        }
+        return effects + dispatch()
+    }
+}

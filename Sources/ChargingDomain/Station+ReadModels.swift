@@ -1,0 +1,94 @@
+import Foundation
+
+extension Station {
+    /// The cars at a pile, the charging one first; nil for an unknown pile.
+    public func pileQueue(_ pileID: Int) -> [QueueEntry]? {
+        guard let index = pileIndex(id: pileID) else { return nil }
+        let pile = piles[index]
+        return pile.queue.enumerated().map { position, id in
+            let request = request(id)
+            var entry = QueueEntry(
+                requestID: id, driver: request.driver, queueNumber: request.queueNumber,
+                batteryCapacityKWh: request.batteryCapacity.kWh(decimals: 2),
+                requestedKWh: request.requested.kWh(decimals: 2),
+                remainingKWh: request.remaining.kWh(decimals: 2),
+                waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond,
+                state: .queued)
+            if position == 0, let session = pile.session {
+                let energy = session.energy(at: now, powerWatts: pile.powerWatts)
+                let chargingFee = session.chargingFee(at: now, powerWatts: pile.powerWatts, tariff: settings.tariff).roundedYuan
+                let serviceFee = ExactFee(energy: energy, price: serviceFeePrice).roundedYuan
+                entry.state = .charging
+                entry.chargedKWh = energy.kWh(decimals: 2)
+                entry.chargingFee = chargingFee
+                entry.serviceFee = serviceFee
+                entry.fee = chargingFee + serviceFee
+            }
+            return entry
+        }
+    }
+
+    /// Displaced cars first, then the waiting area in arrival order.
+    public func waitingArea() -> [WaitingEntry] {
+        displaced.map { waitingEntry($0, state: .displaced) } + waiting.map { waitingEntry($0, state: .waiting) }
+    }
+
+    /// The driver's active request; nil when there is none.
+    public func request(of driver: String) -> RequestView? {
+        guard let index = activeRequestIndex(driver: driver) else { return nil }
+        let request = requests[index]
+        var charged = request.delivered
+        var chargingFee = request.chargingFee
+        var serviceFee = request.serviceFee
+        var state = RequestView.State.waiting
+        var pileID: Int?
+        var carsAhead = 0
+        switch location(of: request.id) {
+        case .waiting:
+            carsAhead = displacedIDs(request.mode).count
+                + waiting.filter { self.request($0).mode == request.mode && self.request($0).number < request.number }.count
+        case .displaced:
+            carsAhead = displacedIDs(request.mode).firstIndex(of: request.id) ?? 0
+        case let .atPile(index, position):
+            let pile = piles[index]
+            pileID = pile.id
+            carsAhead = position
+            state = .queued
+            if position == 0, let session = pile.session {
+                state = .charging
+                let energy = session.energy(at: now, powerWatts: pile.powerWatts)
+                charged += energy
+                chargingFee += session.chargingFee(at: now, powerWatts: pile.powerWatts, tariff: settings.tariff)
+                serviceFee += ExactFee(energy: energy, price: serviceFeePrice)
+            }
+        case nil:
+            break
+        }
+        return RequestView(
+            requestID: request.id, driver: request.driver, queueNumber: request.queueNumber, mode: request.mode,
+            requestedKWh: request.requested.kWh(decimals: 2), remainingKWh: request.remaining.kWh(decimals: 2),
+            state: state, isDisplaced: displaced.contains(request.id), pileID: pileID, carsAhead: carsAhead,
+            waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond,
+            chargedKWh: charged.kWh(decimals: 2), chargingFee: chargingFee.roundedYuan, serviceFee: serviceFee.roundedYuan)
+    }
+
+    public func pileStatus(_ pileID: Int) -> PileStatus? {
+        pileIndex(id: pileID).map { piles[$0].status }
+    }
+
+    /// Rule 10 totals of every session this pile billed.
+    public func pileTotals(_ pileID: Int) -> PileTotals? {
+        pileIndex(id: pileID).map { piles[$0].totals }
+    }
+
+    /// Pile ids in order.
+    public var pileIDs: [Int] { piles.map(\.id) }
+
+    private func waitingEntry(_ id: Int64, state: WaitingEntry.State) -> WaitingEntry {
+        let request = request(id)
+        return WaitingEntry(
+            requestID: id, driver: request.driver, queueNumber: request.queueNumber, mode: request.mode,
+            requestedKWh: request.requested.kWh(decimals: 2), remainingKWh: request.remaining.kWh(decimals: 2),
+            waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond, state: state)
+    }
+}

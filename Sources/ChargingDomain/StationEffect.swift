@@ -1,0 +1,15 @@
+import Foundation
+
+/// What the shell must do or record after a step, in the order it happened.
+public enum StationEffect: Sendable, Equatable {
+    case accepted(requestID: Int64, queueNumber: String)
+    /// A mode change gave the request a new queue number.
+    case renumbered(requestID: Int64, queueNumber: String)
+    /// `requestedKWh` is what this session should deliver: the remainder after an interrupted session.
+    case startCharging(pileID: Int, requestID: Int64, driver: String, queueNumber: String, requestedKWh: Decimal)
+    case stopCharging(pileID: Int, requestID: Int64, reason: StopReason)
+    case billed(Bill)
+    /// The request left the station (completed or cancelled); the driver may submit again.
+    case requestFinished(requestID: Int64, driver: String, reason: StopReason)
+    case pileStatusChanged(pileID: Int, status: PileStatus)
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+public struct StationSettings: Codable, Sendable, Equatable {
+    public var piles: [PileSpec]
+    /// M: cars a pile holds, the charging one included.
+    public var queueLength: Int
+    /// N: cars the waiting area holds (cars displaced by a fault are not counted).
+    public var waitingCapacity: Int
+    public var tariff: TariffSchedule
+    public var serviceFeePerKWh: Decimal
+    public var faultPolicy: FaultPolicy
+
+    public init(
+        piles: [PileSpec], queueLength: Int, waitingCapacity: Int,
+        tariff: TariffSchedule, serviceFeePerKWh: Decimal, faultPolicy: FaultPolicy
+    ) {
+        self.piles = piles
+        self.queueLength = queueLength
+        self.waitingCapacity = waitingCapacity
+        self.tariff = tariff
+        self.serviceFeePerKWh = serviceFeePerKWh
+        self.faultPolicy = faultPolicy
+    }
+
+    /// Piles 1–2 fast 30 kW, 3–5 slow 10 kW, M 3, N 10, the standard tariff, service fee 0.8, `priority`.
+    public static let standard = StationSettings(
+        piles: [
+            PileSpec(id: 1, mode: .fast, powerWatts: 30_000),
+            PileSpec(id: 2, mode: .fast, powerWatts: 30_000),
+            PileSpec(id: 3, mode: .slow, powerWatts: 10_000),
+            PileSpec(id: 4, mode: .slow, powerWatts: 10_000),
+            PileSpec(id: 5, mode: .slow, powerWatts: 10_000),
+        ],
+        queueLength: 3,
+        waitingCapacity: 10,
+        tariff: .standard,
+        serviceFeePerKWh: Decimal(string: "0.8")!,
+        faultPolicy: .priority
+    )
+}

@@ -1,0 +1,3 @@
+public enum StopReason: String, Codable, Sendable {
+    case completed, cancelled, fault, off
+}
