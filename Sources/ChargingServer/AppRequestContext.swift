@@ -5,6 +5,8 @@ import HummingbirdWebSocket
 public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
+    /// Set by `PileAuthenticationMiddleware` before `/p/ws` upgrades.
+    var pileID: Int?
 
     public init(source: Source) {
         coreContext = .init(source: source)

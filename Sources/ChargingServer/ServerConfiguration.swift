@@ -1,3 +1,4 @@
+import ChargingStore
 import Foundation
 
 /// What an instance needs to know beyond its database.
@@ -13,7 +14,26 @@ public struct ServerConfiguration: Sendable {
     public var heartbeatInterval: Duration = .seconds(2)
     /// An instance whose heartbeat is older than this is dead; its piles go offline.
     public var instanceExpiry: Duration = .seconds(10)
+    /// How long a pile may stay offline before its cars are rescheduled as after a fault.
+    public var offlineGrace: Duration = .seconds(60)
+    /// How often each instance checks whether a station has completions due.
+    public var tickInterval: Duration = .milliseconds(500)
     public var passwordHasher = PasswordHasher()
+    public var firstStart = FirstStart()
+    /// When set, every station's clock is reset to it at start (`serve --clock …`).
+    public var clock: ClockSetting?
+
+    public struct ClockSetting: Sendable {
+        public var mode: StationClock.Mode
+        public var speed: Double
+        public var start: Date?
+
+        public init(mode: StationClock.Mode, speed: Double = 1, start: Date? = nil) {
+            self.mode = mode
+            self.speed = speed
+            self.start = start
+        }
+    }
 
     public init() {}
 }

@@ -20,3 +20,14 @@ public enum PileFrame {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+extension PileFrame {
+    public static func startCharging(requestID: Int64, driver: String, queueNumber: String, requestedKWh: Decimal) -> String {
+        encode(["type": "start_charging", "request_id": requestID, "user_id": driver, "queue_number": queueNumber,
+                "request_quantity": NSDecimalNumber(decimal: requestedKWh).doubleValue])
+    }
+
+    public static func stopCharging(requestID: Int64, reason: StopReason) -> String {
+        encode(["type": "stop_charging", "request_id": requestID, "reason": reason.rawValue])
+    }
+}

@@ -12,7 +12,7 @@ public enum RoutingMessage: Sendable, Equatable {
     /// To a pile's owner: write this text frame to the pile's socket.
     case frame(pileID: Int, text: String)
 
-    var payload: String {
+    public var payload: String {
         switch self {
         case .command(let id): "command:\(id)"
         case .result(let id): "result:\(id)"
@@ -21,7 +21,7 @@ public enum RoutingMessage: Sendable, Equatable {
         }
     }
 
-    init?(payload: String) {
+    public init?(payload: String) {
         let parts = payload.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         switch (parts.first, parts.count) {
         case ("command", 2): guard let id = Int64(parts[1]) else { return nil }; self = .command(id: id)

@@ -1,0 +1,77 @@
+import ChargingDomain
+import ChargingStore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import PileRouting
+import PostgresClient
+import ServiceLifecycle
+
+/// Builds one chargepile instance: migrations applied, routes, the pile hub, and the
+/// services that keep it in step with the others (listener, heartbeat, station ticker).
+/// `serve` and the tests both call it.
+public func buildApplication(
+    configuration: ServerConfiguration, databaseURL: String, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let pool = PostgresPool(conninfo: databaseURL, overrides: ["application_name": "chargepile"], maxConnections: 10, logger: logger)
+    try await SchemaMigrator().migrate(pool)
+    for line in try await configuration.firstStart.run(pool: pool, hasher: configuration.passwordHasher, clock: configuration.clock) {
+        print(line)
+    }
+    let stationStore = StationStore(pool: pool)
+    if let clock = configuration.clock {
+        for stationID in try await stationStore.stationIDs() {
+            try await stationStore.setClock(stationID: stationID, mode: clock.mode, speed: clock.speed, start: clock.start)
+        }
+    }
+
+    let instance = configuration.instanceID
+    let hub = PileHub(writeTimeout: configuration.commandTimeout)
+    let tokens = TokenService(store: TokenStore(pool: pool), lifetime: configuration.tokenLifetime)
+    let accounts = AccountStore(pool: pool)
+    let piles = PileStore(pool: pool)
+    let ownership = PileOwnership(pool: pool, instance: instance)
+    let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger)
+    let stations = StationService(store: stationStore, offlineGrace: configuration.offlineGrace, logger: logger)
+    let hasher = configuration.passwordHasher
+
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: APIErrorMiddleware())
+    AdminController(accounts: accounts, piles: piles, tokens: tokens, hasher: hasher, delivery: delivery, stations: stations,
+                    commandTimeout: configuration.commandTimeout).addRoutes(to: router)
+    PileController(piles: piles, tokens: tokens, hasher: hasher, ownership: ownership, hub: hub,
+                   commands: PileCommandLog(pool: pool), stations: stations).addRoutes(to: router)
+    DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, hasher: hasher,
+                     stations: stations).addRoutes(to: router)
+    router.get("/healthz") { _, _ in "ok" }
+
+    let address = "\(configuration.host):\(configuration.port)"
+    let listener = PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-listener"], logger: logger)
+    return Application(
+        router: router,
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(maxFrameSize: PileController.maxFrameSize,
+                                 autoPing: .enabled(timePeriod: configuration.pingInterval))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
+        services: [
+            PoolService(pool: pool),
+            RoutingService(listener: listener, channel: instanceChannel(instance), delivery: delivery, hub: hub, logger: logger),
+            InstanceService(registry: InstanceRegistry(pool: pool, instance: instance), hub: hub, stations: stations,
+                            address: address, heartbeatInterval: configuration.heartbeatInterval,
+                            instanceExpiry: configuration.instanceExpiry, logger: logger),
+            StationTicker(stations: stations, store: stationStore, interval: configuration.tickInterval, logger: logger),
+        ],
+        logger: logger)
+}
+
+/// Keeps the pool open while the application runs and closes it last.
+struct PoolService: Service {
+    let pool: PostgresPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.close()
+    }
+}

@@ -1,0 +1,60 @@
+import ChargingDomain
+import ChargingStore
+import Foundation
+import PostgresClient
+
+/// On an empty database: the initial admin and the default station (piles 1–2 fast
+/// 30 kW, 3–5 slow 10 kW). Generated passwords are printed once, never logged.
+public struct FirstStart: Sendable {
+    public var adminUsername = "admin"
+    public var adminPassword: String?
+    public var pilePassword: String?
+
+    public init() {}
+
+    static let lockKey: Int64 = 0x6669_7273_74  // "first"
+
+    /// Returns the lines to show the operator (generated credentials), empty when the
+    /// database was already set up.
+    func run(pool: PostgresPool, hasher: PasswordHasher, clock: ServerConfiguration.ClockSetting?) async throws -> [String] {
+        try await pool.withConnection { lock in
+            // Session lock on one connection while the work uses others: instances starting together wait here.
+            _ = try await lock.query("SELECT pg_advisory_lock(\(Self.lockKey))")
+            do {
+                let lines = try await createMissing(pool: pool, hasher: hasher, clock: clock)
+                _ = try await lock.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
+                return lines
+            } catch {
+                _ = try? await lock.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
+                throw error
+            }
+        }
+    }
+
+    private func createMissing(pool: PostgresPool, hasher: PasswordHasher, clock: ServerConfiguration.ClockSetting?) async throws -> [String] {
+            var lines: [String] = []
+            let accounts = AccountStore(pool: pool)
+            if try await accounts.adminCount() == 0 {
+                let password = adminPassword ?? Self.generatedPassword()
+                try await accounts.upsertAdmin(username: adminUsername, passwordHash: try await hasher.hash(password))
+                if adminPassword == nil { lines.append("initial admin: \(adminUsername) / \(password)") }
+            }
+            let stations = StationStore(pool: pool)
+            if try await stations.stationIDs().isEmpty {
+                let settings = StationSettings.standard
+                let password = pilePassword ?? Self.generatedPassword()
+                let hash = try await hasher.hash(password)
+                try await stations.create(id: 1, name: "default", settings: settings,
+                                          pilePasswordHashes: Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, hash) }),
+                                          clock: clock?.mode ?? .real, speed: clock?.speed ?? 1, start: clock?.start)
+                if pilePassword == nil { lines.append("pile password (piles 1-5): \(password)") }
+            }
+            return lines
+    }
+
+    static func generatedPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<16).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+}

@@ -1,0 +1,38 @@
+import Logging
+import PileRouting
+import ServiceLifecycle
+
+/// This instance's life in the `instances` table: register, heartbeat, reap the dead;
+/// on a graceful stop, close its pile sockets (1001) and take its piles offline.
+struct InstanceService: Service {
+    let registry: InstanceRegistry
+    let hub: PileHub
+    let stations: StationService
+    let address: String
+    let heartbeatInterval: Duration
+    let instanceExpiry: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try await registry.register(address: address)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                if try await !registry.heartbeat() {
+                    // Taken for dead (e.g. a long database outage): our piles were marked offline.
+                    logger.warning("instance was reaped; closing pile sockets so piles reconnect")
+                    await hub.closeAll()
+                    try await registry.register(address: address)
+                }
+                for pileID in try await registry.reap(expiry: instanceExpiry) {
+                    logger.info("pile of a dead instance marked offline", metadata: ["pile": "\(pileID)"])
+                    await stations.pileStatusChanged(pileID: pileID)
+                }
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: heartbeatInterval)
+        }
+        await hub.closeAll()
+        _ = try? await registry.reap(expiry: instanceExpiry, includingSelf: true)
+    }
+}

@@ -1,0 +1,48 @@
+import Logging
+import PileRouting
+import PostgresClient
+import ServiceLifecycle
+
+/// Listens on this instance's channel and dispatches what other instances send:
+/// commands for the piles it holds, outcomes for the admins waiting on it, frames.
+struct RoutingService: Service {
+    let listener: PostgresListener
+    let channel: String
+    let delivery: CommandDelivery
+    let hub: PileHub
+    let logger: Logger
+
+    func run() async throws {
+        try await listener.listen(channel)
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await listener.run() }
+                group.addTask {
+                    for await event in listener.events {
+                        await handle(event)
+                    }
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func handle(_ event: PostgresListener.Event) async {
+        switch event {
+        case .reconnected:
+            // Notifications sent while we were away are lost; the command rows are not.
+            do { try await delivery.replayPending() } catch {
+                logger.warning("replaying pending commands failed", metadata: ["error": "\(error)"])
+            }
+        case .notification(let notification):
+            switch RoutingMessage(payload: notification.payload) {
+            case .command(let id): await delivery.commandArrived(id)
+            case .result(let id): await delivery.resultArrived(id)
+            case .replaced(let pileID, let epoch): await hub.closeReplaced(pileID: pileID, newerEpoch: epoch)
+            case .frame(let pileID, let text): _ = await hub.write(text, toPile: pileID, epoch: nil)
+            case nil: logger.warning("unknown routing message")
+            }
+        }
+    }
+}

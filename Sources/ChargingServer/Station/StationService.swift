@@ -1,0 +1,122 @@
+import ChargingDomain
+import ChargingStore
+import Foundation
+import Logging
+import PileRouting
+import PostgresClient
+
+/// Runs the station engine for the HTTP and WebSocket edges: every change goes through
+/// `StationStore.update` (one transaction under the station's lock); frames for piles
+/// leave through routing when that transaction commits.
+public struct StationService: Sendable {
+    let store: StationStore
+    let offlineGrace: Duration
+    let logger: Logger
+    /// The station drivers use when a request names none.
+    let defaultStationID: Int
+
+    public init(store: StationStore, offlineGrace: Duration, defaultStationID: Int = 1, logger: Logger) {
+        self.store = store
+        self.offlineGrace = offlineGrace
+        self.defaultStationID = defaultStationID
+        self.logger = logger
+    }
+
+    /// Applies a driver's or a pile's command at station time now.
+    func apply(_ command: StationCommand, stationID: Int? = nil) async throws -> [StationEffect] {
+        do {
+            return try await store.update(
+                stationID: stationID ?? defaultStationID, offlineGrace: offlineGrace,
+                { station, clock in try station.apply(command, at: clock.now.instant) },
+                alsoInTransaction: Self.deliverFrames
+            ).result
+        } catch let error as StationError {
+            throw APIError(error.message)
+        } catch StoreError.notFound {
+            throw APIError("充电站不存在")
+        }
+    }
+
+    /// Applies completions due by now and any pile status changes; the ticker calls it.
+    @discardableResult
+    func catchUp(stationID: Int) async throws -> [StationEffect] {
+        try await store.update(stationID: stationID, offlineGrace: offlineGrace, { _, _ in },
+                               alsoInTransaction: Self.deliverFrames).effects
+    }
+
+    func needsCatchUp(stationID: Int) async throws -> Bool {
+        try await store.needsCatchUp(stationID: stationID, offlineGrace: offlineGrace)
+    }
+
+    /// A pile's status changed in `piles`; the engine follows at once (the ticker would too).
+    func pileStatusChanged(pileID: Int) async {
+        do {
+            guard let stationID = try await store.stationID(ofPile: pileID) else { return }
+            try await catchUp(stationID: stationID)
+        } catch {
+            logger.warning("station catch-up failed", metadata: ["pile": "\(pileID)", "error": "\(error)"])
+        }
+    }
+
+    /// A pile's meter frame; the refusal text when the reading doesn't fit.
+    func meterReading(pileID: Int, requestID: Int64, energyKWh: Decimal) async throws -> String? {
+        guard let stationID = try await store.stationID(ofPile: pileID) else { return StationError.unknownPile.message }
+        do {
+            _ = try await apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), stationID: stationID)
+            return nil
+        } catch let error as APIError {
+            return error.message
+        }
+    }
+
+    func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
+        guard let stationID = try await store.stationID(ofPile: pileID),
+              let snapshot = try await store.snapshot(stationID: stationID)
+        else { return nil }
+        return snapshot.station.pileQueue(pileID)
+    }
+
+    func waitingArea(stationID: Int? = nil) async throws -> [WaitingEntry] {
+        try await store.snapshot(stationID: stationID ?? defaultStationID)?.station.waitingArea() ?? []
+    }
+
+    func request(of driver: String, stationID: Int? = nil) async throws -> RequestView? {
+        try await store.snapshot(stationID: stationID ?? defaultStationID)?.station.request(of: driver)
+    }
+
+    func clock(stationID: Int? = nil) async throws -> StationClock {
+        guard let clock = try await store.snapshot(stationID: stationID ?? defaultStationID)?.clock else {
+            throw APIError("充电站不存在")
+        }
+        return clock
+    }
+
+    /// Manual clock only: moves station time to `target`, applying every completion and
+    /// dispatch in between at its own instant.
+    func advanceManualClock(to target: Date, stationID: Int? = nil) async throws -> StationClock {
+        let id = stationID ?? defaultStationID
+        let current = try await clock(stationID: id)
+        guard current.mode == .manual else { throw APIError("仅手动时钟模式可以推进时间") }
+        guard target >= current.now else { throw APIError("时间不能倒退") }
+        _ = try await store.update(stationID: id, offlineGrace: offlineGrace, setClockTo: target, { _, _ in },
+                                   alsoInTransaction: Self.deliverFrames)
+        return try await clock(stationID: id)
+    }
+
+    /// Frames for piles go out with the NOTIFY of the committing transaction.
+    @Sendable static func deliverFrames(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
+        for effect in effects {
+            switch effect {
+            case .startCharging(let pileID, let requestID, let driver, let queueNumber, let requestedKWh):
+                try await PileOwnership.sendFrame(
+                    PileFrame.startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh),
+                    toPile: pileID, on: connection)
+            case .stopCharging(let pileID, let requestID, let reason):
+                try await PileOwnership.sendFrame(PileFrame.stopCharging(requestID: requestID, reason: reason),
+                                                  toPile: pileID, on: connection)
+            default:
+                break
+            }
+        }
+    }
+}

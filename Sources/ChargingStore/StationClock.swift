@@ -1,0 +1,33 @@
+import Foundation
+
+/// Station time, derived the same way by every instance from the `stations` row:
+/// real time, real time sped up from an origin, or a manual clock moved by admins.
+public struct StationClock: Sendable, Equatable {
+    public enum Mode: String, Sendable, Codable, CaseIterable { case real, scaled, manual }
+
+    public var mode: Mode
+    public var speed: Double
+    public var realOrigin: Date
+    public var stationOrigin: Date
+    /// Station time at the moment of reading.
+    public var now: Date
+
+    public init(mode: Mode, speed: Double, realOrigin: Date, stationOrigin: Date, realNow: Date) {
+        self.mode = mode
+        self.speed = speed
+        self.realOrigin = realOrigin
+        self.stationOrigin = stationOrigin
+        switch mode {
+        case .real: now = realNow
+        case .scaled: now = stationOrigin.addingTimeInterval(realNow.timeIntervalSince(realOrigin) * speed)
+        case .manual: now = stationOrigin
+        }
+    }
+}
+
+extension Date {
+    /// Milliseconds since the epoch: the engine's `Instant`.
+    public var instant: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+
+    public init(instant: Int64) { self.init(timeIntervalSince1970: Double(instant) / 1000) }
+}

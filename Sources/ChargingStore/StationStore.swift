@@ -1,0 +1,199 @@
+import ChargingDomain
+import Foundation
+import PostgresClient
+
+/// Stations: the engine's state as a JSON snapshot, changed only inside one transaction
+/// holding the station's advisory lock, with its effects (bills, totals, frames to piles,
+/// the request rows) written in that same transaction.
+public struct StationStore: Sendable {
+    /// The first key of the two-key advisory lock; the second is the station id.
+    static let lockClass: Int32 = 0x43_50  // "CP"
+
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public func stationIDs() async throws -> [Int] {
+        try await pool.query("SELECT id FROM stations ORDER BY id").map { try $0.decode("id") }
+    }
+
+    public func stationID(ofPile pileID: Int) async throws -> Int? {
+        try await pool.query("SELECT station_id FROM piles WHERE id = \(pileID)").first?.decode("station_id")
+    }
+
+    /// Creates a station and its piles (all offline until they connect).
+    public func create(id: Int, name: String, settings: StationSettings, pilePasswordHashes: [Int: String], clock: StationClock.Mode = .real,
+                       speed: Double = 1, start: Date? = nil) async throws {
+        try await pool.withTransaction { connection in
+            let realNow: Date = try await connection.query("SELECT now() AS now").first!.decode("now")
+            let origin = start ?? realNow
+            let station = Station(settings: settings, now: origin.instant)
+            try await connection.execute("""
+                INSERT INTO stations (id, name, settings, state, clock_mode, clock_speed, clock_real_origin, clock_station_origin)
+                VALUES (\(id), \(name), \(try Self.json(settings))::jsonb, \(try Self.json(station))::jsonb, \(clock.rawValue), \(speed),
+                        \(realNow), \(origin))
+                """)
+            for pile in settings.piles {
+                guard let hash = pilePasswordHashes[pile.id] else { throw StoreError.notFound }
+                do {
+                    try await connection.execute("""
+                        INSERT INTO piles (id, station_id, kind, power_kw, password_hash)
+                        VALUES (\(pile.id), \(id), \(pile.mode.rawValue), \(Decimal(pile.powerWatts) / 1000), \(hash))
+                        """)
+                } catch let error as PostgresError where error.code == .uniqueViolation {
+                    throw StoreError.pileExists
+                }
+            }
+        }
+    }
+
+    /// Resets the station clock; station time continues from `start` (or from now).
+    public func setClock(stationID: Int, mode: StationClock.Mode, speed: Double, start: Date?) async throws {
+        try await pool.execute("""
+            UPDATE stations SET clock_mode = \(mode.rawValue), clock_speed = \(speed), clock_real_origin = now(),
+                                clock_station_origin = coalesce(\(start), now())
+            WHERE id = \(stationID)
+            """)
+    }
+
+    /// The station as of now, for reading: completions due by now are applied to a copy
+    /// (nothing is written), so views never lag behind the ticker.
+    public func snapshot(stationID: Int, advance: Bool = true) async throws -> (station: Station, clock: StationClock)? {
+        guard let row = try await pool.query("""
+            SELECT state, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
+            FROM stations WHERE id = \(stationID)
+            """).first else { return nil }
+        var station = try JSONDecoder().decode(Station.self, from: Data(try row.decode("state", as: String.self).utf8))
+        let clock = try Self.clock(row)
+        if advance { _ = station.advance(to: clock.now.instant) }
+        return (station, clock)
+    }
+
+    /// True when a completion is due or a pile's status differs from the engine's: the
+    /// ticker's cheap, lock-free check before it takes the lock.
+    public func needsCatchUp(stationID: Int, offlineGrace: Duration) async throws -> Bool {
+        guard let (station, clock) = try await snapshot(stationID: stationID, advance: false) else { return false }
+        if let next = station.nextEventTime, next <= clock.now.instant { return true }
+        let statuses = try await pool.query(Self.pileStatusQuery(stationID: stationID, grace: offlineGrace))
+        for row in statuses {
+            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self) else { continue }
+            if station.pileStatus(try row.decode("id")) != status { return true }
+        }
+        return false
+    }
+
+    /// Runs `change` on the station under its lock and persists the outcome. Before
+    /// `change`, time is advanced to now and pile statuses are brought in line with
+    /// the `piles` table (an offline pile counts as faulty only after `offlineGrace`).
+    /// A thrown error rolls everything back.
+    public func update<Result: Sendable>(
+        stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil,
+        _ change: @Sendable (inout Station, StationClock) throws -> Result,
+        alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
+    ) async throws -> (result: Result, effects: [StationEffect]) {
+        try await pool.withTransaction { connection in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
+            guard let row = try await connection.query("""
+                SELECT state, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
+                FROM stations WHERE id = \(stationID)
+                """).first else { throw StoreError.notFound }
+            let stateText: String = try row.decode("state")
+            let original = try JSONDecoder().decode(Station.self, from: Data(stateText.utf8))
+            var station = original
+            var clock = try Self.clock(row)
+            if let manualTime {
+                try await connection.execute("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
+                clock.now = manualTime
+            }
+            var effects = station.advance(to: clock.now.instant)
+            effects += try await syncPileStatuses(&station, stationID: stationID, grace: offlineGrace, on: connection)
+            let result = try change(&station, clock)
+            effects += station.advance(to: clock.now.instant)
+            if station != original {
+                try await connection.execute(
+                    "UPDATE stations SET state = \(try Self.json(station))::jsonb, updated_at = now() WHERE id = \(stationID)")
+                let projection = RequestProjection(station: station, stationID: stationID)
+                try await projection.write(on: connection)
+                for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
+                try await projection.recordDepartures(effects, on: connection)
+                try await deliver(effects, connection)
+            }
+            return (result, effects)
+        }
+    }
+
+    private func syncPileStatuses(_ station: inout Station, stationID: Int, grace: Duration, on connection: PostgresConnection) async throws -> [StationEffect] {
+        let rows = try await connection.query(Self.pileStatusQuery(stationID: stationID, grace: grace))
+        var effects: [StationEffect] = []
+        for row in rows {
+            let pileID: Int = try row.decode("id")
+            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self),
+                  station.pileStatus(pileID) != status
+            else { continue }
+            effects += (try? station.apply(.setPileStatus(pileID: pileID, status: status), at: station.now)) ?? []
+        }
+        return effects
+    }
+
+    private func insert(_ bill: Bill, stationID: Int, on connection: PostgresConnection) async throws {
+        let seconds = Decimal(bill.durationMs) / 1000
+        try await connection.execute("""
+            INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
+                               charging_fee, service_fee, total_fee, ended_by)
+            SELECT \(stationID), \(bill.requestID), d.id, \(bill.pileID), \(bill.energyKWh), \(bill.durationMs),
+                   \(Date(instant: bill.startedAt)), \(Date(instant: bill.finishedAt)),
+                   \(bill.chargingFee), \(bill.serviceFee), \(bill.totalFee), \(bill.endedBy.rawValue)
+            FROM drivers d WHERE d.username = \(bill.driver)
+            """)
+        try await connection.execute("""
+            UPDATE piles SET total_charging_times = total_charging_times + 1,
+                             total_charging_kwh = total_charging_kwh + \(bill.energyKWh),
+                             total_charging_seconds = total_charging_seconds + \(seconds)
+            WHERE id = \(bill.pileID)
+            """)
+    }
+
+    /// Pile statuses as the engine should see them: an offline pile is still in its grace period for a while.
+    static func pileStatusQuery(stationID: Int, grace: Duration) -> PostgresQuery {
+        let graceSeconds = Double(grace.components.seconds)
+        return """
+            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(graceSeconds)) AS in_grace
+            FROM piles WHERE station_id = \(stationID) ORDER BY id
+            """
+    }
+
+    static func clock(_ row: PostgresRow) throws -> StationClock {
+        StationClock(mode: try StationClock.Mode(rawValue: row.decode("clock_mode")).orThrow(),
+                     speed: try row.decode("clock_speed"), realOrigin: try row.decode("clock_real_origin"),
+                     stationOrigin: try row.decode("clock_station_origin"), realNow: try row.decode("real_now"))
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+extension StationStore {
+    /// Provisions a pile: a new id joins the station (and its engine); an existing id gets the new password.
+    public func addPile(_ spec: PileSpec, stationID: Int, passwordHash: String) async throws {
+        try await pool.withTransaction { connection in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
+            if try await connection.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(spec.id)") == 1 { return }
+            guard let row = try await connection.query("SELECT state FROM stations WHERE id = \(stationID) FOR UPDATE").first else {
+                throw StoreError.notFound
+            }
+            var station = try JSONDecoder().decode(Station.self, from: Data(try row.decode("state", as: String.self).utf8))
+            try station.addPile(spec)
+            try await connection.execute("""
+                UPDATE stations SET state = \(try Self.json(station))::jsonb, settings = \(try Self.json(station.settings))::jsonb
+                WHERE id = \(stationID)
+                """)
+            try await connection.execute("""
+                INSERT INTO piles (id, station_id, kind, power_kw, password_hash)
+                VALUES (\(spec.id), \(stationID), \(spec.mode.rawValue), \(Decimal(spec.powerWatts) / 1000), \(passwordHash))
+                """)
+        }
+    }
+}

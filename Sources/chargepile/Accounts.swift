@@ -1,0 +1,64 @@
+import ArgumentParser
+import ChargingDomain
+import ChargingServer
+import ChargingStore
+import Foundation
+import PostgresClient
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage admins.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin, or set an existing admin's password.")
+        @Argument var username: String
+        @Option var password: String
+
+        func run() async throws {
+            try await withMigratedPool { pool in
+                try await AccountStore(pool: pool).upsertAdmin(username: username, passwordHash: try await PasswordHasher().hash(password))
+            }
+            print("admin \(username) saved")
+        }
+    }
+}
+
+struct Pile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage piles.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Provision a pile (it is offline until it logs in).")
+        @Argument var id: Int
+        @Option var kind: ChargingMode
+        @Option(help: "Power in kW (default 30 for F, 10 for T).") var power: Double?
+        @Option var password: String
+        @Option var station = 1
+
+        func run() async throws {
+            let kilowatts = power ?? (kind == .fast ? 30 : 10)
+            guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
+            try await withMigratedPool { pool in
+                try await StationStore(pool: pool).addPile(
+                    PileSpec(id: id, mode: kind, powerWatts: Int64(kilowatts * 1000)), stationID: station,
+                    passwordHash: try await PasswordHasher().hash(password))
+            }
+            print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station)")
+        }
+    }
+}
+
+extension ChargingMode: ExpressibleByArgument {}
+
+/// Runs `body` on a migrated database (with first-start defaults when it was empty).
+func withMigratedPool(_ body: (PostgresPool) async throws -> Void) async throws {
+    let database = try DatabaseLocation.resolve()
+    defer { database.stop() }
+    let pool = PostgresPool(conninfo: database.url, maxConnections: 2, logger: makeLogger("chargepile"))
+    do {
+        try await SchemaMigrator().migrate(pool)
+        try await body(pool)
+    } catch {
+        await pool.close()
+        throw error
+    }
+    await pool.close()
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import ChargingServer
+import ChargingStore
+import Foundation
+import Hummingbird
+import Logging
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run one instance (with no DATABASE_URL: on the embedded PostgreSQL).")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (default: $PORT or 8080).") var port: Int?
+    @Option(help: "Station clock: real, scaled or manual. Stored in PostgreSQL, so every instance agrees.")
+    var clock: StationClock.Mode?
+    @Option(name: .customLong("clock-speed"), help: "Station seconds per real second, for --clock scaled.") var clockSpeed: Double = 1
+    @Option(name: .customLong("clock-start"), help: "Station time to start from (ISO-8601), for scaled and manual clocks.")
+    var clockStart: String?
+    @Option(name: .customLong("command-timeout"), help: "Seconds status/set waits for the pile's WebSocket write.")
+    var commandTimeout: Double = 3
+    @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings to piles.") var pingInterval: Double = 20
+    @Option(name: .customLong("offline-grace"), help: "Seconds a pile may be offline before its cars are rescheduled.")
+    var offlineGrace: Double = 60
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = makeLogger("chargepile")
+        let database = try DatabaseLocation.resolve()
+        defer { database.stop() }
+
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port ?? environment["PORT"].flatMap(Int.init) ?? 8080
+        configuration.commandTimeout = .milliseconds(Int64(commandTimeout * 1000))
+        configuration.pingInterval = .milliseconds(Int64(pingInterval * 1000))
+        configuration.offlineGrace = .milliseconds(Int64(offlineGrace * 1000))
+        configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
+        configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
+        configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]
+        if let clock {
+            let start = try clockStart.map { text in
+                guard let date = try? Date(text, strategy: .iso8601) else { throw ValidationError("--clock-start must be ISO-8601") }
+                return date
+            }
+            configuration.clock = .init(mode: clock, speed: clockSpeed, start: start)
+        }
+        let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger)
+        logger.info("chargepile listening", metadata: ["address": "http://\(configuration.host):\(configuration.port)"])
+        try await app.runService()
+    }
+}
+
+extension StationClock.Mode: ExpressibleByArgument {}
+
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
