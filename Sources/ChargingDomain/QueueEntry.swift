@@ -1,6 +1,7 @@
 import Foundation
 
-/// A car in a pile's queue, as `GET /admin/charge/queue` shows it. Figures are rounded to 2 decimals.
+/// A car in a pile's queue, as `GET /admin/charge/queue` shows it.
+/// Amounts of the request are in kWh to 6 decimals; the energy charged and the fees to 2 decimals.
 public struct QueueEntry: Sendable, Equatable, Codable {
     public enum State: String, Sendable, Codable { case charging, queued }
 

@@ -1,6 +1,7 @@
 import Foundation
 
 /// A driver's active request, as `GET /user/charge/request` shows it.
+/// Amounts of the request are in kWh to 6 decimals; the energy charged and the fees to 2 decimals.
 public struct RequestView: Sendable, Equatable, Codable {
     /// The API's states; a car displaced by a fault shows as `waiting` with `isDisplaced`.
     public enum State: String, Sendable, Codable { case waiting, queued, charging }

@@ -9,9 +9,9 @@ extension Station {
             let request = request(id)
             var entry = QueueEntry(
                 requestID: id, driver: request.driver, queueNumber: request.queueNumber,
-                batteryCapacityKWh: request.batteryCapacity.kWh(decimals: 2),
-                requestedKWh: request.requested.kWh(decimals: 2),
-                remainingKWh: request.remaining.kWh(decimals: 2),
+                batteryCapacityKWh: request.batteryCapacity.kWh(),
+                requestedKWh: request.requested.kWh(),
+                remainingKWh: request.remaining.kWh(),
                 waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond,
                 state: .queued)
             if position == 0, let session = pile.session {
@@ -66,7 +66,7 @@ extension Station {
         }
         return RequestView(
             requestID: request.id, driver: request.driver, queueNumber: request.queueNumber, mode: request.mode,
-            requestedKWh: request.requested.kWh(decimals: 2), remainingKWh: request.remaining.kWh(decimals: 2),
+            requestedKWh: request.requested.kWh(), remainingKWh: request.remaining.kWh(),
             state: state, isDisplaced: displaced.contains(request.id), pileID: pileID, carsAhead: carsAhead,
             waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond,
             chargedKWh: charged.kWh(decimals: 2), chargingFee: chargingFee.roundedYuan, serviceFee: serviceFee.roundedYuan)
@@ -81,6 +81,28 @@ extension Station {
         pileIndex(id: pileID).map { piles[$0].totals }
     }
 
+    /// Every active request in request-id order.
+    public var activeRequests: [ActiveRequest] {
+        requests.map { request in
+            var active = ActiveRequest(
+                requestID: request.id, driver: request.driver, mode: request.mode, queueNumber: request.queueNumber,
+                requestedKWh: request.requested.kWh(), remainingKWh: request.remaining.kWh(),
+                batteryCapacityKWh: request.batteryCapacity.kWh(), state: .waiting, pileID: nil, queuePosition: nil,
+                submittedAt: request.submittedAt, firstChargedAt: request.firstChargedAt)
+            switch location(of: request.id) {
+            case .displaced:
+                active.state = .displaced
+            case let .atPile(index, position):
+                active.state = position == 0 && piles[index].session != nil ? .charging : .queued
+                active.pileID = piles[index].id
+                active.queuePosition = position + 1
+            case .waiting, nil:
+                break
+            }
+            return active
+        }
+    }
+
     /// Pile ids in order.
     public var pileIDs: [Int] { piles.map(\.id) }
 
@@ -88,7 +110,7 @@ extension Station {
         let request = request(id)
         return WaitingEntry(
             requestID: id, driver: request.driver, queueNumber: request.queueNumber, mode: request.mode,
-            requestedKWh: request.requested.kWh(decimals: 2), remainingKWh: request.remaining.kWh(decimals: 2),
+            requestedKWh: request.requested.kWh(), remainingKWh: request.remaining.kWh(),
             waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond, state: state)
     }
 }

@@ -2,9 +2,27 @@ import Foundation
 
 /// The whole state of one station and its pure, deterministic discrete-event engine:
 /// `(state, command, time) → (state, effects)`. It never reads a clock; time only moves forward.
-/// It round-trips through JSONEncoder/JSONDecoder exactly, so the shell can persist it between steps.
+/// It round-trips through JSONEncoder/JSONDecoder to an equal value, so the shell can persist it between
+/// steps (use `.sortedKeys` for stable bytes).
+///
+/// SCHEDULING.md, with the readings chosen where it leaves room (they reproduce the official case,
+/// 01:35 end time included):
+/// - Times are exact integers: energy in W·ms, time in ms. A charging time that is not a whole ms is
+///   rounded up, both for the completion instant and for the completion times dispatch compares.
+/// - Completions due at one instant are all handled (pile-id order), then dispatch runs once.
+/// - Arrival: the car joins the waiting area and dispatch runs; it is refused if it is still waiting and the
+///   area then holds more than N. Displaced cars do not count toward N.
+/// - Best pile: ties go to the lowest pile id. A displaced car is never sent back to the waiting area.
+/// - Modify: displaced, queued and charging cars are not in the waiting area. A mode change moves the car to
+///   the end of the waiting area; it keeps its submission time (for `waitingSeconds`).
+/// - Fault: `off` stops the car with reason `off`; `repair` and `offline` with `fault` (the shell decides
+///   when an offline pile is past its grace period). With `priority` the pile's cars go after any cars of
+///   that mode still displaced from an earlier fault. A change between non-working statuses is only recorded.
+/// - Recovery re-places the other piles' queued cars under either policy (rule 8 as written).
+/// - Every stopped session is billed, even one that lasted 0 ms.
+/// - Meter readings: see `StationCommand.meter`.
 public struct Station: Codable, Sendable, Equatable {
-    public private(set) var settings: StationSettings
+    public internal(set) var settings: StationSettings
     public private(set) var now: Instant
     var nextRequestID: Int64 = 1
     var nextBillID: Int64 = 1

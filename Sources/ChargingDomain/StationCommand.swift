@@ -6,7 +6,10 @@ public enum StationCommand: Sendable, Equatable {
     case modify(driver: String, mode: ChargingMode?, requestedKWh: Decimal?)
     case cancel(driver: String)
     /// `on` = working or recovery; `off`/`repair`/`offline` = fault when the pile was on; the same status again = no-op.
+    /// Send `offline` once the pile has been offline past the grace period.
     case setPileStatus(pileID: Int, status: PileStatus)
-    /// The energy the car received in its current session so far; overrides the model.
+    /// The energy the car received in its current session so far; overrides the model. The energy since the
+    /// previous reading is spread evenly over that time for the tariff; a reading below the previous one is
+    /// refused; one at or above what the session should deliver completes it (billing what was asked for).
     case meter(pileID: Int, requestID: Int64, energyKWh: Decimal)
 }

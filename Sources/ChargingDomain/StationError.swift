@@ -6,6 +6,7 @@ public enum StationError: Error, Equatable, Sendable {
     case notInWaitingArea
     case nothingToModify
     case unknownPile
+    case pileAlreadyExists
     case unknownRequest
     case invalidMeterReading
     case invalidSettings(String)
@@ -20,6 +21,7 @@ public enum StationError: Error, Equatable, Sendable {
         case .notInWaitingArea: "只能在等候区修改请求"
         case .nothingToModify: "未指定要修改的内容"
         case .unknownPile: "充电桩不存在"
+        case .pileAlreadyExists: "充电桩编号已存在"
         case .unknownRequest: "充电请求不存在或未在该桩充电"
         case .invalidMeterReading: "电表读数无效"
         case .invalidSettings(let problem): "站点设置无效：\(problem)"

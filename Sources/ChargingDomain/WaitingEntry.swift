@@ -1,6 +1,6 @@
 import Foundation
 
-/// A car not at a pile, as `GET /admin/charge/waiting` shows it.
+/// A car not at a pile, as `GET /admin/charge/waiting` shows it. Amounts in kWh to 6 decimals.
 public struct WaitingEntry: Sendable, Equatable, Codable {
     public enum State: String, Sendable, Codable { case displaced, waiting }
 

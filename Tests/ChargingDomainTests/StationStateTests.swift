@@ -58,7 +58,7 @@ struct StationStateTests {
     func messages() {
         let errors: [StationError] = [
             .waitingAreaFull, .invalidAmount, .alreadyHasActiveRequest, .noActiveRequest, .notInWaitingArea,
-            .nothingToModify, .unknownPile, .unknownRequest, .invalidMeterReading, .invalidSettings("x"),
+            .nothingToModify, .unknownPile, .pileAlreadyExists, .unknownRequest, .invalidMeterReading, .invalidSettings("x"),
         ]
         #expect(StationError.waitingAreaFull.message == "等候区已满")
         #expect(StationError.unknownPile.message == "充电桩不存在")
@@ -83,6 +83,29 @@ struct StationStateTests {
         #expect(station.pileQueue(1)?.map(\.state) == [.charging, .queued])
         #expect(station.pileQueue(1)?.first?.fee == kWh("3.75"))     // 2.5 kWh × (0.7 + 0.8)
         #expect(station.pileQueue(9) == nil && station.pileStatus(9) == nil)
+    }
+
+    @Test("active requests say where each car is")
+    func activeRequests() {
+        var station = FaultTests().busyStation(.priority)
+        station.must(.setPileStatus(pileID: 1, status: .repair), at: clock.at("06:30"))
+        let summary = station.activeRequests.map { "\($0.driver) \($0.state.rawValue) \($0.pileID.map(String.init) ?? "-") \($0.queuePosition.map(String.init) ?? "-")" }
+        #expect(summary == ["a queued 2 3", "b charging 2 1", "c displaced - -", "d displaced - -", "e queued 2 2", "f waiting - -"])
+        let a = station.activeRequests[0]
+        #expect(a.requestedKWh == 10 && a.remainingKWh == 5 && a.firstChargedAt == clock.at("06:00") && a.queueNumber == "T1")
+    }
+
+    @Test("a provisioned pile joins the station off, in id order")
+    func addPile() throws {
+        var station = Station.running(settings(slow: 1), at: clock.at("06:00"))
+        try station.addPile(PileSpec(id: 0, mode: .fast, powerWatts: 30_000))
+        #expect(station.pileIDs == [0, 1] && station.pileStatus(0) == .off)
+        #expect(station.settings.piles.map(\.id) == [0, 1])
+        #expect(throws: StationError.pileAlreadyExists) { try station.addPile(PileSpec(id: 1, mode: .fast, powerWatts: 30_000)) }
+        #expect(throws: StationError.self) { try station.addPile(PileSpec(id: 2, mode: .fast, powerWatts: 0)) }
+        station.must(.setPileStatus(pileID: 0, status: .on), at: clock.at("06:01"))
+        station.submit("f", .fast, "10", at: clock.at("06:02"))
+        #expect(station.drivers(atPile: 0) == ["f"])
     }
 
     @Test("a copy advanced for reading leaves the station alone")
