@@ -1,0 +1,165 @@
+import Dispatch
+import Glibc
+import Logging
+import Synchronization
+
+/// One PostgreSQL connection. Its blocking libpq calls run on its own serial worker;
+/// calls from several tasks are queued in order.
+public final class PostgresConnection: Sendable {
+    private let worker: ConnectionWorker
+    private let session: ConnectionSession
+    private let canceller: LibPQCanceller?
+    private let broken = Atomic<Bool>(false)
+    private let closed = Atomic<Bool>(false)
+    private let inTransaction = Atomic<Bool>(false)
+    private let operationCounter = Atomic<UInt64>(0)
+    /// The id of the operation now on the worker (0 when idle); cancellation checks it.
+    private let runningOperation = Atomic<UInt64>(0)
+    let socket: Int32
+    let logger: Logger
+
+    public let backendPID: Int32
+
+    private init(worker: ConnectionWorker, libpq: LibPQConnection, logger: Logger) {
+        self.worker = worker
+        self.session = ConnectionSession(libpq: libpq)
+        self.canceller = libpq.makeCanceller()
+        self.socket = libpq.socket
+        self.backendPID = libpq.backendPID
+        self.logger = logger
+    }
+
+    /// Connects with any libpq connection string or URI; `overrides` win over it.
+    /// Fails with kind `.connection` (after `connect_timeout`, 2 s unless given).
+    public static func connect(
+        _ conninfo: String,
+        overrides: [String: String] = [:],
+        logger: Logger = Logger(label: "chargepile.postgres")
+    ) async throws -> PostgresConnection {
+        let parameters = PostgresConnectionString.connectParameters(conninfo: conninfo, overrides: overrides)
+        let worker = ConnectionWorker(label: "chargepile.postgres.connection")
+        let libpq = try await worker.run { try LibPQConnection.connect(parameters, logger: logger) }
+        let connection = PostgresConnection(worker: worker, libpq: libpq, logger: logger)
+        logger.debug("postgres connected", metadata: ["backend_pid": "\(connection.backendPID)"])
+        return connection
+    }
+
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await perform(sql: query.sql) { session in try session.query(query) }
+    }
+
+    /// Runs a statement and returns the affected row count.
+    @discardableResult
+    public func execute(_ query: PostgresQuery) async throws -> Int {
+        try await self.query(query).affectedRows
+    }
+
+    /// Runs a script of one or more statements without parameters (migrations, BEGIN).
+    public func unsafeSimpleQuery(_ sql: String) async throws {
+        try await perform(sql: sql) { session in try session.simpleQuery(sql) }
+    }
+
+    /// True once libpq reports the connection bad, or after a failed rollback or `close()`.
+    public var isBroken: Bool {
+        broken.load(ordering: .acquiring) || closed.load(ordering: .acquiring)
+    }
+
+    /// PQfinish, once; later calls return at once and later queries throw `.closed`.
+    public func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        _ = try? await worker.run { [session, canceller] in
+            canceller?.free()
+            session.libpq.finish()
+        }
+        logger.debug("postgres connection closed", metadata: ["backend_pid": "\(backendPID)"])
+    }
+
+    func commit() async throws {
+        try await perform(sql: "COMMIT") { session in try session.commit() }
+    }
+
+    /// After the last statement: inside a transaction block (open or aborted)?
+    var isInTransaction: Bool {
+        inTransaction.load(ordering: .acquiring)
+    }
+
+    /// The pool discards a connection marked broken instead of reusing it.
+    func markBroken() {
+        broken.store(true, ordering: .releasing)
+    }
+
+    var preparedStatementCount: Int {
+        get async { (try? await worker.run { [session] in session.preparedStatementCount }) ?? 0 }
+    }
+
+    private func perform<Result: Sendable>(
+        sql: String,
+        _ body: @escaping @Sendable (ConnectionSession) throws -> Result
+    ) async throws -> Result {
+        guard !closed.load(ordering: .acquiring) else {
+            throw PostgresError(kind: .closed, message: "connection is closed", query: sql)
+        }
+        let id = operationCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        do {
+            return try await withTaskCancellationHandler {
+                try await worker.run { [self] in
+                    runningOperation.store(id, ordering: .releasing)
+                    defer {
+                        runningOperation.store(0, ordering: .releasing)
+                        if session.libpq.isBad { broken.store(true, ordering: .releasing) }
+                        inTransaction.store(session.libpq.transactionStatus != .idle, ordering: .releasing)
+                    }
+                    return try body(session)
+                }
+            } onCancel: {
+                cancel(operation: id)
+            }
+        } catch let error as PostgresError {
+            logger.debug("postgres statement failed", metadata: [
+                "error": "\(error)", "backend_pid": "\(backendPID)",
+            ])
+            throw error
+        }
+    }
+
+    /// Task cancellation: PQcancel, off the cooperative pool, only if that operation still runs.
+    private func cancel(operation id: UInt64) {
+        guard let canceller else { return }
+        DispatchQueue.global().async { [self] in
+            if runningOperation.load(ordering: .acquiring) == id {
+                canceller.cancel()
+            }
+        }
+    }
+}
+
+extension PostgresConnection {
+    /// Cheap and non-blocking, so the pool may call it on any thread: an idle connection
+    /// has nothing to read unless the server sent something (e.g. a FATAL before closing).
+    var idleSocketHasInput: Bool {
+        Self.isReadable(socket)
+    }
+
+    /// Reads what arrived on an idle connection and reports whether it is still usable.
+    func checkIdleHealth() async -> Bool {
+        guard !isBroken else { return false }
+        let healthy = (try? await worker.run { [session, socket] in
+            // A terminated backend sends its FATAL message and then closes: only a read
+            // after the message sees the end of the stream, so read until nothing is left.
+            for _ in 0..<8 {
+                guard session.libpq.consumeInput(), !session.libpq.isBad else { return false }
+                _ = session.libpq.drainNotifications()
+                if !Self.isReadable(socket) { return true }
+            }
+            return true
+        }) ?? false
+        if !healthy { markBroken() }
+        return healthy
+    }
+
+    private static func isReadable(_ socket: Int32) -> Bool {
+        guard socket >= 0 else { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) != 0
+    }
+}

@@ -1,0 +1,253 @@
+import Logging
+import Synchronization
+
+/// A bounded pool of lazily opened connections.
+///
+/// Past `maxConnections`, acquiring waits (first come, first served) and fails with
+/// `.poolTimeout` after `acquireTimeout`. A connection that comes back broken is closed;
+/// an idle one that turns out broken on acquire is replaced by a new one.
+public final class PostgresPool: Sendable {
+    enum Grant: Sendable {
+        case connection(PostgresConnection)
+        /// A slot is reserved: open a new connection for it.
+        case create
+    }
+
+    struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Grant, any Error>
+    }
+
+    struct State {
+        var idle: [PostgresConnection] = []
+        /// Open or being opened; never above `maxConnections`.
+        var open = 0
+        var inUse = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID: UInt64 = 0
+        var closed = false
+        var acquireCount = 0
+        var timeoutCount = 0
+        var totalAcquireWait: Duration = .zero
+    }
+
+    let state = Mutex(State())
+    private let conninfo: String
+    private let overrides: [String: String]
+    public let maxConnections: Int
+    public let acquireTimeout: Duration
+    private let logger: Logger
+
+    public init(
+        conninfo: String,
+        overrides: [String: String] = [:],
+        maxConnections: Int = 10,
+        acquireTimeout: Duration = .seconds(2),
+        logger: Logger = Logger(label: "chargepile.postgres.pool")
+    ) {
+        precondition(maxConnections > 0, "a pool needs at least one connection")
+        self.conninfo = conninfo
+        self.overrides = overrides
+        self.maxConnections = maxConnections
+        self.acquireTimeout = acquireTimeout
+        self.logger = logger
+    }
+
+    public func withConnection<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await acquire()
+        let result: Result
+        do {
+            result = try await body(connection)
+        } catch {
+            await release(connection)
+            throw error
+        }
+        await release(connection)
+        return result
+    }
+
+    /// BEGIN … COMMIT on one pooled connection; ROLLBACK when `body` throws, and the
+    /// connection is discarded if even that fails.
+    @discardableResult
+    public func withTransaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection { connection in
+            try await connection.withTransaction(body)
+        }
+    }
+
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { connection in try await connection.query(query) }
+    }
+
+    @discardableResult
+    public func execute(_ query: PostgresQuery) async throws -> Int {
+        try await withConnection { connection in try await connection.execute(query) }
+    }
+
+    /// Closes idle connections now and in-use ones when they come back; waiters fail with `.closed`.
+    public func close() async {
+        let (idle, waiters) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.open -= state.idle.count
+                state.idle = []
+                state.waiters = []
+            }
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: PostgresError(kind: .closed, message: "the pool was closed"))
+        }
+        for connection in idle {
+            await connection.close()
+        }
+    }
+
+    // MARK: - Acquire and release
+
+    private func acquire() async throws -> PostgresConnection {
+        let start = ContinuousClock.now
+        defer {
+            let waited = ContinuousClock.now - start
+            state.withLock { state in
+                state.acquireCount += 1
+                state.totalAcquireWait += waited
+            }
+        }
+        var grant = try await nextGrant()
+        while true {
+            switch grant {
+            case .connection(let connection):
+                if await isUsable(connection) { return connection }
+                logger.debug("replacing a broken idle postgres connection", metadata: [
+                    "backend_pid": "\(connection.backendPID)",
+                ])
+                await connection.close()
+                grant = .create  // keep its slot for the replacement
+            case .create:
+                do {
+                    return try await PostgresConnection.connect(conninfo, overrides: overrides, logger: logger)
+                } catch {
+                    giveUpSlot()
+                    throw error
+                }
+            }
+        }
+    }
+
+    private func nextGrant() async throws -> Grant {
+        enum Decision { case grant(Grant), wait, closed }
+        let decision: Decision = state.withLock { state in
+            if state.closed { return .closed }
+            if let connection = state.idle.popLast() {
+                state.inUse += 1
+                return .grant(.connection(connection))
+            }
+            if state.open < maxConnections {
+                state.open += 1
+                state.inUse += 1
+                return .grant(.create)
+            }
+            return .wait
+        }
+        switch decision {
+        case .grant(let grant): return grant
+        case .closed: throw PostgresError(kind: .closed, message: "the pool is closed")
+        case .wait: return try await waitForGrant()
+        }
+    }
+
+    private func waitForGrant() async throws -> Grant {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timeout = Task { [acquireTimeout] in
+            try await Task.sleep(for: acquireTimeout)
+            self.failWaiter(id, with: PostgresError(
+                kind: .poolTimeout,
+                message: "no connection became free within \(acquireTimeout) (max \(self.maxConnections))"
+            ), countAsTimeout: true)
+        }
+        defer { timeout.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let closed = state.withLock { state in
+                    if state.closed { return true }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return false
+                }
+                if closed {
+                    continuation.resume(throwing: PostgresError(kind: .closed, message: "the pool is closed"))
+                } else if Task.isCancelled {
+                    failWaiter(id, with: CancellationError())
+                }
+            }
+        } onCancel: {
+            failWaiter(id, with: CancellationError())
+        }
+    }
+
+    private func failWaiter(_ id: UInt64, with error: any Error, countAsTimeout: Bool = false) {
+        let waiter: Waiter? = state.withLock { state in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            if countAsTimeout { state.timeoutCount += 1 }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    private func isUsable(_ connection: PostgresConnection) async -> Bool {
+        if connection.isBroken { return false }
+        if connection.idleSocketHasInput { return await connection.checkIdleHealth() }
+        return true
+    }
+
+    /// A connection attempt failed: free its slot, or hand it to the next waiter to try.
+    private func giveUpSlot() {
+        let waiter: Waiter? = state.withLock { state in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.open -= 1
+            state.inUse -= 1
+            return nil
+        }
+        waiter?.continuation.resume(returning: .create)
+    }
+
+    private func release(_ connection: PostgresConnection) async {
+        if !connection.isBroken, connection.isInTransaction {
+            // The body left a transaction open (or aborted); never hand that to the next user.
+            do {
+                try await connection.unsafeSimpleQuery("ROLLBACK")
+            } catch {
+                connection.markBroken()
+            }
+        }
+        if connection.isBroken {
+            await connection.close()
+            giveUpSlot()
+            return
+        }
+        enum Next { case handOver(Waiter), keep, close }
+        let next: Next = state.withLock { state in
+            if state.closed {
+                state.open -= 1
+                state.inUse -= 1
+                return .close
+            }
+            if !state.waiters.isEmpty { return .handOver(state.waiters.removeFirst()) }
+            state.idle.append(connection)
+            state.inUse -= 1
+            return .keep
+        }
+        switch next {
+        case .handOver(let waiter): waiter.continuation.resume(returning: .connection(connection))
+        case .close: await connection.close()
+        case .keep: break
+        }
+    }
+}

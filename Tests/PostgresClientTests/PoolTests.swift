@@ -1,0 +1,145 @@
+import Foundation
+import PostgresClient
+import Testing
+import TestSupport
+
+@Suite struct PoolTests {
+    @Test func connectionsAreCreatedLazilyAndReused() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 3)
+        #expect(pool.statistics.open == 0)
+        for _ in 0..<20 {
+            _ = try await pool.query("SELECT 1")
+        }
+        let statistics = pool.statistics
+        #expect(statistics.open == 1)
+        #expect(statistics.idle == 1)
+        #expect(statistics.inUse == 0)
+        #expect(statistics.acquireCount == 20)
+        await pool.close()
+    }
+
+    @Test func exhaustionTimesOut() async throws {
+        let pool = PostgresPool(
+            conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2, acquireTimeout: .milliseconds(300))
+        let release = AsyncStream.makeStream(of: Void.self)
+        let holding = AsyncStream.makeStream(of: Void.self)
+        let holders = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<2 {
+                    group.addTask {
+                        try await pool.withConnection { _ in
+                            holding.continuation.yield()
+                            for await _ in release.stream { break }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        var held = 0
+        for await _ in holding.stream {
+            held += 1
+            if held == 2 { break }
+        }
+        #expect(pool.statistics.inUse == 2)
+        let start = ContinuousClock.now
+        let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        let waited = ContinuousClock.now - start
+        #expect(error.kind == .poolTimeout)
+        #expect(waited >= .milliseconds(250) && waited < .seconds(5))
+        #expect(pool.statistics.timeoutCount == 1)
+        release.continuation.finish()
+        try await holders.value
+        #expect(try await pool.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
+        #expect(pool.statistics.open == 2)
+        await pool.close()
+    }
+
+    @Test func waitersGetConnectionsInTurn() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2, acquireTimeout: .seconds(10))
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for value in 0..<40 {
+                group.addTask {
+                    try await pool.withConnection { connection in
+                        try await connection.query("SELECT \(value) AS v, pg_sleep(0.01)")[0].decode("v", as: Int.self)
+                    }
+                }
+            }
+            var values: [Int] = []
+            for try await value in group { values.append(value) }
+            #expect(values.sorted() == Array(0..<40))
+        }
+        let statistics = pool.statistics
+        #expect(statistics.open <= 2)
+        #expect(statistics.waiting == 0)
+        #expect(statistics.inUse == 0)
+        #expect(statistics.totalAcquireWait > .zero)
+        await pool.close()
+    }
+
+    @Test func transactionRollsBackOnThrow() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 1)
+        try await pool.execute("CREATE TABLE t (n int)")
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await pool.withTransaction { connection in
+                try await connection.execute("INSERT INTO t VALUES (\(1))")
+                throw Boom()
+            }
+        }
+        let inserted = try await pool.withTransaction { connection in
+            try await connection.execute("INSERT INTO t VALUES (\(2))")
+        }
+        #expect(inserted == 1)
+        let values = try await pool.query("SELECT n FROM t").map { try $0.decode("n", as: Int.self) }
+        #expect(values == [2])
+        #expect(pool.statistics.open == 1)
+        await pool.close()
+    }
+
+    @Test func leftOpenTransactionIsRolledBackOnRelease() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 1)
+        try await pool.execute("CREATE TABLE t (n int)")
+        try await pool.withConnection { connection in
+            try await connection.unsafeSimpleQuery("BEGIN")
+            try await connection.execute("INSERT INTO t VALUES (\(1))")
+        }
+        let count = try await pool.query("SELECT count(*) AS n FROM t")[0].decode("n", as: Int.self)
+        #expect(count == 0)
+        await pool.close()
+    }
+
+    @Test func terminatedIdleConnectionIsReplaced() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 1)
+        let first = try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+        try await terminateBackend(first)
+        let second = try await pool.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
+        #expect(second != first)
+        #expect(pool.statistics.open == 1)
+        await pool.close()
+    }
+
+    @Test func connectionBrokenInUseIsDiscardedAfterTheError() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 1)
+        struct Boom: Error {}
+        let error = try await #require(throws: PostgresError.self) {
+            try await pool.withTransaction { connection in
+                try await terminateBackend(connection.backendPID)
+                try await connection.execute("SELECT 1")
+            }
+        }
+        #expect(error.kind == .connection)
+        #expect(pool.statistics.open == 0)
+        #expect(try await pool.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
+        await pool.close()
+    }
+
+    @Test func closedPoolRefusesWork() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 1)
+        _ = try await pool.query("SELECT 1")
+        await pool.close()
+        let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
+        #expect(error.kind == .closed)
+        #expect(pool.statistics.open == 0)
+    }
+}

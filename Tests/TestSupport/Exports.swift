@@ -1,0 +1,2 @@
+// Tests that use `TestPostgresServer.embedded` get EmbeddedPostgres with TestSupport.
+@_exported import EmbeddedPostgres
