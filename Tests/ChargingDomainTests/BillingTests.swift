@@ -41,6 +41,20 @@ struct BillingTests {
         #expect(bill.chargingFee == kWh("5.5"))
     }
 
+    @Test("a daylight-saving jump: 01:30 EST → 03:30 EDT is one real hour")
+    func daylightSaving() {
+        let newYork = StationClock(timeZone: "America/New_York", year: 2024, month: 3, day: 10)
+        var custom = settings(slow: 1, timeZone: "America/New_York")
+        custom.tariff.periods = [
+            TariffPeriod(name: "night", startHour: 0, endHour: 3, pricePerKWh: 1),
+            TariffPeriod(name: "day", startHour: 3, endHour: 0, pricePerKWh: kWh("0.5")),
+        ]
+        let bill = bill(custom, from: newYork.at("01:30"), "10")
+        // 01:30–02:00 EST: 5 kWh × 1; 03:00–03:30 EDT: 5 kWh × 0.5
+        #expect(bill.durationMs == 3_600_000)
+        #expect(bill.chargingFee == kWh("7.5"))
+    }
+
     @Test("rounded half-up to 2 decimals only when billed; the total adds the rounded parts")
     func rounding() {
         var station = Station.running(settings(slow: 1), at: clock.at("03:00"))
