@@ -133,6 +133,7 @@ struct AdminAPITests {
             let huge = String(repeating: "a", count: 1_000_000)
             let tooLarge = try await api.call(.post, "/a/login", body: .raw("username=\(huge)", contentType: "application/x-www-form-urlencoded"))
             #expect(tooLarge.code == -1)
+            #expect(tooLarge.msg == "请求体过大")
             let sql = try await api.call(.post, "/a/login", body: .form(["username": "admin' --", "password": "' OR 1=1 --"]))
             #expect(sql.msg == "用户名或密码错误")
             let notFound = try await api.call(.get, "/admin/nothing")

@@ -95,7 +95,7 @@ struct TestAPI: Sendable {
             buffer = ByteBuffer(string: text)
         }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: buffer)
-        let bytes = response.body.map { Data($0.readableBytesView) } ?? Data()
+        let bytes = Data(response.body.readableBytesView)
         let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] ?? [:]
         return Reply(httpStatus: Int(response.status.code), object: object)
     }

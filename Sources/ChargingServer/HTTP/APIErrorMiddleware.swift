@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import PostgresClient
 
@@ -11,6 +12,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             return try APIResponse.failure(error).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            return try APIResponse.failure(.bodyTooLarge).response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
             return try APIResponse.failure(.bodyTooLarge).response(from: request, context: context)
         } catch let error as HTTPError {
             throw error

@@ -20,7 +20,7 @@ struct APIResponse<Payload: Encodable & Sendable>: ResponseGenerator, Encodable,
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         let body = ByteBuffer(bytes: try encoder.encode(self))
         return Response(
             status: .ok,

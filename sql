@@ -1,0 +1,1 @@
+Sources/ChargingStore/Migrations
