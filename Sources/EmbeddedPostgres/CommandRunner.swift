@@ -7,6 +7,8 @@ import Foundation
 /// daemon behind, and Process on Linux can wait forever for a child whose
 /// descendants inherited its bookkeeping descriptors. Output goes through a temporary
 /// file, not a pipe, for the same reason; and the child gets no descriptor of ours.
+/// The child also starts with no blocked signals: Dispatch's threads block most of them,
+/// and a pgbench that inherits a blocked SIGALRM never ends its `-T` run.
 struct CommandRunner: Sendable {
     struct Output: Sendable {
         var status: Int32
@@ -38,10 +40,21 @@ struct CommandRunner: Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         _ = Self.addCloseFrom?(&actions, 3)
 
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
         guard spawned == 0 else {
             throw EmbeddedPostgresError("cannot run \(command[0]): \(String(cString: strerror(spawned)))")
         }
@@ -85,7 +98,7 @@ private struct TemporaryFile {
         let bytes = Array(contents.utf8)
         _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         close(descriptor)
-        path = String(cString: template)
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     func contents() -> String {

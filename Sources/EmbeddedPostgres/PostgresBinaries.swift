@@ -41,4 +41,16 @@ public enum PostgresBinaries {
     private static func isExecutable(_ directory: String, _ program: String) -> Bool {
         FileManager.default.isExecutableFile(atPath: directory + "/" + program)
     }
+
+    /// Runs a PostgreSQL program (psql, pgbench, …) to completion as the current user and
+    /// returns its combined output; a non-zero exit throws with that output.
+    /// Blocks: call it off Swift's cooperative pool.
+    public static func run(_ program: String, _ arguments: [String]) throws -> String {
+        let executable = program.contains("/") ? program : try path(of: program)
+        let output = try CommandRunner().run(executable, arguments)
+        guard output.succeeded else {
+            throw EmbeddedPostgresError("\(program) exited with status \(output.status):\n\(output.text)")
+        }
+        return output.text
+    }
 }

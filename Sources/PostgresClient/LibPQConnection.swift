@@ -239,35 +239,39 @@ final class LibPQConnection: @unchecked Sendable {
         return PostgresRows(storage: storage, affectedRows: affected, sql: sql)
     }
 
-    /// Lays the text values out NUL-terminated in one buffer and passes libpq its pointers.
+    /// Lays the text values out NUL-terminated in one scratch buffer (on the stack when
+    /// small) and passes libpq its pointers.
     private static func withParameterValues<R>(
         _ binds: [PostgresBind],
         _ body: (UnsafePointer<UnsafePointer<CChar>?>?) throws -> R
     ) throws -> R {
         if binds.isEmpty { return try body(nil) }
-        var buffer: [UInt8] = []
-        var offsets: [Int] = []
-        offsets.reserveCapacity(binds.count)
+        var size = 0
         for bind in binds {
-            guard let text = bind.text else {
-                offsets.append(-1)
-                continue
-            }
-            offsets.append(buffer.count)
-            let start = buffer.count
-            buffer.append(contentsOf: text.utf8)
-            if buffer[start...].contains(0) {
+            guard let text = bind.text else { continue }
+            guard !text.utf8.contains(0) else {
                 throw PostgresError(
                     kind: .server, code: PostgresError.Code("22021"),
                     message: "a text parameter contains a NUL byte, which PostgreSQL cannot store")
             }
-            buffer.append(0)
+            size += text.utf8.count + 1
         }
-        return try buffer.withUnsafeBytes { raw in
-            let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self)
-            return try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: binds.count) { pointers in
-                for (index, offset) in offsets.enumerated() {
-                    pointers[index] = offset < 0 ? nil : UnsafePointer(base! + offset)
+        return try withUnsafeTemporaryAllocation(of: CChar.self, capacity: max(size, 1)) { buffer in
+            try withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: binds.count) { pointers in
+                var offset = 0
+                for (index, bind) in binds.enumerated() {
+                    guard let text = bind.text else {
+                        pointers[index] = nil
+                        continue
+                    }
+                    let start = buffer.baseAddress! + offset
+                    for byte in text.utf8 {
+                        buffer[offset] = CChar(bitPattern: byte)
+                        offset += 1
+                    }
+                    buffer[offset] = 0
+                    offset += 1
+                    pointers[index] = UnsafePointer(start)
                 }
                 return try body(UnsafePointer(pointers.baseAddress))
             }

@@ -3,25 +3,26 @@ import Glibc
 import Logging
 import Synchronization
 
-/// One PostgreSQL connection. Its blocking libpq calls run on its own serial worker;
-/// calls from several tasks are queued in order.
+/// One PostgreSQL connection. Its blocking libpq calls run on its own thread (inline
+/// when the calling task already runs there, see `PostgresPool.withConnection`); calls
+/// from several tasks are queued in order.
 public final class PostgresConnection: Sendable {
-    private let worker: ConnectionWorker
+    let executor: ConnectionExecutor
     private let session: ConnectionSession
     private let canceller: LibPQCanceller?
     private let broken = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
     private let inTransaction = Atomic<Bool>(false)
     private let operationCounter = Atomic<UInt64>(0)
-    /// The id of the operation now on the worker (0 when idle); cancellation checks it.
+    /// The id of the operation now running on the thread (0 when idle); cancellation checks it.
     private let runningOperation = Atomic<UInt64>(0)
     let socket: Int32
     let logger: Logger
 
     public let backendPID: Int32
 
-    private init(worker: ConnectionWorker, libpq: LibPQConnection, logger: Logger) {
-        self.worker = worker
+    private init(executor: ConnectionExecutor, libpq: LibPQConnection, logger: Logger) {
+        self.executor = executor
         self.session = ConnectionSession(libpq: libpq)
         self.canceller = libpq.makeCanceller()
         self.socket = libpq.socket
@@ -37,9 +38,15 @@ public final class PostgresConnection: Sendable {
         logger: Logger = Logger(label: "chargepile.postgres")
     ) async throws -> PostgresConnection {
         let parameters = PostgresConnectionString.connectParameters(conninfo: conninfo, overrides: overrides)
-        let worker = ConnectionWorker(label: "chargepile.postgres.connection")
-        let libpq = try await worker.run { try LibPQConnection.connect(parameters, logger: logger) }
-        let connection = PostgresConnection(worker: worker, libpq: libpq, logger: logger)
+        let executor = ConnectionExecutor()
+        let libpq: LibPQConnection
+        do {
+            libpq = try await executor.run { try LibPQConnection.connect(parameters, logger: logger) }
+        } catch {
+            executor.stop()
+            throw error
+        }
+        let connection = PostgresConnection(executor: executor, libpq: libpq, logger: logger)
         logger.debug("postgres connected", metadata: ["backend_pid": "\(connection.backendPID)"])
         return connection
     }
@@ -59,6 +66,11 @@ public final class PostgresConnection: Sendable {
         try await perform(sql: sql) { session in try session.simpleQuery(sql) }
     }
 
+    deinit {
+        // Closed or not, the handle is finished by LibPQConnection's deinit; end the thread.
+        executor.stop()
+    }
+
     /// True once libpq reports the connection bad, or after a failed rollback or `close()`.
     public var isBroken: Bool {
         broken.load(ordering: .acquiring) || closed.load(ordering: .acquiring)
@@ -67,7 +79,7 @@ public final class PostgresConnection: Sendable {
     /// PQfinish, once; later calls return at once and later queries throw `.closed`.
     public func close() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        _ = try? await worker.run { [session, canceller] in
+        _ = try? await executor.run { [session, canceller] in
             canceller?.free()
             session.libpq.finish()
         }
@@ -89,7 +101,7 @@ public final class PostgresConnection: Sendable {
     }
 
     var preparedStatementCount: Int {
-        get async { (try? await worker.run { [session] in session.preparedStatementCount }) ?? 0 }
+        get async { (try? await executor.run { [session] in session.preparedStatementCount }) ?? 0 }
     }
 
     private func perform<Result: Sendable>(
@@ -102,7 +114,7 @@ public final class PostgresConnection: Sendable {
         let id = operationCounter.wrappingAdd(1, ordering: .relaxed).newValue
         do {
             return try await withTaskCancellationHandler {
-                try await worker.run { [self] in
+                try await executor.run { [self] in
                     runningOperation.store(id, ordering: .releasing)
                     defer {
                         runningOperation.store(0, ordering: .releasing)
@@ -143,7 +155,7 @@ extension PostgresConnection {
     /// Reads what arrived on an idle connection and reports whether it is still usable.
     func checkIdleHealth() async -> Bool {
         guard !isBroken else { return false }
-        let healthy = (try? await worker.run { [session, socket] in
+        let healthy = (try? await executor.run { [session, socket] in
             // A terminated backend sends its FATAL message and then closes: only a read
             // after the message sees the end of the stream, so read until nothing is left.
             for _ in 0..<8 {

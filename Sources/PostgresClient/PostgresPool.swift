@@ -53,13 +53,18 @@ public final class PostgresPool: Sendable {
         self.logger = logger
     }
 
+    /// Lends one connection to `body`. The body runs with the connection's thread as
+    /// its preferred task executor, so its queries run there inline with no thread hop;
+    /// child tasks it starts inherit that preference (and so share that one thread).
     public func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let connection = try await acquire()
         let result: Result
         do {
-            result = try await body(connection)
+            result = try await withTaskExecutorPreference(connection.executor) {
+                try await body(connection)
+            }
         } catch {
             await release(connection)
             throw error

@@ -40,6 +40,15 @@ import TestSupport
         }
     }
 
+    @Test func sameTextWithOtherParameterTypesStillRuns() async throws {
+        try await withFreshConnection { connection in
+            let number = try await connection.query("SELECT \(7)::text AS v")[0].decode("v", as: String.self)
+            let text = try await connection.query("SELECT \("seven")::text AS v")[0].decode("v", as: String.self)
+            #expect(number == "7")
+            #expect(text == "seven")
+        }
+    }
+
     @Test func multiStatementMigrations() async throws {
         try await withFreshConnection { connection in
             try await connection.unsafeSimpleQuery("""

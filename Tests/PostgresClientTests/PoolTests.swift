@@ -1,5 +1,5 @@
 import Foundation
-import PostgresClient
+@testable import PostgresClient
 import Testing
 import TestSupport
 
@@ -141,5 +141,45 @@ import TestSupport
         let error = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
         #expect(error.kind == .closed)
         #expect(pool.statistics.open == 0)
+    }
+}
+
+@Suite struct PoolExecutorTests {
+    @Test func bodyRunsOnTheConnectionThread() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2)
+        try await pool.withConnection { connection in
+            #expect(connection.executor.isCurrent)
+            _ = try await connection.query("SELECT 1")
+            #expect(connection.executor.isCurrent)
+            // Child tasks inherit the preference and share the connection's thread.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for value in 0..<10 {
+                    group.addTask {
+                        try await connection.query("SELECT \(value) AS v")[0].decode("v", as: Int.self)
+                    }
+                }
+                let sum = try await group.reduce(0, +)
+                #expect(sum == 45)
+            }
+        }
+        await pool.close()
+    }
+
+    @Test func manyTasksShareASmallPool() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 3, acquireTimeout: .seconds(30))
+        try await pool.execute("CREATE TABLE hits (n int)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for value in 0..<100 {
+                group.addTask {
+                    _ = try await pool.withTransaction { connection in
+                        try await connection.execute("INSERT INTO hits VALUES (\(value))")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await pool.query("SELECT sum(n) AS s FROM hits")[0].decode("s", as: Int.self) == 4950)
+        #expect(pool.statistics.open <= 3)
+        await pool.close()
     }
 }
