@@ -1,0 +1,175 @@
+import Foundation
+import Logging
+import PileSimulator
+import Testing
+
+/// Piles over WebSocket on one instance: login, welcome, admin commands, own status,
+/// bad frames, replacement and offline.
+@Suite("Pile WebSocket")
+struct PileSessionTests {
+    @Test("a connecting pile starts off; status/set reaches it and its status follows")
+    func commandReachesPile() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let pile = try await ConnectedPile.open(api, pileID: 1)
+            #expect(try await pile.next() == .welcome(status: "off"))
+            #expect(try await api.pileStatus(1, token: admin) == "off")
+
+            let reply = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "1", "status": "on"])
+            #expect(reply.code == 200)
+            #expect(reply.msg == "设置成功")
+            guard case .setStatus("on", let commandID) = try await pile.next() else { throw TestFailure("no set_status") }
+            #expect(try await api.pileStatus(1, token: admin) == "on")
+            let command = try await api.pool.query("SELECT status, state FROM pile_commands WHERE id = \(commandID)").first!
+            #expect(try command.decode("state", as: String.self) == "written")
+
+            // The pile's own button (repair = fault) overrides what the admin set.
+            try await pile.simulated.send(status: "repair")
+            try await eventually { try await api.pileStatus(1, token: admin) == "repair" }
+            await pile.stop()
+        }
+    }
+
+    @Test("bad frames get an error frame and the pile stays connected; oversized frames close with 1009")
+    func badFrames() async throws {
+        try await TestServer.run { api in
+            let pile = try await ConnectedPile.open(api, pileID: 2)
+            _ = try await pile.next()
+            for frame in ["not json", #"{"type":"dance"}"#, #"{"type":"status","status":7}"#, #"{"type":"status","status":"offline"}"#,
+                          #"{"type":"meter","request_id":"x","energy_kwh":1}"#, #"{"type":"ack","command_id":999999}"#, "[1,2]"] {
+                try await pile.simulated.sendRaw(frame)
+                guard case .error = try await pile.next() else { throw TestFailure("no error frame for \(frame)") }
+            }
+            try await pile.simulated.send(status: "on")
+            let admin = try await api.adminToken()
+            try await eventually { try await api.pileStatus(2, token: admin) == "on" }
+            try await pile.simulated.sendRaw(#"{"type":"status","status":""# + String(repeating: "x", count: 70_000) + #""}"#)
+            guard case .closed(let code, _) = try await pile.next() else { throw TestFailure("not closed") }
+            #expect(code == 1009)
+            try await eventually { try await api.pileStatus(2, token: admin) == "offline" }
+        }
+    }
+
+    @Test("offline: the socket closes and the admin cannot control the pile until it logs in again")
+    func offline() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let pile = try await ConnectedPile.open(api, pileID: 3)
+            _ = try await pile.next()
+            let reply = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "3", "status": "offline"])
+            #expect(reply.code == 200)
+            guard case .setStatus("offline", _) = try await pile.next() else { throw TestFailure("no set_status") }
+            guard case .closed(1000, _) = try await pile.next() else { throw TestFailure("not closed with 1000") }
+            try await eventually { try await api.pileStatus(3, token: admin) == "offline" }
+            let again = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "3", "status": "on"])
+            #expect(again.msg == "充电桩离线")
+            let back = try await ConnectedPile.open(api, pileID: 3)
+            #expect(try await back.next() == .welcome(status: "off"))
+            let control = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "3", "status": "on"])
+            #expect(control.code == 200)
+            await back.stop()
+        }
+    }
+
+    @Test("a newer connection replaces the older one with 4000")
+    func replaced() async throws {
+        try await TestServer.run { api in
+            let first = try await ConnectedPile.open(api, pileID: 4)
+            _ = try await first.next()
+            let second = try await ConnectedPile.open(api, pileID: 4)
+            _ = try await second.next()
+            guard case .closed(4000, _) = try await first.next() else { throw TestFailure("older socket not replaced") }
+            let admin = try await api.adminToken()
+            #expect(try await api.pileStatus(4, token: admin) == "off")
+            let reply = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "4", "status": "on"])
+            #expect(reply.code == 200)
+            guard case .setStatus("on", _) = try await second.next() else { throw TestFailure("command went nowhere") }
+            await second.stop()
+        }
+    }
+
+    @Test("only pile tokens open /p/ws, and pile tokens open nothing else")
+    func roles() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let upgrade = try await api.call(.get, "/p/ws", query: ["token": admin])
+            #expect(upgrade.code == -1)
+            #expect(upgrade.msg == "token无效或已过期")
+            let pileToken = try await api.pileToken(5)
+            let adminCall = try await api.call(.get, "/admin/charge/status/get", query: ["token": pileToken])
+            #expect(adminCall.msg == "token无效或已过期")
+            let driverCall = try await api.call(.get, "/user/charge/request", query: ["token": pileToken])
+            #expect(driverCall.msg == "token无效或已过期")
+            let wrongPassword = try await api.call(.post, "/p/login", body: .form(["id": "5", "password": "nope"]))
+            #expect(wrongPassword.msg == "用户名或密码错误")
+        }
+    }
+}
+
+/// A simulated pile running in the background of a test, with its events readable in order.
+struct ConnectedPile: Sendable {
+    let simulated: SimulatedPile
+    let task: Task<Void, Never>
+    let events: EventReader<PileSimulatorEvent>
+
+    static func open(_ api: TestAPI, pileID: Int, baseURL: String? = nil) async throws -> ConnectedPile {
+        var logger = Logger(label: "test.pile")
+        logger.logLevel = .warning
+        let simulated = SimulatedPile(PileSimulatorConfiguration(baseURL: baseURL ?? api.baseURL, pileID: pileID,
+                                                                 password: TestServer.pilePassword), logger: logger)
+        let task = Task { _ = try? await simulated.run() }
+        return ConnectedPile(simulated: simulated, task: task, events: EventReader(simulated.events))
+    }
+
+    func next(timeout: Duration = .seconds(5)) async throws -> PileSimulatorEvent {
+        try await events.next(timeout: timeout)
+    }
+
+    func stop() async {
+        task.cancel()
+        await task.value
+    }
+}
+
+/// Collects a stream in the background; tests take its elements in order, with a deadline.
+actor EventReader<Element: Sendable> {
+    private var items: [Element] = []
+    private var ended = false
+
+    init(_ stream: AsyncStream<Element>) {
+        Task { [weak self] in
+            for await item in stream { await self?.append(item) }
+            await self?.end()
+        }
+    }
+
+    private func append(_ item: Element) { items.append(item) }
+    private func end() { ended = true }
+
+    func next(timeout: Duration) async throws -> Element {
+        let deadline = ContinuousClock.now + timeout
+        while items.isEmpty {
+            if ended { throw TestFailure("stream ended") }
+            if ContinuousClock.now > deadline { throw TestFailure("no event within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return items.removeFirst()
+    }
+}
+
+/// Polls `condition` until it holds (bounded), for state that settles asynchronously.
+func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestFailure("condition not met within \(timeout)")
+}
+
+extension TestAPI {
+    func pileStatus(_ pileID: Int, token: String) async throws -> String? {
+        try await call(.get, "/admin/charge/status/get", query: ["token": token]).rows
+            .first { $0["charging_station_id"] as? Int == pileID }?["status"] as? String
+    }
+}
