@@ -6,7 +6,7 @@ struct Chargepile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chargepile",
         abstract: "EV charging station backend: admin API, pile WebSockets, scheduling and billing on PostgreSQL.",
-        subcommands: [Serve.self, Migrate.self, Admin.self, Pile.self, Simulate.self, Demo.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, Admin.self, Pile.self, Simulate.self, Bench.self])
 }
 
 struct Bench: AsyncParsableCommand {
