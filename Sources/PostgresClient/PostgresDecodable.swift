@@ -108,3 +108,11 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
 
     public static var postgresNull: Wrapped?? { .some(.none) }
 }
+
+/// `enum PileStatus: String, PostgresDecodable {}` decodes through its raw value.
+extension PostgresDecodable where Self: RawRepresentable, RawValue: PostgresDecodable {
+    public init?(postgresText text: String, type: PostgresTypeOID) {
+        guard let raw = RawValue(postgresText: text, type: type) else { return nil }
+        self.init(rawValue: raw)
+    }
+}

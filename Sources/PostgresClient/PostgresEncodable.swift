@@ -90,3 +90,9 @@ extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public var postgresText: String? { self?.postgresText }
     public static var postgresType: PostgresTypeOID { Wrapped.postgresType }
 }
+
+/// `enum PileStatus: String, PostgresEncodable {}` binds its raw value.
+extension PostgresEncodable where Self: RawRepresentable, RawValue: PostgresEncodable {
+    public var postgresText: String? { rawValue.postgresText }
+    public static var postgresType: PostgresTypeOID { RawValue.postgresType }
+}

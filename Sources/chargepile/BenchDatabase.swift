@@ -24,7 +24,7 @@ struct BenchDatabase: AsyncParsableCommand {
     var scale: Int = 1
 
     @Option(help: "Alternate the two sides this many times per client count (each side still runs --seconds in all), so background load hits both alike.")
-    var rounds: Int = 2
+    var rounds: Int = 5
 
     @Flag(help: "Also measure tasks that query a connection from the cooperative pool, outside withConnection (a thread hop there and back per query).")
     var compareHop = false

@@ -24,7 +24,6 @@ func withFreshConnection<Result>(
 func terminateBackend(_ pid: Int32) async throws {
     let server = try await TestDatabase.server()
     let admin = try await PostgresConnection.connect(server.conninfo)
-    defer { _ = admin }
     do {
         _ = try await admin.query("SELECT pg_terminate_backend(\(pid), 5000)")
     } catch {

@@ -156,6 +156,19 @@ import Testing
         }
     }
 
+    enum PileMode: String, PostgresEncodable, PostgresDecodable {
+        case fast, slow
+    }
+
+    @Test func rawRepresentableEnums() async throws {
+        try await withFreshConnection { connection in
+            let row = try await connection.query("SELECT \(PileMode.fast) AS m, 'slow' AS s, 'warp' AS w")[0]
+            #expect(try row.decode("m", as: PileMode.self) == .fast)
+            #expect(try row.decode("s", as: PileMode.self) == .slow)
+            #expect(throws: PostgresError.self) { try row.decode("w", as: PileMode.self) }
+        }
+    }
+
     @Test func nullsDecodeAsNilAndRefuseNonOptionals() async throws {
         try await withFreshConnection { connection in
             let none: Int? = nil
