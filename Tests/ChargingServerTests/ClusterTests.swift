@@ -1,0 +1,313 @@
+import Foundation
+import Logging
+import PileSimulator
+import PostgresClient
+import Testing
+import TestSupport
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Several `chargepile serve` processes on one PostgreSQL, as in production: commands
+/// cross instances, a newer socket wins anywhere, a killed instance's piles go offline and
+/// come back through a survivor, a terminated listener loses nothing, and nginx in front.
+@Suite("Cluster of instances", .serialized)
+struct ClusterTests {
+    @Test("a pile on A is commanded through B")
+    func commandAcrossInstances() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let pile = try await cluster.connectPile(1, to: cluster.urls[0])
+            #expect(try await pile.next() == .welcome(status: "off"))
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            let reply = try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "on"])
+            #expect(reply["code"] as? Int == 200)
+            guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("command not delivered") }
+            await pile.stop()
+        }
+    }
+
+    @Test("a newer connection on B replaces the one on A (4000), and commands follow it")
+    func replacedAcrossInstances() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let first = try await cluster.connectPile(2, to: cluster.urls[0])
+            _ = try await first.next()
+            let second = try await cluster.connectPile(2, to: cluster.urls[1])
+            _ = try await second.next()
+            guard case .closed(4000, _) = try await first.next() else { throw TestFailure("older socket on A not replaced") }
+            let admin = try await cluster.adminToken(cluster.urls[0])
+            let reply = try await HTTP.call(.post, cluster.urls[0] + "/admin/charge/status/set", ["token": admin, "id": "2", "status": "repair"])
+            #expect(reply["code"] as? Int == 200)
+            guard case .setStatus("repair", _) = try await second.next() else { throw TestFailure("command went to the old socket") }
+            await second.stop()
+        }
+    }
+
+    @Test("kill -9 of A: its pile is offline within 15 s, reconnects through B and is controllable")
+    func killedInstance() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let pile = try await cluster.connectPile(3, to: cluster.urls[0])
+            _ = try await pile.next()
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            cluster.instances[0].kill()
+            let killedAt = ContinuousClock.now
+            try await eventually(timeout: .seconds(15)) {
+                try await cluster.pileStatus(3, via: cluster.urls[1], token: admin) == "offline"
+            }
+            #expect(ContinuousClock.now - killedAt < .seconds(15))
+            let again = try await cluster.connectPile(3, to: cluster.urls[1])
+            #expect(try await again.next() == .welcome(status: "off"))
+            let reply = try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "3", "status": "on"])
+            #expect(reply["code"] as? Int == 200)
+            guard case .setStatus("on", _) = try await again.next() else { throw TestFailure("not controllable after reconnect") }
+            await again.stop()
+            await pile.stop()
+        }
+    }
+
+    @Test("a terminated listener backend loses no command")
+    func listenerTerminated() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let pile = try await cluster.connectPile(4, to: cluster.urls[0])
+            _ = try await pile.next()
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            let terminated: Int = try await cluster.pool.query("""
+                SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND application_name = 'chargepile-listener'
+                """).first!.decode("n")
+            #expect(terminated == 2)
+            for status in ["on", "off", "repair", "on"] {
+                let reply = try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "4", "status": status])
+                #expect(reply["code"] as? Int == 200, "\(status): \(reply)")
+                guard case .setStatus(status, _) = try await pile.next() else { throw TestFailure("\(status) lost") }
+            }
+            let outcomes: [String] = try await cluster.pool.query("SELECT state FROM pile_commands WHERE pile_id = 4 ORDER BY id")
+                .map { try $0.decode("state") }
+            #expect(outcomes == ["written", "written", "written", "written"])
+            await pile.stop()
+        }
+    }
+
+    @Test("behind nginx: a pile connects through it and admin commands through it reach the pile")
+    func behindNginx() async throws {
+        try await Cluster.run(instances: 2, nginx: true) { cluster in
+            let front = try #require(cluster.nginxURL)
+            let pile = try await cluster.connectPile(5, to: front)
+            #expect(try await pile.next() == .welcome(status: "off"))
+            let admin = try await cluster.adminToken(front)
+            for status in ["on", "repair", "off"] {
+                let reply = try await HTTP.call(.post, front + "/admin/charge/status/set", ["token": admin, "id": "5", "status": status])
+                #expect(reply["code"] as? Int == 200)
+                guard case .setStatus(status, _) = try await pile.next() else { throw TestFailure("\(status) not delivered") }
+            }
+            #expect(try await cluster.pileStatus(5, via: front, token: admin) == "off")
+            await pile.stop()
+        }
+    }
+}
+
+/// N `chargepile serve` processes (and optionally nginx) on loopback, on a fresh database.
+struct Cluster: Sendable {
+    let instances: [ServerProcess]
+    let nginx: NginxProcess?
+    let pool: PostgresPool
+    var urls: [String] { instances.map(\.url) }
+    var nginxURL: String? { nginx?.url }
+
+    static func run(instances count: Int, nginx: Bool = false, _ body: @Sendable (Cluster) async throws -> Void) async throws {
+        let databaseURL = try await TestDatabase.makeDatabase()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var instances: [ServerProcess] = []
+        var front: NginxProcess?
+        let pool = PostgresPool(conninfo: databaseURL, maxConnections: 2)
+        defer {
+            for instance in instances { instance.terminate() }
+            front?.stop()
+            Task { await pool.close() }
+        }
+        for index in 0..<count {
+            instances.append(try await ServerProcess.start(databaseURL: databaseURL, logFile: directory.appendingPathComponent("instance\(index).log")))
+        }
+        if nginx {
+            front = try await NginxProcess.start(upstreams: instances.map(\.port), directory: directory)
+        }
+        try await body(Cluster(instances: instances, nginx: front, pool: pool))
+    }
+
+    func connectPile(_ pileID: Int, to baseURL: String) async throws -> ConnectedPile {
+        var logger = Logger(label: "test.pile")
+        logger.logLevel = .warning
+        let simulated = SimulatedPile(PileSimulatorConfiguration(baseURL: baseURL, pileID: pileID, password: TestServer.pilePassword),
+                                      logger: logger)
+        let task = Task { _ = try? await simulated.run() }
+        return ConnectedPile(simulated: simulated, task: task, events: EventReader(simulated.events))
+    }
+
+    func adminToken(_ baseURL: String) async throws -> String {
+        let reply = try await HTTP.call(.post, baseURL + "/a/login", ["username": "admin", "password": TestServer.adminPassword])
+        guard let token = reply["token"] as? String else { throw TestFailure("admin login failed: \(reply)") }
+        return token
+    }
+
+    func pileStatus(_ pileID: Int, via baseURL: String, token: String) async throws -> String? {
+        let reply = try await HTTP.call(.get, baseURL + "/admin/charge/status/get", ["token": token])
+        return (reply["data"] as? [[String: Any]])?.first { $0["charging_station_id"] as? Int == pileID }?["status"] as? String
+    }
+}
+
+/// One `chargepile serve` child process.
+final class ServerProcess: Sendable {
+    let process: Process
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    /// The `chargepile` binary `swift test` built next to the test bundle.
+    static var binary: URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("chargepile")
+    }
+
+    static func start(databaseURL: String, logFile: URL) async throws -> ServerProcess {
+        let port = try freeLoopbackPort()
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["serve", "--port", "\(port)", "--command-timeout", "3"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL
+        environment["CHARGEPILE_ADMIN_PASSWORD"] = TestServer.adminPassword
+        environment["CHARGEPILE_PILE_PASSWORD"] = TestServer.pilePassword
+        environment["LOG_LEVEL"] = "info"
+        process.environment = environment
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let server = ServerProcess(process: process, port: port)
+        try await eventually(timeout: .seconds(30)) { (try? await HTTP.call(.get, server.url + "/healthz", [:], raw: true)) != nil }
+        return server
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// nginx in front of the instances, with WebSocket upgrade on /p/ws, all files in a temp folder.
+final class NginxProcess: Sendable {
+    let process: Process
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    static func start(upstreams: [Int], directory: URL) async throws -> NginxProcess {
+        let port = try freeLoopbackPort()
+        let prefix = directory.path
+        let servers = upstreams.map { "        server 127.0.0.1:\($0) max_fails=1 fail_timeout=2s;" }.joined(separator: "\n")
+        let configuration = """
+            worker_processes 1;
+            daemon off;
+            pid \(prefix)/nginx.pid;
+            error_log \(prefix)/nginx-error.log warn;
+            events { worker_connections 1024; }
+            http {
+                access_log off;
+                client_body_temp_path \(prefix)/body;
+                proxy_temp_path \(prefix)/proxy;
+                fastcgi_temp_path \(prefix)/fastcgi;
+                uwsgi_temp_path \(prefix)/uwsgi;
+                scgi_temp_path \(prefix)/scgi;
+                upstream chargepile {
+            \(servers)
+                }
+                server {
+                    listen 127.0.0.1:\(port);
+                    location /p/ws {
+                        proxy_pass http://chargepile;
+                        proxy_http_version 1.1;
+                        proxy_set_header Upgrade $http_upgrade;
+                        proxy_set_header Connection "upgrade";
+                        proxy_read_timeout 1h;
+                    }
+                    location / {
+                        proxy_pass http://chargepile;
+                        proxy_http_version 1.1;
+                        proxy_set_header Connection "";
+                    }
+                }
+            }
+            """
+        let file = directory.appendingPathComponent("nginx.conf")
+        try configuration.write(to: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ["/usr/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.fileExists(atPath: $0) }
+                                    ?? "/usr/sbin/nginx")
+        process.arguments = ["-c", file.path, "-p", prefix]
+        try process.run()
+        let nginx = NginxProcess(process: process, port: port)
+        try await eventually(timeout: .seconds(10)) { (try? await HTTP.call(.get, nginx.url + "/healthz", [:], raw: true)) != nil }
+        return nginx
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// A port the kernel just handed out on 127.0.0.1 (closed again for the child to bind).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestFailure("socket() failed") }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("bind() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A small HTTP client for talking to child processes (form bodies, JSON answers).
+enum HTTP {
+    enum Method: String { case get = "GET", post = "POST" }
+
+    static func call(_ method: Method, _ url: String, _ parameters: [String: String], raw: Bool = false) async throws -> [String: Any] {
+        let encoded = parameters.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.value)" }
+            .joined(separator: "&")
+        var request = URLRequest(url: URL(string: method == .get && !encoded.isEmpty ? url + "?" + encoded : url)!)
+        request.httpMethod = method.rawValue
+        request.timeoutInterval = 10
+        if method == .post {
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            request.httpBody = Data(encoded.utf8)
+        }
+        let (data, _) = try await URLSession.shared.data(for: request)
+        if raw { return [:] }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TestFailure("not a JSON object: \(String(decoding: data, as: UTF8.self))")
+        }
+        return object
+    }
+}
