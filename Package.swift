@@ -93,7 +93,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
-        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain"]),
+        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "TestSupport"]),
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [

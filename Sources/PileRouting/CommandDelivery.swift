@@ -134,8 +134,11 @@ public final class CommandDelivery: Sendable {
                 WHERE id = \(command.id) AND state = 'pending'
                 """)
             if updated == 1, state == "written" {
+                // After `offline` the pile is out of the admin's reach at once, before its socket finishes closing.
                 try await connection.execute("""
-                    UPDATE piles SET status = \(command.status.rawValue), status_changed_at = now()
+                    UPDATE piles SET status = \(command.status.rawValue), status_changed_at = now(),
+                                     owner_instance = CASE WHEN \(command.status == .offline) THEN NULL ELSE owner_instance END,
+                                     connected_since = CASE WHEN \(command.status == .offline) THEN NULL ELSE connected_since END
                     WHERE id = \(command.pileID) AND owner_epoch = \(command.epoch)
                     """)
             }

@@ -1,6 +1,7 @@
 import ChargingDomain
 import Foundation
 import Testing
+import TestSupport
 
 @Suite("The published acceptance case, replayed at engine level")
 struct OfficialCaseTests {

@@ -28,6 +28,13 @@ public enum OfficialCase {
         public let driver: String
         public let chargedKWh: Decimal
         public let fee: Decimal
+
+        public init(pileID: Int, driver: String, chargedKWh: Decimal, fee: Decimal) {
+            self.pileID = pileID
+            self.driver = driver
+            self.chargedKWh = chargedKWh
+            self.fee = fee
+        }
     }
 
     /// A published waiting-area entry, in arrival order.
@@ -35,6 +42,12 @@ public enum OfficialCase {
         public let driver: String
         public let mode: String
         public let kWh: Decimal
+
+        public init(driver: String, mode: String, kWh: Decimal) {
+            self.driver = driver
+            self.mode = mode
+            self.kWh = kWh
+        }
     }
 
     /// The cells published for a time, read right after that time's event.

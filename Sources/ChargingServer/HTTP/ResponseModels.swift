@@ -43,7 +43,8 @@ extension Decimal {
         var value = self
         var result = Decimal()
         NSDecimalRound(&result, &value, places, .plain)
-        return NSDecimalNumber(decimal: result).doubleValue
+        // Through text: the nearest Double to "0.83" prints as 0.83, NSDecimalNumber's may not.
+        return Double(result.description) ?? NSDecimalNumber(decimal: result).doubleValue
     }
 }
 
