@@ -93,7 +93,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
-        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "TestSupport"]),
+        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "PileSimulator"]),
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [

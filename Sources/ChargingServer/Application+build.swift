@@ -44,7 +44,7 @@ public func buildApplication(
                    commands: PileCommandLog(pool: pool), stations: stations).addRoutes(to: router)
     DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, hasher: hasher,
                      stations: stations).addRoutes(to: router)
-    router.get("/healthz") { _, _ in "ok" }
+    OperationsController(pool: pool).addRoutes(to: router)
 
     let address = "\(configuration.host):\(configuration.port)"
     let listener = PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-listener"], logger: logger)

@@ -1,7 +1,7 @@
 import ChargingDomain
 import Foundation
 import Testing
-import TestSupport
+import PileSimulator
 
 @Suite("The published acceptance case, replayed at engine level")
 struct OfficialCaseTests {

@@ -14,7 +14,7 @@ struct AcceptanceTests {
 
     @Test("every published cell, the 01:35 end, and the invariants")
     func officialCase() async throws {
-        let start = try #require(Self.stationTime("05:55"))
+        let start = OfficialCase.stationTime("05:55")
         try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
             let admin = try await api.adminToken()
             var piles: [ConnectedPile] = []
@@ -36,7 +36,7 @@ struct AcceptanceTests {
             }
 
             for event in OfficialCase.events {
-                let time = try #require(Self.stationTime(event.time))
+                let time = OfficialCase.stationTime(event.time)
                 let advanced = try await api.call(.post, "/admin/clock/advance", query: ["token": admin, "to": ISO8601Format.string(time)])
                 #expect(advanced.code == 200, "advance to \(event.time): \(advanced.object)")
                 try await apply(event.action, api: api, admin: admin, drivers: drivers)
@@ -46,14 +46,14 @@ struct AcceptanceTests {
                 }
             }
 
-            let nextMorning = try #require(Self.stationTime("06:00", dayOffset: 1))
+            let nextMorning = OfficialCase.stationTime("06:00", dayOffset: 1)
             _ = try await api.call(.post, "/admin/clock/advance", query: ["token": admin, "to": ISO8601Format.string(nextMorning)])
             for pileID in 1...5 {
                 let queue = try await api.call(.get, "/admin/charge/queue", query: ["token": admin, "id": "\(pileID)"])
                 #expect(queue.rows.isEmpty, "pile \(pileID) still has cars")
             }
             let lastFinish: Date = try await api.pool.query("SELECT max(finished_at) AS last FROM bills").first!.decode("last")
-            #expect(lastFinish == Self.stationTime(OfficialCase.lastCompletion.time, dayOffset: OfficialCase.lastCompletion.dayOffset))
+            #expect(lastFinish == OfficialCase.stationTime(OfficialCase.lastCompletion.time, dayOffset: OfficialCase.lastCompletion.dayOffset))
 
             try await checkBills(api: api)
             for pile in piles { await pile.stop() }
@@ -144,15 +144,6 @@ struct AcceptanceTests {
                OR abs(p.total_charging_seconds - coalesce(b.seconds, 0)) > 0.001
             """).first!.decode("n")
         #expect(mismatched == 0, "pile totals differ from the sum of their bills")
-    }
-
-    static func stationTime(_ clock: String, dayOffset: Int = 0) -> Date? {
-        let parts = clock.split(separator: ":").compactMap { Int($0) }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: OfficialCase.timeZoneIdentifier)!
-        let day = OfficialCase.date
-        return calendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day + dayOffset,
-                                                  hour: parts[0], minute: parts[1]))
     }
 }
 

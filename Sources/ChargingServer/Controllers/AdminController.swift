@@ -53,7 +53,10 @@ struct AdminController {
         let pileID = try parameters.int("id")
         let status = try parameters.choice("status", as: PileStatus.self)
         guard try await piles.pile(id: pileID) != nil else { throw APIError.unknownPile }
-        switch try await delivery.send(status, toPile: pileID, timeout: commandTimeout) {
+        let start = ContinuousClock.now
+        let outcome = try await delivery.send(status, toPile: pileID, timeout: commandTimeout)
+        ServerMetrics.recordCommand(outcome: outcome.rawValue, duration: ContinuousClock.now - start)
+        switch outcome {
         case .written:
             await stations.pileStatusChanged(pileID: pileID)
             return .success("设置成功")

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 
-/// One log line per request: id, method, route, status, latency. Never the query string
+/// One log line and one latency sample per request: id, method, route, status, latency. Never the query string
 /// or body, where tokens and passwords travel.
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -21,6 +21,9 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func log(_ request: Request, _ context: Context, status: Int, start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
+        // The matched route, not the raw path: unknown paths must not grow the metric's label set.
+        ServerMetrics.recordRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: status,
+                                    duration: elapsed)
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         context.logger.info("request", metadata: [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)",

@@ -20,11 +20,13 @@ actor PileHub: PileSockets {
     func attach(pileID: Int, epoch: Int64, outbound: WebSocketOutboundWriter) async {
         let older = connections[pileID]
         connections[pileID] = Connection(epoch: epoch, outbound: outbound)
+        ServerMetrics.setConnectedPiles(connections.count)
         if let older, older.epoch < epoch { try? await older.outbound.close(.replaced, reason: "replaced") }
     }
 
     func detach(pileID: Int, epoch: Int64) {
         if connections[pileID]?.epoch == epoch { connections[pileID] = nil }
+        ServerMetrics.setConnectedPiles(connections.count)
     }
 
     func write(_ text: String, toPile pileID: Int, epoch: Int64?) async -> Bool {

@@ -31,6 +31,7 @@ struct RoutingService: Service {
     private func handle(_ event: PostgresListener.Event) async {
         switch event {
         case .reconnected:
+            ServerMetrics.listenerReconnected()
             // Notifications sent while we were away are lost; the command rows are not.
             do { try await delivery.replayPending() } catch {
                 logger.warning("replaying pending commands failed", metadata: ["error": "\(error)"])

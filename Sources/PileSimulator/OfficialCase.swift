@@ -1,7 +1,7 @@
 import Foundation
 
 /// The course's published acceptance case (`acceptance/official-case.md`) as plain data, independent of the
-/// engine's types so that any test target can copy this file and replay it (engine level, HTTP level …).
+/// engine's types: the engine tests, the HTTP acceptance test and `chargepile demo` all replay it.
 public enum OfficialCase {
     public enum Action: Equatable, Sendable {
         /// `(A,Vn,F|T,kWh)`: a new request; `mode` is "F" or "T".
@@ -81,6 +81,15 @@ public enum OfficialCase {
     09:30 (A,V19,O,0)   09:35 (A,V28,O,0)   09:40 (C,V23,O,40)  09:50 (A,V29,T,30)  09:55 (C,V14,O,30)
     10:00 (A,V30,T,10)  10:50 (B,F1,O,1)
     """
+
+    /// "HH:mm" station time on the day of the case (or `dayOffset` days later).
+    public static func stationTime(_ clock: String, dayOffset: Int = 0) -> Date {
+        let parts = clock.split(separator: ":").compactMap { Int($0) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: timeZoneIdentifier)!
+        return calendar.date(from: DateComponents(year: date.year, month: date.month, day: date.day + dayOffset,
+                                                  hour: parts[0], minute: parts[1]))!
+    }
 
     public static let events: [Event] = table.split(whereSeparator: \.isWhitespace).pairs().map { time, tuple in
         Event(time: String(time), action: action(String(tuple)))

@@ -1,0 +1,36 @@
+import ChargingStore
+import Foundation
+import Hummingbird
+import Metrics
+import PostgresClient
+
+/// What load balancers and monitoring read: liveness, readiness, Prometheus metrics.
+struct OperationsController {
+    let pool: PostgresPool
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/readyz", use: ready)
+        router.get("/metrics", use: metrics)
+    }
+
+    /// Ready when the database answers and has every migration this binary knows.
+    @Sendable func ready(_ request: Request, context: AppRequestContext) async -> Response {
+        let migrator = SchemaMigrator()
+        let version = try? await migrator.currentVersion(pool)
+        let ready = version == migrator.latestVersion
+        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: ready ? "ready" : "not ready")))
+    }
+
+    @Sendable func metrics(_ request: Request, context: AppRequestContext) async -> Response {
+        let statistics = pool.statistics
+        Gauge(label: "chargepile_pool_connections_open").record(statistics.open)
+        Gauge(label: "chargepile_pool_connections_in_use").record(statistics.inUse)
+        Gauge(label: "chargepile_pool_waiting").record(statistics.waiting)
+        Gauge(label: "chargepile_pool_acquire_wait_seconds_total").record(Double(statistics.totalAcquireWait.nanoseconds) / 1e9)
+        Gauge(label: "chargepile_pool_acquire_timeouts_total").record(statistics.timeoutCount)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.registry.emitToBuffer())))
+    }
+}

@@ -1,0 +1,41 @@
+import Metrics
+import Prometheus
+
+/// The process's Prometheus registry behind swift-metrics, bootstrapped once per process
+/// (tests build several applications in one process; they share it).
+enum ServerMetrics {
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    static func recordRequest(method: String, route: String, status: Int, duration: Duration) {
+        _ = registry
+        Timer(label: "chargepile_http_request_duration_seconds",
+              dimensions: [("method", method), ("route", route), ("status", String(status))])
+            .recordNanoseconds(duration.nanoseconds)
+    }
+
+    static func recordCommand(outcome: String, duration: Duration) {
+        _ = registry
+        Counter(label: "chargepile_commands_total", dimensions: [("outcome", outcome)]).increment()
+        Timer(label: "chargepile_command_duration_seconds").recordNanoseconds(duration.nanoseconds)
+    }
+
+    static func setConnectedPiles(_ count: Int) {
+        _ = registry
+        Gauge(label: "chargepile_connected_piles").record(count)
+    }
+
+    static func listenerReconnected() {
+        _ = registry
+        Counter(label: "chargepile_listener_reconnects_total").increment()
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}
