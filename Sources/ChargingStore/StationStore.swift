@@ -82,15 +82,15 @@ public struct StationStore: Sendable {
         return false
     }
 
-    /// Runs `change` on the station under its lock and persists the outcome. Before
+    /// Runs `change` on the station under its lock and persists the outcome with every effect. Before
     /// `change`, time is advanced to now and pile statuses are brought in line with
     /// the `piles` table (an offline pile counts as faulty only after `offlineGrace`).
     /// A thrown error rolls everything back.
-    public func update<Result: Sendable>(
+    public func update(
         stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil,
-        _ change: @Sendable (inout Station, StationClock) throws -> Result,
+        _ change: @Sendable (inout Station, StationClock) throws -> [StationEffect] = { _, _ in [] },
         alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
-    ) async throws -> (result: Result, effects: [StationEffect]) {
+    ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
             guard let row = try await connection.query("""
@@ -107,7 +107,7 @@ public struct StationStore: Sendable {
             }
             var effects = station.advance(to: clock.now.instant)
             effects += try await syncPileStatuses(&station, stationID: stationID, grace: offlineGrace, on: connection)
-            let result = try change(&station, clock)
+            effects += try change(&station, clock)
             effects += station.advance(to: clock.now.instant)
             if station != original {
                 try await connection.execute(
@@ -118,7 +118,7 @@ public struct StationStore: Sendable {
                 try await projection.recordDepartures(effects, on: connection)
                 try await deliver(effects, connection)
             }
-            return (result, effects)
+            return effects
         }
     }
 

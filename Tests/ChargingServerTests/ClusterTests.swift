@@ -113,8 +113,9 @@ struct Cluster: Sendable {
     var urls: [String] { instances.map(\.url) }
     var nginxURL: String? { nginx?.url }
 
-    static func run(instances count: Int, nginx: Bool = false, _ body: @Sendable (Cluster) async throws -> Void) async throws {
-        let databaseURL = try await TestDatabase.makeDatabase()
+    static func run(instances count: Int, nginx: Bool = false, databaseURL: String? = nil,
+                    _ body: @Sendable (Cluster) async throws -> Void) async throws {
+        let databaseURL = if let databaseURL { databaseURL } else { try await TestDatabase.makeDatabase() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var instances: [ServerProcess] = []

@@ -114,7 +114,7 @@ struct ConnectedPile: Sendable {
 
     static func open(_ api: TestAPI, pileID: Int, baseURL: String? = nil) async throws -> ConnectedPile {
         var logger = Logger(label: "test.pile")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_PILE_LOG"] != nil ? .debug : .warning
         let simulated = SimulatedPile(PileSimulatorConfiguration(baseURL: baseURL ?? api.baseURL, pileID: pileID,
                                                                  password: TestServer.pilePassword), logger: logger)
         let task = Task { _ = try? await simulated.run() }

@@ -28,8 +28,7 @@ public struct StationService: Sendable {
             return try await store.update(
                 stationID: stationID ?? defaultStationID, offlineGrace: offlineGrace,
                 { station, clock in try station.apply(command, at: clock.now.instant) },
-                alsoInTransaction: Self.deliverFrames
-            ).result
+                alsoInTransaction: Self.deliverFrames)
         } catch let error as StationError {
             throw APIError(error.message)
         } catch StoreError.notFound {
@@ -40,8 +39,7 @@ public struct StationService: Sendable {
     /// Applies completions due by now and any pile status changes; the ticker calls it.
     @discardableResult
     func catchUp(stationID: Int) async throws -> [StationEffect] {
-        try await store.update(stationID: stationID, offlineGrace: offlineGrace, { _, _ in },
-                               alsoInTransaction: Self.deliverFrames).effects
+        try await store.update(stationID: stationID, offlineGrace: offlineGrace, alsoInTransaction: Self.deliverFrames)
     }
 
     func needsCatchUp(stationID: Int) async throws -> Bool {
@@ -98,7 +96,7 @@ public struct StationService: Sendable {
         let current = try await clock(stationID: id)
         guard current.mode == .manual else { throw APIError("仅手动时钟模式可以推进时间") }
         guard target >= current.now else { throw APIError("时间不能倒退") }
-        _ = try await store.update(stationID: id, offlineGrace: offlineGrace, setClockTo: target, { _, _ in },
+        _ = try await store.update(stationID: id, offlineGrace: offlineGrace, setClockTo: target,
                                    alsoInTransaction: Self.deliverFrames)
         return try await clock(stationID: id)
     }

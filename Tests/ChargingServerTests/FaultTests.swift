@@ -1,0 +1,93 @@
+import EmbeddedPostgres
+import Foundation
+import PileSimulator
+import Testing
+import TestSupport
+
+/// The faults real deployments see: the database restarting under running instances,
+/// and an instance killed behind the load balancer.
+@Suite("Faults", .serialized)
+struct FaultTests {
+    @Test("PostgreSQL restarts: requests fail fast during the outage, everything recovers after, no command lost or doubled")
+    func databaseRestart() async throws {
+        // A private server: restarting the shared test server would disturb other tests.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-restart-\(UUID().uuidString)").path
+        let postgres = EmbeddedPostgres(dataDirectory: directory, fastAndUnsafe: true)
+        try postgres.start()
+        defer { try? postgres.stop() }
+        try postgres.createDatabaseIfMissing("chargepile")
+        try await Cluster.run(instances: 2, databaseURL: postgres.conninfo(database: "chargepile")) { cluster in
+            let pile = try await cluster.connectPile(1, to: cluster.urls[0])
+            _ = try await pile.next()
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            #expect(try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "on"])["code"] as? Int == 200)
+            guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("no command before the outage") }
+
+            try postgres.stop()
+            for url in cluster.urls {
+                let started = ContinuousClock.now
+                let reply = try await HTTP.call(.get, url + "/admin/charge/status/get", ["token": admin])
+                #expect(reply["code"] as? Int == -1)
+                #expect(ContinuousClock.now - started < .seconds(2), "answered within 2 s during the outage")
+                let command = try await HTTP.call(.post, url + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "off"])
+                #expect(command["code"] as? Int == -1)
+            }
+
+            try postgres.start()
+            let back = ContinuousClock.now
+            try await eventually(timeout: .seconds(5)) {
+                try await HTTP.call(.get, cluster.urls[1] + "/admin/charge/status/get", ["token": admin])["code"] as? Int == 200
+            }
+            // Listeners re-LISTEN within about a second; the requester's row fallback covers the gap.
+            try await eventually(timeout: .seconds(5)) {
+                try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "repair"])["code"] as? Int == 200
+            }
+            #expect(ContinuousClock.now - back < .seconds(5))
+            // Exactly the written commands reached the pile, each once.
+            var received: [String] = []
+            while let event = try? await pile.next(timeout: .milliseconds(500)) {
+                if case .setStatus(let status, _) = event { received.append(status) }
+            }
+            let written: [String] = try await cluster.pool.query(
+                "SELECT status FROM pile_commands WHERE pile_id = 1 AND state = 'written' ORDER BY id OFFSET 1").map { try $0.decode("status") }
+            #expect(received == written)
+            #expect(written.last == "repair")
+            await pile.stop()
+        }
+    }
+
+    @Test("kill -9 of the instance holding a pile behind nginx: it reconnects to the others, is controllable, totals intact")
+    func instanceKilledBehindNginx() async throws {
+        try await Cluster.run(instances: 3, nginx: true) { cluster in
+            let front = try #require(cluster.nginxURL)
+            let admin = try await cluster.adminToken(front)
+            // A detail record first, so there are totals to keep.
+            try await cluster.pool.execute("UPDATE piles SET total_charging_times = 7, total_charging_kwh = 12.5 WHERE id = 2")
+            let pile = try await cluster.connectPile(2, to: front)
+            _ = try await pile.next()
+            let owner: String = try await cluster.pool.query("""
+                SELECT i.address FROM piles p JOIN instances i ON i.id = p.owner_instance WHERE p.id = 2
+                """).first!.decode("address")
+            let victim = try #require(cluster.instances.first { owner.hasSuffix(":\($0.port)") })
+            victim.kill()
+            guard case .closed = try await pile.next(timeout: .seconds(10)) else { throw TestFailure("socket survived its instance") }
+
+            let again = try await cluster.connectPile(2, to: front)
+            #expect(try await again.next(timeout: .seconds(10)) == .welcome(status: "off"))
+            try await eventually(timeout: .seconds(10)) {
+                try await HTTP.call(.post, front + "/admin/charge/status/set", ["token": admin, "id": "2", "status": "on"])["code"] as? Int == 200
+            }
+            var delivered = false
+            while let event = try? await again.next(timeout: .seconds(1)) {
+                if case .setStatus("on", _) = event { delivered = true }
+            }
+            #expect(delivered)
+            let pileRow = (try await HTTP.call(.get, front + "/admin/charge/status/get", ["token": admin])["data"] as? [[String: Any]])?
+                .first { $0["charging_station_id"] as? Int == 2 }
+            #expect(pileRow?["total_charging_times"] as? Int == 7)
+            #expect(pileRow?["total_charging_power"] as? Double == 12.5)
+            await again.stop()
+            await pile.stop()
+        }
+    }
+}
