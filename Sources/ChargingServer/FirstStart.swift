@@ -17,21 +17,8 @@ public struct FirstStart: Sendable {
     /// Returns the lines to show the operator (generated credentials), empty when the
     /// database was already set up.
     func run(pool: PostgresPool, hasher: PasswordHasher, clock: ServerConfiguration.ClockSetting?) async throws -> [String] {
-        try await pool.withConnection { lock in
-            // Session lock on one connection while the work uses others: instances starting together wait here.
-            _ = try await lock.query("SELECT pg_advisory_lock(\(Self.lockKey))")
-            do {
-                let lines = try await createMissing(pool: pool, hasher: hasher, clock: clock)
-                _ = try await lock.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                return lines
-            } catch {
-                _ = try? await lock.query("SELECT pg_advisory_unlock(\(Self.lockKey))")
-                throw error
-            }
-        }
-    }
-
-    private func createMissing(pool: PostgresPool, hasher: PasswordHasher, clock: ServerConfiguration.ClockSetting?) async throws -> [String] {
+        // Held on one connection while the work uses others: instances starting together take turns.
+        try await pool.withAdvisoryLock(Self.lockKey) { _ in
             var lines: [String] = []
             let accounts = AccountStore(pool: pool)
             if try await accounts.adminCount() == 0 {
@@ -50,6 +37,7 @@ public struct FirstStart: Sendable {
                 if pilePassword == nil { lines.append("pile password (piles 1-5): \(password)") }
             }
             return lines
+        }
     }
 
     static func generatedPassword() -> String {

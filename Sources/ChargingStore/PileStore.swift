@@ -22,10 +22,4 @@ public struct PileStore: Sendable {
         try await pool.query("SELECT password_hash FROM piles WHERE id = \(pileID)")
             .first.map { Credentials(subject: String(pileID), passwordHash: try $0.decode("password_hash")) }
     }
-
-    public func setPassword(pileID: Int, passwordHash: String) async throws {
-        guard try await pool.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(pileID)") == 1 else {
-            throw StoreError.notFound
-        }
-    }
 }

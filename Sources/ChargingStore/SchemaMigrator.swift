@@ -40,16 +40,8 @@ public struct SchemaMigrator: Sendable {
     /// Applies what is missing; returns the versions applied by this call.
     @discardableResult
     public func migrate(_ pool: PostgresPool) async throws -> [Int] {
-        try await pool.withConnection { connection in
-            _ = try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))")
-            do {
-                let applied = try await applyMissing(on: connection)
-                _ = try await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))")
-                return applied
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.advisoryLockKey))")
-                throw error
-            }
+        try await pool.withAdvisoryLock(Self.advisoryLockKey) { connection in
+            try await applyMissing(on: connection)
         }
     }
 
