@@ -1,5 +1,6 @@
 import ChargingDomain
 import ChargingStore
+import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -16,7 +17,8 @@ public func buildApplication(
     let pool = PostgresPool(conninfo: databaseURL, overrides: ["application_name": "chargepile"], maxConnections: 10, logger: logger)
     try await SchemaMigrator().migrate(pool)
     for line in try await configuration.firstStart.run(pool: pool, hasher: configuration.passwordHasher, clock: configuration.clock) {
-        print(line)
+        // Written at once (not buffered): the operator must see generated passwords even if the process dies.
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
     let stationStore = StationStore(pool: pool)
     if let clock = configuration.clock {

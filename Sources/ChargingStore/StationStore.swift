@@ -176,8 +176,20 @@ public struct StationStore: Sendable {
 }
 
 extension StationStore {
-    /// Provisions a pile: a new id joins the station (and its engine); an existing id gets the new password.
+    /// Provisions a pile: a new id joins the station (and its engine); an existing id gets
+    /// the new password. A station that doesn't exist yet is created with the standard
+    /// settings and just this pile.
     public func addPile(_ spec: PileSpec, stationID: Int, passwordHash: String) async throws {
+        if try await pool.query("SELECT 1 FROM stations WHERE id = \(stationID)").isEmpty {
+            var settings = StationSettings.standard
+            settings.piles = [spec]
+            do {
+                try await create(id: stationID, name: "station \(stationID)", settings: settings, pilePasswordHashes: [spec.id: passwordHash])
+                return
+            } catch let error as PostgresError where error.code == .uniqueViolation {
+                // Created meanwhile by another process: add the pile to it below.
+            }
+        }
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
             if try await connection.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(spec.id)") == 1 { return }
