@@ -8,9 +8,11 @@ struct RequestProjection {
     let station: Station
     let stationID: Int
 
-    func write(on connection: PostgresConnection) async throws {
-        let active = station.activeRequests
-        for request in active {
+    /// Upserts the requests that differ from `before` (the snapshot this transaction loaded):
+    /// usually one or two rows, not the whole station.
+    func write(since before: Station, on connection: PostgresConnection) async throws {
+        let unchanged = Set(before.activeRequests.map(RowKey.init))
+        for request in station.activeRequests where !unchanged.contains(RowKey(request)) {
             try await connection.execute("""
                 INSERT INTO charging_requests (station_id, id, driver_id, mode, queue_number, request_kwh, battery_capacity_kwh,
                                                state, pile_id, queue_position, submitted_at, charging_started_at)
@@ -36,5 +38,22 @@ struct RequestProjection {
                 WHERE station_id = \(stationID) AND id = \(requestID)
                 """)
         }
+    }
+}
+
+/// What a `charging_requests` row holds of an active request.
+private struct RowKey: Hashable {
+    var requestID: Int64, mode: String, queueNumber: String, requestedKWh: Decimal, state: String
+    var pileID: Int?, queuePosition: Int?, firstChargedAt: Int64?
+
+    init(_ request: ActiveRequest) {
+        requestID = request.requestID
+        mode = request.mode.rawValue
+        queueNumber = request.queueNumber
+        requestedKWh = request.requestedKWh
+        state = request.state.rawValue
+        pileID = request.pileID
+        queuePosition = request.queuePosition
+        firstChargedAt = request.firstChargedAt
     }
 }

@@ -113,7 +113,7 @@ public struct StationStore: Sendable {
                 try await connection.execute(
                     "UPDATE stations SET state = \(try Self.json(station))::jsonb, updated_at = now() WHERE id = \(stationID)")
                 let projection = RequestProjection(station: station, stationID: stationID)
-                try await projection.write(on: connection)
+                try await projection.write(since: original, on: connection)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
                 try await projection.recordDepartures(effects, on: connection)
                 try await deliver(effects, connection)
