@@ -135,14 +135,16 @@ public struct StationStore: Sendable {
         return effects
     }
 
+    /// A detail record is created when its session ends, in station time (like every time the driver sees).
     private func insert(_ bill: Bill, stationID: Int, on connection: PostgresConnection) async throws {
         let seconds = Decimal(bill.durationMs) / 1000
         try await connection.execute("""
             INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
-                               charging_fee, service_fee, total_fee, ended_by)
+                               charging_fee, service_fee, total_fee, ended_by, created_at)
             SELECT \(stationID), \(bill.requestID), d.id, \(bill.pileID), \(bill.energyKWh), \(bill.durationMs),
                    \(Date(instant: bill.startedAt)), \(Date(instant: bill.finishedAt)),
-                   \(bill.chargingFee), \(bill.serviceFee), \(bill.totalFee), \(bill.endedBy.rawValue)
+                   \(bill.chargingFee), \(bill.serviceFee), \(bill.totalFee), \(bill.endedBy.rawValue),
+                   \(Date(instant: bill.finishedAt))
             FROM drivers d WHERE d.username = \(bill.driver)
             """)
         try await connection.execute("""

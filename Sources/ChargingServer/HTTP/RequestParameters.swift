@@ -36,7 +36,8 @@ struct RequestParameters: Sendable {
 
     func optionalString(_ name: String) throws(APIError) -> String? {
         guard let value = values[name] else { return nil }
-        guard !value.isEmpty, value.utf8.count <= 1024 else { throw .invalidParameter(name) }
+        // NUL never belongs in a parameter (PostgreSQL can't store it; nested JSON arrives as one).
+        guard !value.isEmpty, value.utf8.count <= 1024, !value.contains("\u{0}") else { throw .invalidParameter(name) }
         return value
     }
 

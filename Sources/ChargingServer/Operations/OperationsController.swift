@@ -4,7 +4,7 @@ import Hummingbird
 import Metrics
 import PostgresClient
 
-/// What load balancers and monitoring read: liveness, readiness, Prometheus metrics.
+/// What load balancers, monitoring and API tools read: liveness, readiness, Prometheus metrics, the OpenAPI document.
 struct OperationsController {
     let pool: PostgresPool
 
@@ -12,6 +12,15 @@ struct OperationsController {
         router.get("/healthz") { _, _ in "ok" }
         router.get("/readyz", use: ready)
         router.get("/metrics", use: metrics)
+        router.get("/openapi.yaml", use: openAPIDocument)
+    }
+
+    /// The HTTP API's OpenAPI document (`openapi.yaml` at the top of the repository).
+    @Sendable func openAPIDocument(_ request: Request, context: AppRequestContext) throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let document = try? Data(contentsOf: url) else {
+            throw HTTPError(.notFound)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
     /// Ready when the database answers and has every migration this binary knows.
