@@ -1,8 +1,8 @@
 import Foundation
 
-enum LoopbackPort {
+public enum LoopbackPort {
     /// A port the kernel just reported free on 127.0.0.1 (free again once we close it).
-    static func free() throws -> Int {
+    public static func free() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw EmbeddedPostgresError("socket() failed: errno \(errno)") }
         defer { close(descriptor) }

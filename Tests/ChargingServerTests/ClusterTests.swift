@@ -173,7 +173,7 @@ final class ServerProcess: Sendable {
     }
 
     static func start(databaseURL: String, logFile: URL) async throws -> ServerProcess {
-        let port = try freeLoopbackPort()
+        let port = try LoopbackPort.free()
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--port", "\(port)", "--command-timeout", "3"]
@@ -217,7 +217,7 @@ final class NginxProcess: Sendable {
     }
 
     static func start(upstreams: [Int], directory: URL) async throws -> NginxProcess {
-        let port = try freeLoopbackPort()
+        let port = try LoopbackPort.free()
         let prefix = directory.path
         let servers = upstreams.map { "        server 127.0.0.1:\($0) max_fails=1 fail_timeout=2s;" }.joined(separator: "\n")
         let configuration = """
@@ -270,23 +270,6 @@ final class NginxProcess: Sendable {
         process.terminate()
         process.waitUntilExit()
     }
-}
-
-/// A port the kernel just handed out on 127.0.0.1 (closed again for the child to bind).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure("socket() failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A small HTTP client for talking to child processes (form bodies, JSON answers).

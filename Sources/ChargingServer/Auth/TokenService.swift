@@ -21,6 +21,17 @@ public struct TokenService: Sendable {
         return token
     }
 
+    /// Checks a password against the account's bcrypt hash and hands out a token of `role`.
+    /// An unknown account costs as much time as a wrong password, so timing tells nothing.
+    func logIn(_ credentials: Credentials?, password: String, role: AccountRole, hasher: PasswordHasher) async throws -> String {
+        guard let credentials else {
+            try await hasher.verifyAgainstNothing(password)
+            throw APIError.wrongCredentials
+        }
+        guard try await hasher.verify(password, hash: credentials.passwordHash) else { throw APIError.wrongCredentials }
+        return try await issue(role: role, subject: credentials.subject)
+    }
+
     /// The subject a request's token speaks for, if it is live and of this role.
     func authenticate(_ request: Request, parameters: RequestParameters, role: AccountRole) async throws -> String {
         guard let token = Self.token(request, parameters: parameters), token.utf8.count <= 256,

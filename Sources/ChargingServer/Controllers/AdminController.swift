@@ -28,12 +28,8 @@ struct AdminController {
         let parameters = try await RequestParameters.parse(request, context: context)
         let username = try parameters.string("username")
         let password = try parameters.string("password")
-        guard let credentials = try await accounts.adminCredentials(username: username) else {
-            try await hasher.verifyAgainstNothing(password)
-            throw APIError.wrongCredentials
-        }
-        guard try await hasher.verify(password, hash: credentials.passwordHash) else { throw APIError.wrongCredentials }
-        return .success("登录成功", token: try await tokens.issue(role: .admin, subject: credentials.subject))
+        let token = try await tokens.logIn(try await accounts.adminCredentials(username: username), password: password, role: .admin, hasher: hasher)
+        return .success("登录成功", token: token)
     }
 
     @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {

@@ -42,12 +42,8 @@ struct DriverController {
         let parameters = try await RequestParameters.parse(request, context: context)
         let username = try parameters.string("username")
         let password = try parameters.string("password")
-        guard let credentials = try await accounts.driverCredentials(username: username) else {
-            try await hasher.verifyAgainstNothing(password)
-            throw APIError.wrongCredentials
-        }
-        guard try await hasher.verify(password, hash: credentials.passwordHash) else { throw APIError.wrongCredentials }
-        return .success("登录成功", token: try await tokens.issue(role: .driver, subject: credentials.subject))
+        let token = try await tokens.logIn(try await accounts.driverCredentials(username: username), password: password, role: .driver, hasher: hasher)
+        return .success("登录成功", token: token)
     }
 
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> APIResponse<SubmittedRequestResponse> {

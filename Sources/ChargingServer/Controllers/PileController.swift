@@ -32,12 +32,8 @@ struct PileController {
         let parameters = try await RequestParameters.parse(request, context: context)
         let pileID = try parameters.int("id")
         let password = try parameters.string("password")
-        guard let credentials = try await piles.credentials(pileID: pileID) else {
-            try await hasher.verifyAgainstNothing(password)
-            throw APIError.wrongCredentials
-        }
-        guard try await hasher.verify(password, hash: credentials.passwordHash) else { throw APIError.wrongCredentials }
-        return .success("登录成功", token: try await tokens.issue(role: .pile, subject: credentials.subject))
+        let token = try await tokens.logIn(try await piles.credentials(pileID: pileID), password: password, role: .pile, hasher: hasher)
+        return .success("登录成功", token: token)
     }
 
     /// One pile's socket, from `welcome` to close; the pile goes offline when it ends
