@@ -25,9 +25,10 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         guard speed > 0, speed <= 3600 else { throw ValidationError("--speed must be in (0, 3600]") }
+        // The demo's output is the station; the server stays quiet (it is cancelled at the end).
         let logger = {
             var logger = makeLogger("demo")
-            logger.logLevel = .warning
+            logger.logLevel = .critical
             return logger
         }()
         let databaseURL = try Self.freshDatabase()
