@@ -48,7 +48,9 @@ public func buildApplication(
                      stations: stations).addRoutes(to: router)
     OperationsController(pool: pool).addRoutes(to: router)
 
-    let address = "\(configuration.host):\(configuration.port)"
+    // What other instances and DBAs see: behind a wildcard bind, the host name tells containers apart.
+    let advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::" ? ProcessInfo.processInfo.hostName : configuration.host
+    let address = "\(advertisedHost):\(configuration.port)"
     let listener = PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-listener"], logger: logger)
     return Application(
         router: router,

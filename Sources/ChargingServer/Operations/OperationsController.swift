@@ -23,11 +23,12 @@ struct OperationsController {
         return Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
-    /// Ready when the database answers and has every migration this binary knows.
+    /// Ready when the database answers and has every migration this binary knows (a newer
+    /// schema is fine: migrations are forward-compatible, so a rolling update keeps going).
     @Sendable func ready(_ request: Request, context: AppRequestContext) async -> Response {
         let migrator = SchemaMigrator()
         let version = try? await migrator.currentVersion(pool)
-        let ready = version == migrator.latestVersion
+        let ready = version.map { $0 >= migrator.latestVersion } ?? false
         return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(string: ready ? "ready" : "not ready")))
     }
