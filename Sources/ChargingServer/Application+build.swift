@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// services that keep it in step with the others (listener, heartbeat, station ticker).
 /// `serve` and the tests both call it.
 public func buildApplication(
-    configuration: ServerConfiguration, databaseURL: String, logger: Logger
+    configuration: ServerConfiguration, databaseURL: String, logger: Logger, drain: PileDrain? = nil
 ) async throws -> some ApplicationProtocol {
     let pool = PostgresPool(conninfo: databaseURL, overrides: ["application_name": "chargepile"], maxConnections: 10, logger: logger)
     try await SchemaMigrator().migrate(pool)
@@ -29,6 +29,7 @@ public func buildApplication(
 
     let instance = configuration.instanceID
     let hub = PileHub(writeTimeout: configuration.commandTimeout)
+    drain?.hub = hub
     let tokens = TokenService(store: TokenStore(pool: pool), lifetime: configuration.tokenLifetime)
     let accounts = AccountStore(pool: pool)
     let piles = PileStore(pool: pool)

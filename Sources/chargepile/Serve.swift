@@ -4,6 +4,7 @@ import ChargingStore
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run one instance (with no DATABASE_URL: on the embedded PostgreSQL).")
@@ -43,9 +44,13 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.clock = .init(mode: clock, speed: clockSpeed, start: start)
         }
-        let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger)
+        let drain = PileDrain()
+        let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger, drain: drain)
         logger.info("chargepile listening", metadata: ["address": "http://\(configuration.host):\(configuration.port)"])
-        try await app.runService()
+        // The drain runs after the app, so on SIGTERM/SIGINT it stops first: piles hear 1001 before the server closes.
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: drain)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

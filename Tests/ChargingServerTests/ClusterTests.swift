@@ -64,6 +64,22 @@ struct ClusterTests {
         }
     }
 
+    @Test("a graceful stop closes the pile sockets with 1001 and takes the piles offline at once")
+    func gracefulStop() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let pile = try await cluster.connectPile(1, to: cluster.urls[0])
+            _ = try await pile.next()
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            cluster.instances[0].terminate()
+            let closed = try await pile.next()
+            guard case .closed(1001, _) = closed else { throw TestFailure("not closed with 1001: \(closed)") }
+            #expect(try await cluster.pileStatus(1, via: cluster.urls[1], token: admin) == "offline")
+            let instances: Int = try await cluster.pool.query("SELECT count(*) AS n FROM instances").first!.decode("n")
+            #expect(instances == 1)
+            await pile.stop()
+        }
+    }
+
     @Test("a terminated listener backend loses no command")
     func listenerTerminated() async throws {
         try await Cluster.run(instances: 2) { cluster in
