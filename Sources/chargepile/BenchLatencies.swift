@@ -45,9 +45,11 @@ enum BenchTable {
             for (index, cell) in row.enumerated() where index < widths.count { widths[index] = Swift.max(widths[index], cell.count) }
         }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { index, cell in
+            let padded = cells.enumerated().map { index, cell in
                 cell + String(repeating: " ", count: Swift.max(0, widths[index] - cell.count))
-            }.joined(separator: " | ")
+            }
+            // The last column is not padded: no trailing spaces.
+            return (padded.dropLast() + cells.suffix(1)).joined(separator: " | ")
         }
         Swift.print(line(header))
         Swift.print(line(widths.map { String(repeating: "-", count: $0) }))
