@@ -42,7 +42,7 @@ public final class CommandDelivery: Sendable {
                         now() + make_interval(secs => \(Double(milliseconds) / 1000)))
                 RETURNING id
                 """).first!.decode("id")
-            try await notify(ownerInstance, .command(id: id), on: connection)
+            try await notify(ownerInstance, .command(id: id, pileID: pileID), on: connection)
             return id
         }
         guard let commandID else { return .offline }
@@ -77,40 +77,39 @@ public final class CommandDelivery: Sendable {
     // MARK: owning instance
 
     /// A `command` notification arrived: run it after the earlier ones for the same pile.
-    public func commandArrived(_ id: Int64) async {
-        guard let command = try? await pendingCommand(id) else { return }
-        await executor.enqueue(pileID: command.pileID) { await self.execute(command) }
+    /// No query here, so the listener goes straight on to its next notification.
+    public func commandArrived(_ id: Int64, pileID: Int) async {
+        await executor.enqueue(pileID: pileID) { await self.execute(id) }
     }
 
     /// After every (re)LISTEN: notifications sent meanwhile are lost, the rows are not.
     public func replayPending() async throws {
         let rows = try await pool.query("""
-            SELECT id FROM pile_commands WHERE owner_instance = \(instance) AND state = 'pending' ORDER BY id
+            SELECT id, pile_id FROM pile_commands WHERE owner_instance = \(instance) AND state = 'pending' ORDER BY id
             """)
-        for row in rows { await commandArrived(try row.decode("id")) }
+        for row in rows { await commandArrived(try row.decode("id"), pileID: try row.decode("pile_id")) }
     }
 
     private struct PendingCommand: Sendable {
-        var id: Int64, pileID: Int, epoch: Int64, status: PileStatus, requester: UUID
+        var id: Int64, pileID: Int, epoch: Int64, status: PileStatus, requester: UUID, live: Bool
     }
 
+    /// The command if it is still pending for this instance, read when its turn comes
+    /// (it may have expired or been replayed twice meanwhile).
     private func pendingCommand(_ id: Int64) async throws -> PendingCommand? {
         guard let row = try await pool.query("""
-            SELECT pile_id, owner_epoch, status, requester_instance FROM pile_commands
+            SELECT pile_id, owner_epoch, status, requester_instance, deadline > now() AS live FROM pile_commands
             WHERE id = \(id) AND owner_instance = \(instance) AND state = 'pending'
             """).first, let status = PileStatus(rawValue: try row.decode("status"))
         else { return nil }
         return PendingCommand(id: id, pileID: try row.decode("pile_id"), epoch: try row.decode("owner_epoch"),
-                              status: status, requester: try row.decode("requester_instance"))
+                              status: status, requester: try row.decode("requester_instance"), live: try row.decode("live"))
     }
 
-    private func execute(_ command: PendingCommand) async {
+    private func execute(_ id: Int64) async {
         do {
-            // Re-read under the executor: a command may have expired while it queued.
-            guard let command = try await pendingCommand(command.id) else { return }
-            guard try await pool.query("SELECT deadline > now() AS live FROM pile_commands WHERE id = \(command.id)")
-                .first?.decode("live", as: Bool.self) == true
-            else {
+            guard let command = try await pendingCommand(id) else { return }
+            guard command.live else {
                 try await finish(command, state: "expired", error: "deadline passed before delivery")
                 return
             }
@@ -122,7 +121,7 @@ public final class CommandDelivery: Sendable {
             try await finish(command, state: "written", error: nil)
             if command.status == .offline { await sockets.closeOffline(pileID: command.pileID, epoch: command.epoch) }
         } catch {
-            logger.error("command delivery failed", metadata: ["command": "\(command.id)", "error": "\(error)"])
+            logger.error("command delivery failed", metadata: ["command": "\(id)", "error": "\(error)"])
         }
     }
 

@@ -3,8 +3,8 @@ import Foundation
 /// What instances tell each other over their NOTIFY channels. The payload only rings
 /// the doorbell; the rows in Postgres stay the truth.
 public enum RoutingMessage: Sendable, Equatable {
-    /// To a pile's owner: a pending command row awaits.
-    case command(id: Int64)
+    /// To a pile's owner: a pending command row for that pile awaits.
+    case command(id: Int64, pileID: Int)
     /// To the requesting instance: that command row has its outcome.
     case result(id: Int64)
     /// To a pile's previous owner: a newer connection (this epoch) took the pile.
@@ -14,7 +14,7 @@ public enum RoutingMessage: Sendable, Equatable {
 
     public var payload: String {
         switch self {
-        case .command(let id): "command:\(id)"
+        case .command(let id, let pileID): "command:\(id):\(pileID)"
         case .result(let id): "result:\(id)"
         case .replaced(let pileID, let epoch): "replaced:\(pileID):\(epoch)"
         case .frame(let pileID, let text): "frame:\(pileID):\(text)"
@@ -24,7 +24,9 @@ public enum RoutingMessage: Sendable, Equatable {
     public init?(payload: String) {
         let parts = payload.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         switch (parts.first, parts.count) {
-        case ("command", 2): guard let id = Int64(parts[1]) else { return nil }; self = .command(id: id)
+        case ("command", 3):
+            guard let id = Int64(parts[1]), let pile = Int(parts[2]) else { return nil }
+            self = .command(id: id, pileID: pile)
         case ("result", 2): guard let id = Int64(parts[1]) else { return nil }; self = .result(id: id)
         case ("replaced", 3):
             guard let pile = Int(parts[1]), let epoch = Int64(parts[2]) else { return nil }

@@ -38,7 +38,7 @@ struct RoutingService: Service {
             }
         case .notification(let notification):
             switch RoutingMessage(payload: notification.payload) {
-            case .command(let id): await delivery.commandArrived(id)
+            case .command(let id, let pileID): await delivery.commandArrived(id, pileID: pileID)
             case .result(let id): await delivery.resultArrived(id)
             case .replaced(let pileID, let epoch): await hub.closeReplaced(pileID: pileID, newerEpoch: epoch)
             case .frame(let pileID, let text): _ = await hub.write(text, toPile: pileID, epoch: nil)
