@@ -15,23 +15,22 @@ struct BenchEngine: AsyncParsableCommand {
 
     @Option(help: "Concurrent drivers (the default station holds 25 cars: 5 piles × 3 + 10 waiting).") var drivers = 20
     @Option(help: "Measured seconds per side.") var seconds = 10
-    @Option(name: .customLong("database-url"), help: "Server to create the scratch database on (default: DATABASE_URL, else embedded).")
-    var databaseURL: String?
+    @OptionGroup var server: BenchServerOptions
 
     static let password = "bench-password"
 
     func run() async throws {
         guard (1...25).contains(drivers), seconds > 0 else { throw ValidationError("--drivers must be 1…25, --seconds positive") }
-        let database = try await BenchScratchDatabase.recreate("chargepile_bench_engine", serverURL: databaseURL)
+        let database = try await BenchScratchDatabase.recreate("chargepile_bench_engine", serverURL: server.databaseURL)
         defer { database.stop() }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-bench-engine-\(getpid())")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let environment = ["CHARGEPILE_ADMIN_PASSWORD": Self.password, "CHARGEPILE_PILE_PASSWORD": Self.password]
         let first = try await BenchServerProcess.start(name: "instance-a", databaseURL: database.conninfo, environment: environment,
-                                                       logDirectory: logs)
+                                                       logDirectory: logs, prefix: server.serverPrefix)
         defer { first.stop() }
         let second = try await BenchServerProcess.start(name: "instance-b", databaseURL: database.conninfo, environment: environment,
-                                                        logDirectory: logs)
+                                                        logDirectory: logs, prefix: server.serverPrefix)
         defer { second.stop() }
 
         var logger = Logger(label: "bench.piles")

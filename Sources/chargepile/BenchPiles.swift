@@ -35,13 +35,7 @@ struct BenchPiles: AsyncParsableCommand {
         help: "Afterwards, each pile sends this many frames (an ack of an unknown command, answered with an error frame), and memory is read again.")
     var framesPerPile: Int = 1
 
-    @Option(help: "libpq connection string or URI of the server (default: DATABASE_URL, else the embedded server).")
-    var databaseURL: String?
-
-    @Option(
-        name: .customLong("server-prefix"),
-        help: "Profiling: run each instance under this command, e.g. 'perf record -g -o perf-{name}.data' ({name}: the instance).")
-    var serverPrefix: String?
+    @OptionGroup var server: BenchServerOptions
 
     static let databaseName = "chargepile_bench_piles"
     /// The benchmark's piles live in a station of their own, so station 1 is not disturbed.
@@ -61,7 +55,7 @@ struct BenchPiles: AsyncParsableCommand {
         guard fileLimit >= piles + 512 else {
             throw ValidationError("this process may open \(fileLimit) files; \(piles) piles need about \(piles + 512)")
         }
-        let database = try await BenchScratchDatabase.recreate(Self.databaseName, serverURL: databaseURL)
+        let database = try await BenchScratchDatabase.recreate(Self.databaseName, serverURL: server.databaseURL)
         defer { database.stop() }
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-bench-piles-\(getpid())")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
@@ -71,7 +65,7 @@ struct BenchPiles: AsyncParsableCommand {
         let server = try await BenchServerProcess.start(
             name: "server", databaseURL: database.conninfo,
             environment: ["CHARGEPILE_ADMIN_PASSWORD": BenchRouting.randomPassword(), "CHARGEPILE_PILE_PASSWORD": password],
-            logDirectory: logs, prefix: serverPrefix)
+            logDirectory: logs, prefix: server.serverPrefix)
         defer { server.stop() }
 
         let pool = PostgresPool(conninfo: database.conninfo, maxConnections: 2, acquireTimeout: .seconds(10))

@@ -34,13 +34,7 @@ struct BenchRouting: AsyncParsableCommand {
     @Option(help: "Round trips for the HTTP client comparison (GET /healthz, ours vs URLSession).")
     var httpProbes: Int = 200
 
-    @Option(help: "libpq connection string or URI of the server (default: DATABASE_URL, else the embedded server).")
-    var databaseURL: String?
-
-    @Option(
-        name: .customLong("server-prefix"),
-        help: "Profiling: run each instance under this command, e.g. 'perf record -g -o perf-{name}.data' ({name}: the instance).")
-    var serverPrefix: String?
+    @OptionGroup var server: BenchServerOptions
 
     @Option(
         name: .customLong("synchronous-commit"),
@@ -61,7 +55,7 @@ struct BenchRouting: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = try await BenchScratchDatabase.recreate(Self.databaseName, serverURL: databaseURL)
+        let database = try await BenchScratchDatabase.recreate(Self.databaseName, serverURL: server.databaseURL)
         defer { database.stop() }
         try await prepare(database.conninfo)
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-bench-routing-\(getpid())")
@@ -73,10 +67,10 @@ struct BenchRouting: AsyncParsableCommand {
         print("Starting instances A and B on \(Self.databaseName) (logs in \(logs.path))…")
         // A first: it migrates and creates the admin and the default station; B finds them.
         let owner = try await BenchServerProcess.start(
-            name: "A", databaseURL: database.conninfo, environment: environment, logDirectory: logs, prefix: serverPrefix)
+            name: "A", databaseURL: database.conninfo, environment: environment, logDirectory: logs, prefix: server.serverPrefix)
         defer { owner.stop() }
         let requester = try await BenchServerProcess.start(
-            name: "B", databaseURL: database.conninfo, environment: environment, logDirectory: logs, prefix: serverPrefix)
+            name: "B", databaseURL: database.conninfo, environment: environment, logDirectory: logs, prefix: server.serverPrefix)
         defer { requester.stop() }
         let pool = PostgresPool(conninfo: database.conninfo, maxConnections: 2, acquireTimeout: .seconds(10))
         do {
