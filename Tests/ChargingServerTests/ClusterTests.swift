@@ -19,7 +19,7 @@ struct ClusterTests {
             let pile = try await cluster.connectPile(1, to: cluster.urls[0])
             #expect(try await pile.next() == .welcome(status: "off"))
             let admin = try await cluster.adminToken(cluster.urls[1])
-            let reply = try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "on"])
+            let reply = try await cluster.setStatus("on", pile: 1, via: cluster.urls[1], token: admin)
             #expect(reply["code"] as? Int == 200)
             guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("command not delivered") }
             await pile.stop()
@@ -35,7 +35,7 @@ struct ClusterTests {
             _ = try await second.next()
             guard case .closed(4000, _) = try await first.next() else { throw TestFailure("older socket on A not replaced") }
             let admin = try await cluster.adminToken(cluster.urls[0])
-            let reply = try await HTTP.call(.post, cluster.urls[0] + "/admin/charge/status/set", ["token": admin, "id": "2", "status": "repair"])
+            let reply = try await cluster.setStatus("repair", pile: 2, via: cluster.urls[0], token: admin)
             #expect(reply["code"] as? Int == 200)
             guard case .setStatus("repair", _) = try await second.next() else { throw TestFailure("command went to the old socket") }
             await second.stop()
@@ -56,7 +56,7 @@ struct ClusterTests {
             #expect(ContinuousClock.now - killedAt < .seconds(15))
             let again = try await cluster.connectPile(3, to: cluster.urls[1])
             #expect(try await again.next() == .welcome(status: "off"))
-            let reply = try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "3", "status": "on"])
+            let reply = try await cluster.setStatus("on", pile: 3, via: cluster.urls[1], token: admin)
             #expect(reply["code"] as? Int == 200)
             guard case .setStatus("on", _) = try await again.next() else { throw TestFailure("not controllable after reconnect") }
             await again.stop()
@@ -92,7 +92,7 @@ struct ClusterTests {
                 """).first!.decode("n")
             #expect(terminated == 2)
             for status in ["on", "off", "repair", "on"] {
-                let reply = try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "4", "status": status])
+                let reply = try await cluster.setStatus(status, pile: 4, via: cluster.urls[1], token: admin)
                 #expect(reply["code"] as? Int == 200, "\(status): \(reply)")
                 guard case .setStatus(status, _) = try await pile.next() else { throw TestFailure("\(status) lost") }
             }
@@ -111,7 +111,7 @@ struct ClusterTests {
             #expect(try await pile.next() == .welcome(status: "off"))
             let admin = try await cluster.adminToken(front)
             for status in ["on", "repair", "off"] {
-                let reply = try await HTTP.call(.post, front + "/admin/charge/status/set", ["token": admin, "id": "5", "status": status])
+                let reply = try await cluster.setStatus(status, pile: 5, via: front, token: admin)
                 #expect(reply["code"] as? Int == 200)
                 guard case .setStatus(status, _) = try await pile.next() else { throw TestFailure("\(status) not delivered") }
             }
@@ -164,6 +164,11 @@ struct Cluster: Sendable {
         let reply = try await HTTP.call(.post, baseURL + "/a/login", ["username": "admin", "password": TestServer.adminPassword])
         guard let token = reply["token"] as? String else { throw TestFailure("admin login failed: \(reply)") }
         return token
+    }
+
+    /// `POST /admin/charge/status/set` through `baseURL`; the JSON answer.
+    func setStatus(_ status: String, pile pileID: Int, via baseURL: String, token: String) async throws -> [String: Any] {
+        try await HTTP.call(.post, baseURL + "/admin/charge/status/set", ["token": token, "id": "\(pileID)", "status": status])
     }
 
     func pileStatus(_ pileID: Int, via baseURL: String, token: String) async throws -> String? {

@@ -20,7 +20,7 @@ struct FaultTests {
             let pile = try await cluster.connectPile(1, to: cluster.urls[0])
             _ = try await pile.next()
             let admin = try await cluster.adminToken(cluster.urls[1])
-            #expect(try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "on"])["code"] as? Int == 200)
+            #expect(try await cluster.setStatus("on", pile: 1, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
             guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("no command before the outage") }
 
             try postgres.stop()
@@ -29,7 +29,7 @@ struct FaultTests {
                 let reply = try await HTTP.call(.get, url + "/admin/charge/status/get", ["token": admin])
                 #expect(reply["code"] as? Int == -1)
                 #expect(ContinuousClock.now - started < .seconds(2), "answered within 2 s during the outage")
-                let command = try await HTTP.call(.post, url + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "off"])
+                let command = try await cluster.setStatus("off", pile: 1, via: url, token: admin)
                 #expect(command["code"] as? Int == -1)
             }
 
@@ -40,7 +40,7 @@ struct FaultTests {
             }
             // Listeners re-LISTEN within about a second; the requester's row fallback covers the gap.
             try await eventually(timeout: .seconds(5)) {
-                try await HTTP.call(.post, cluster.urls[1] + "/admin/charge/status/set", ["token": admin, "id": "1", "status": "repair"])["code"] as? Int == 200
+                try await cluster.setStatus("repair", pile: 1, via: cluster.urls[1], token: admin)["code"] as? Int == 200
             }
             #expect(ContinuousClock.now - back < .seconds(5))
             // Exactly the written commands reached the pile, each once.
@@ -75,7 +75,7 @@ struct FaultTests {
             let again = try await cluster.connectPile(2, to: front)
             #expect(try await again.next(timeout: .seconds(10)) == .welcome(status: "off"))
             try await eventually(timeout: .seconds(10)) {
-                try await HTTP.call(.post, front + "/admin/charge/status/set", ["token": admin, "id": "2", "status": "on"])["code"] as? Int == 200
+                try await cluster.setStatus("on", pile: 2, via: front, token: admin)["code"] as? Int == 200
             }
             var delivered = false
             while let event = try? await again.next(timeout: .seconds(1)) {
