@@ -24,7 +24,7 @@ struct DriverAPITests {
             #expect(data["queue_number"] as? String == "T1")
             #expect(data["state"] as? String == "charging")
             let started = try await pile.next()
-            guard case .startCharging(_, "alice", "T1", 20) = started else { throw TestFailure("no start_charging: \(started)") }
+            guard case .startCharging(let requestID, "alice", "T1", 20) = started else { throw TestFailure("no start_charging: \(started)") }
 
             _ = try await api.call(.post, "/admin/clock/advance", query: ["token": admin, "to": ISO8601Format.string(start.addingTimeInterval(30 * 60))])
             let current = try await api.call(.get, "/user/charge/request", query: ["token": driver])
@@ -38,6 +38,16 @@ struct DriverAPITests {
             #expect(queue.first?["user_id"] as? String == "alice")
             #expect(queue.first?["fee"] as? Double == 7.5)
             #expect(queue.first?["waiting_time"] as? Int == 0)
+
+            // The pile's meter overrides the modelled energy; a reading for another request is refused.
+            try await pile.simulated.sendMeter(requestID: requestID, energyKWh: 4)
+            try await eventually {
+                let view = try await api.call(.get, "/user/charge/request", query: ["token": driver]).data as? [String: Any]
+                return view?["charged_kwh"] as? Double == 4
+            }
+            try await pile.simulated.sendMeter(requestID: requestID + 100, energyKWh: 1)
+            guard case .error = try await pile.next() else { throw TestFailure("meter for an unknown request accepted") }
+            try await pile.simulated.sendMeter(requestID: requestID, energyKWh: 5)
 
             let cancelled = try await api.call(.post, "/user/charge/request/cancel", query: ["token": driver])
             #expect(cancelled.code == 200)
