@@ -13,11 +13,6 @@ public struct PileStore: Sendable {
             .map(PileRecord.init(row:))
     }
 
-    public func pile(id: Int) async throws -> PileRecord? {
-        try await pool.query("SELECT * FROM pile_status WHERE id = \(id)")
-            .first.map(PileRecord.init(row:))
-    }
-
     public func credentials(pileID: Int) async throws -> Credentials? {
         try await pool.query("SELECT password_hash FROM piles WHERE id = \(pileID)")
             .first.map { Credentials(subject: String(pileID), passwordHash: try $0.decode("password_hash")) }

@@ -29,12 +29,11 @@ public final class CommandDelivery: Sendable {
     /// outcome until `timeout`.
     public func send(_ status: PileStatus, toPile pileID: Int, timeout: Duration) async throws -> CommandOutcome {
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
-        let commandID: Int64? = try await pool.withTransaction { connection in
+        let sent: Sent = try await pool.withTransaction { connection in
             let owner = try await connection.query(
                 "SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID) FOR UPDATE")
-            guard let row = owner.first, let ownerInstance = try row.decode("owner_instance", as: UUID?.self) else {
-                return nil
-            }
+            guard let row = owner.first else { return .nothing(.unknownPile) }
+            guard let ownerInstance = try row.decode("owner_instance", as: UUID?.self) else { return .nothing(.offline) }
             let epoch = try row.decode("owner_epoch", as: Int64.self)
             let id: Int64 = try await connection.query("""
                 INSERT INTO pile_commands (pile_id, status, owner_instance, owner_epoch, requester_instance, deadline)
@@ -43,10 +42,18 @@ public final class CommandDelivery: Sendable {
                 RETURNING id
                 """).first!.decode("id")
             try await notify(ownerInstance, .command(id: id, pileID: pileID), on: connection)
-            return id
+            return .command(id)
         }
-        guard let commandID else { return .offline }
-        return try await awaitOutcome(commandID, deadline: .now + timeout)
+        switch sent {
+        case .command(let commandID): return try await awaitOutcome(commandID, deadline: .now + timeout)
+        case .nothing(let outcome): return outcome
+        }
+    }
+
+    /// A command row was inserted, or nothing was sent and why.
+    private enum Sent: Sendable {
+        case command(Int64)
+        case nothing(CommandOutcome)
     }
 
     private func awaitOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandOutcome {

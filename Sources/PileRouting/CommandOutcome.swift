@@ -3,4 +3,6 @@ public enum CommandOutcome: String, Sendable, Equatable {
     case written, failed, expired
     /// No instance holds the pile's socket: nothing was sent.
     case offline
+    /// No such pile.
+    case unknownPile
 }

@@ -48,11 +48,11 @@ struct AdminController {
         let parameters = try await authenticated(request, context)
         let pileID = try parameters.int("id")
         let status = try parameters.choice("status", as: PileStatus.self)
-        guard try await piles.pile(id: pileID) != nil else { throw APIError.unknownPile }
         let start = ContinuousClock.now
         let outcome = try await delivery.send(status, toPile: pileID, timeout: commandTimeout)
         ServerMetrics.recordCommand(outcome: outcome.rawValue, duration: ContinuousClock.now - start)
         switch outcome {
+        case .unknownPile: throw APIError.unknownPile
         case .written:
             await stations.pileStatusChanged(pileID: pileID)
             return .success("设置成功")
