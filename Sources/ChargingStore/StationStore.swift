@@ -35,14 +35,7 @@ public struct StationStore: Sendable {
                 """)
             for pile in settings.piles {
                 guard let hash = pilePasswordHashes[pile.id] else { throw StoreError.notFound }
-                do {
-                    try await connection.execute("""
-                        INSERT INTO piles (id, station_id, kind, power_kw, password_hash)
-                        VALUES (\(pile.id), \(id), \(pile.mode.rawValue), \(Decimal(pile.powerWatts) / 1000), \(hash))
-                        """)
-                } catch let error as PostgresError where error.code == .uniqueViolation {
-                    throw StoreError.pileExists
-                }
+                try await Self.insertPile(pile, stationID: id, passwordHash: hash, on: connection)
             }
         }
     }
@@ -59,12 +52,8 @@ public struct StationStore: Sendable {
     /// The station as of now, for reading: completions due by now are applied to a copy
     /// (nothing is written), so views never lag behind the ticker.
     public func snapshot(stationID: Int, advance: Bool = true) async throws -> (station: Station, clock: StationClock)? {
-        guard let row = try await pool.query("""
-            SELECT state, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
-            FROM stations WHERE id = \(stationID)
-            """).first else { return nil }
-        var station = try JSONDecoder().decode(Station.self, from: Data(try row.decode("state", as: String.self).utf8))
-        let clock = try Self.clock(row)
+        guard let row = try await pool.query(Self.stationQuery(stationID)).first else { return nil }
+        var (station, clock) = try Self.decodeStation(row)
         if advance { _ = station.advance(to: clock.now.instant) }
         return (station, clock)
     }
@@ -93,14 +82,10 @@ public struct StationStore: Sendable {
     ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
-            guard let row = try await connection.query("""
-                SELECT state, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
-                FROM stations WHERE id = \(stationID)
-                """).first else { throw StoreError.notFound }
-            let stateText: String = try row.decode("state")
-            let original = try JSONDecoder().decode(Station.self, from: Data(stateText.utf8))
+            guard let row = try await connection.query(Self.stationQuery(stationID)).first else { throw StoreError.notFound }
+            let (original, loadedClock) = try Self.decodeStation(row)
             var station = original
-            var clock = try Self.clock(row)
+            var clock = loadedClock
             if let manualTime {
                 try await connection.execute("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
                 clock.now = manualTime
@@ -164,6 +149,19 @@ public struct StationStore: Sendable {
             """
     }
 
+    /// The snapshot and the clock columns of one station, with the database's time.
+    static func stationQuery(_ stationID: Int) -> PostgresQuery {
+        """
+        SELECT state, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
+        FROM stations WHERE id = \(stationID)
+        """
+    }
+
+    static func decodeStation(_ row: PostgresRow) throws -> (Station, StationClock) {
+        let station = try JSONDecoder().decode(Station.self, from: Data(try row.decode("state", as: String.self).utf8))
+        return (station, try clock(row))
+    }
+
     static func clock(_ row: PostgresRow) throws -> StationClock {
         StationClock(mode: try StationClock.Mode(rawValue: row.decode("clock_mode")).orThrow(),
                      speed: try row.decode("clock_speed"), realOrigin: try row.decode("clock_real_origin"),
@@ -195,19 +193,26 @@ extension StationStore {
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
             if try await connection.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(spec.id)") == 1 { return }
-            guard let row = try await connection.query("SELECT state FROM stations WHERE id = \(stationID) FOR UPDATE").first else {
-                throw StoreError.notFound
-            }
-            var station = try JSONDecoder().decode(Station.self, from: Data(try row.decode("state", as: String.self).utf8))
+            guard let row = try await connection.query(Self.stationQuery(stationID)).first else { throw StoreError.notFound }
+            var (station, _) = try Self.decodeStation(row)
             try station.addPile(spec)
             try await connection.execute("""
                 UPDATE stations SET state = \(try Self.json(station))::jsonb, settings = \(try Self.json(station.settings))::jsonb
                 WHERE id = \(stationID)
                 """)
+            try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, on: connection)
+        }
+    }
+
+    /// A new pile row: offline until it connects.
+    static func insertPile(_ spec: PileSpec, stationID: Int, passwordHash: String, on connection: PostgresConnection) async throws {
+        do {
             try await connection.execute("""
                 INSERT INTO piles (id, station_id, kind, power_kw, password_hash)
                 VALUES (\(spec.id), \(stationID), \(spec.mode.rawValue), \(Decimal(spec.powerWatts) / 1000), \(passwordHash))
                 """)
+        } catch let error as PostgresError where error.code == .uniqueViolation {
+            throw StoreError.pileExists
         }
     }
 }
