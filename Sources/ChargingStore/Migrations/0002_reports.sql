@@ -33,10 +33,12 @@ JOIN station_clock c ON c.station_id = b.station_id;
 -- detail record have a row (zero-fill with generate_series if a report needs it).
 -- charging_seconds and energy_kwh are summed exactly, then shown to 3 decimals (ms, Wh).
 -- Rows come oldest period first; a query with its own ORDER BY overrides that.
-CREATE VIEW report_pile_daily AS
-SELECT r.station_id,
+-- report_pile_periods holds all three granularities; the three named views pick one.
+CREATE VIEW report_pile_periods AS
+SELECT g.granularity,
+       r.station_id,
        r.pile_id,
-       r.finished_local::date AS period,
+       g.period,
        count(*) AS charging_count,
        round(sum(r.duration_ms) / 1000.0, 3) AS charging_seconds,
        round(sum(r.energy_kwh), 3) AS energy_kwh,
@@ -44,36 +46,25 @@ SELECT r.station_id,
        sum(r.service_fee) AS service_fee,
        sum(r.total_fee) AS total_fee
 FROM report_bills_local r
-GROUP BY r.station_id, r.pile_id, r.finished_local::date
-ORDER BY period, r.station_id, r.pile_id;
+CROSS JOIN LATERAL (VALUES ('day', r.finished_local::date),
+                           ('week', date_trunc('week', r.finished_local)::date),
+                           ('month', date_trunc('month', r.finished_local)::date)) AS g (granularity, period)
+GROUP BY g.granularity, r.station_id, r.pile_id, g.period;
+
+CREATE VIEW report_pile_daily AS
+SELECT station_id, pile_id, period, charging_count, charging_seconds, energy_kwh, charging_fee, service_fee, total_fee
+FROM report_pile_periods WHERE granularity = 'day'
+ORDER BY period, station_id, pile_id;
 
 CREATE VIEW report_pile_weekly AS
-SELECT r.station_id,
-       r.pile_id,
-       date_trunc('week', r.finished_local)::date AS period,
-       count(*) AS charging_count,
-       round(sum(r.duration_ms) / 1000.0, 3) AS charging_seconds,
-       round(sum(r.energy_kwh), 3) AS energy_kwh,
-       sum(r.charging_fee) AS charging_fee,
-       sum(r.service_fee) AS service_fee,
-       sum(r.total_fee) AS total_fee
-FROM report_bills_local r
-GROUP BY r.station_id, r.pile_id, date_trunc('week', r.finished_local)::date
-ORDER BY period, r.station_id, r.pile_id;
+SELECT station_id, pile_id, period, charging_count, charging_seconds, energy_kwh, charging_fee, service_fee, total_fee
+FROM report_pile_periods WHERE granularity = 'week'
+ORDER BY period, station_id, pile_id;
 
 CREATE VIEW report_pile_monthly AS
-SELECT r.station_id,
-       r.pile_id,
-       date_trunc('month', r.finished_local)::date AS period,
-       count(*) AS charging_count,
-       round(sum(r.duration_ms) / 1000.0, 3) AS charging_seconds,
-       round(sum(r.energy_kwh), 3) AS energy_kwh,
-       sum(r.charging_fee) AS charging_fee,
-       sum(r.service_fee) AS service_fee,
-       sum(r.total_fee) AS total_fee
-FROM report_bills_local r
-GROUP BY r.station_id, r.pile_id, date_trunc('month', r.finished_local)::date
-ORDER BY period, r.station_id, r.pile_id;
+SELECT station_id, pile_id, period, charging_count, charging_seconds, energy_kwh, charging_fee, service_fee, total_fee
+FROM report_pile_periods WHERE granularity = 'month'
+ORDER BY period, station_id, pile_id;
 
 -- One row per pile: status, who holds its WebSocket, its last admin command, its totals.
 CREATE VIEW pile_overview AS
