@@ -65,15 +65,15 @@ struct RequestParameters: Sendable {
         return value
     }
 
-    /// One of the given raw values, else `invalidParameter`.
-    func choice<T: RawRepresentable<String>>(_ name: String, as type: T.Type) throws(APIError) -> T {
-        guard let value = T(rawValue: try string(name)) else { throw .invalidParameter(name) }
-        return value
-    }
-
+    /// One of the type's raw values, else `invalidParameter`.
     func optionalChoice<T: RawRepresentable<String>>(_ name: String, as type: T.Type) throws(APIError) -> T? {
         guard let raw = try optionalString(name) else { return nil }
         guard let value = T(rawValue: raw) else { throw .invalidParameter(name) }
+        return value
+    }
+
+    func choice<T: RawRepresentable<String>>(_ name: String, as type: T.Type) throws(APIError) -> T {
+        guard let value = try optionalChoice(name, as: type) else { throw .missingParameter(name) }
         return value
     }
 
