@@ -77,6 +77,13 @@ struct DriverAPITests {
             #expect(duplicate.msg == "用户名已存在")
             let badCapacity = try await api.call(.post, "/u/register", body: .form(["username": "carol", "password": "secret1", "battery_capacity": "abc"]))
             #expect(badCapacity.msg == "参数格式错误: battery_capacity")
+            // Below one Wh rounds to 0 kWh, the precision the database keeps: refused, not a constraint error.
+            let tinyCapacity = try await api.call(.post, "/u/register", body: .form(["username": "carol", "password": "secret1", "battery_capacity": "0.0004"]))
+            #expect(tinyCapacity.msg == "参数格式错误: battery_capacity")
+            // 64 characters but 128 code points: PostgreSQL's length() is what the constraint counts.
+            let combining = String(repeating: "e\u{301}", count: 64)
+            let longName = try await api.call(.post, "/u/register", body: .form(["username": combining, "password": "secret1", "battery_capacity": "50"]))
+            #expect(longName.msg == "参数格式错误: username")
             let driver = try await api.driverToken("bob", password: "secret1")
             let admin = try await api.adminToken()
             let before = try await api.databaseFingerprint()
@@ -85,6 +92,8 @@ struct DriverAPITests {
                 (["mode": "X", "request_quantity": "10"], "参数格式错误: mode"),
                 (["mode": "F", "request_quantity": "-5"], "充电量必须大于0且不超过电池容量"),
                 (["mode": "F", "request_quantity": "0"], "充电量必须大于0且不超过电池容量"),
+                (["mode": "F", "request_quantity": "0.0004"], "充电量必须大于0且不超过电池容量"),
+                (["mode": "F", "request_quantity": "0.0001", "battery_capacity": "0.0004"], "参数格式错误: battery_capacity"),
                 (["mode": "F", "request_quantity": "ten"], "参数格式错误: request_quantity"),
                 (["mode": "F", "request_quantity": "12abc"], "参数格式错误: request_quantity"),
                 (["mode": "F", "request_quantity": "51"], "充电量必须大于0且不超过电池容量"),

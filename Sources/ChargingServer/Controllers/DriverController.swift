@@ -25,8 +25,8 @@ struct DriverController {
         let parameters = try await RequestParameters.parse(request, context: context)
         let username = try parameters.string("username")
         let password = try parameters.string("password")
-        let capacity = try parameters.decimal("battery_capacity")
-        guard username.count <= 64 else { throw APIError.invalidParameter("username") }
+        let capacity = try parameters.energyKWh("battery_capacity")
+        guard username.unicodeScalars.count <= 64 else { throw APIError.invalidParameter("username") }
         guard password.count >= 6 else { throw APIError("密码至少6位") }
         guard capacity > 0, capacity <= 1000 else { throw APIError.invalidParameter("battery_capacity") }
         do {
@@ -49,8 +49,8 @@ struct DriverController {
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> APIResponse<SubmittedRequestResponse> {
         let (parameters, driver) = try await authenticated(request, context)
         let mode = try parameters.choice("mode", as: ChargingMode.self)
-        let amount = try parameters.decimal("request_quantity")
-        let capacity = try parameters.optionalDecimal("battery_capacity") ?? driver.batteryCapacityKWh
+        let amount = try parameters.energyKWh("request_quantity")
+        let capacity = try parameters.optionalEnergyKWh("battery_capacity") ?? driver.batteryCapacityKWh
         guard capacity > 0 else { throw APIError.invalidParameter("battery_capacity") }
         let effects = try await stations.apply(
             .submit(driver: driver.username, mode: mode, requestedKWh: amount, batteryCapacityKWh: capacity))
@@ -70,7 +70,7 @@ struct DriverController {
     @Sendable func modify(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
         let (parameters, driver) = try await authenticated(request, context)
         let mode = try parameters.optionalChoice("mode", as: ChargingMode.self)
-        let amount = try parameters.optionalDecimal("request_quantity")
+        let amount = try parameters.optionalEnergyKWh("request_quantity")
         _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount))
         guard let view = try await stations.request(of: driver.username) else { throw APIError.unavailable }
         return .success("修改成功", data: RequestResponse(view))

@@ -51,17 +51,21 @@ struct RequestParameters: Sendable {
         return value
     }
 
-    func optionalDecimal(_ name: String) throws(APIError) -> Decimal? {
+    /// An energy in kWh, rounded half-up to whole Wh: the precision the database keeps, so a value
+    /// that passes validation here (e.g. `> 0`) is still valid once stored.
+    func optionalEnergyKWh(_ name: String) throws(APIError) -> Decimal? {
         guard let text = try optionalString(name)?.trimmingCharacters(in: .whitespaces) else { return nil }
         // Decimal(string:) accepts a numeric prefix ("12abc"); insist on the whole text being a number.
-        guard let number = Double(text), number.isFinite, let value = Decimal(string: text) else {
+        guard let number = Double(text), number.isFinite, var value = Decimal(string: text) else {
             throw .invalidParameter(name)
         }
-        return value
+        var wattHours = Decimal()
+        NSDecimalRound(&wattHours, &value, 3, .plain)
+        return wattHours
     }
 
-    func decimal(_ name: String) throws(APIError) -> Decimal {
-        guard let value = try optionalDecimal(name) else { throw .missingParameter(name) }
+    func energyKWh(_ name: String) throws(APIError) -> Decimal {
+        guard let value = try optionalEnergyKWh(name) else { throw .missingParameter(name) }
         return value
     }
 
