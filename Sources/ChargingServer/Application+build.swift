@@ -2,7 +2,7 @@ import ChargingDomain
 import ChargingStore
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import PileRouting
 import PostgresClient
@@ -28,7 +28,7 @@ public func buildApplication(
     }
 
     let instance = configuration.instanceID
-    let hub = PileHub(writeTimeout: configuration.commandTimeout)
+    let hub = PileHub()
     drain?.hub = hub
     let tokens = TokenService(store: TokenStore(pool: pool), lifetime: configuration.tokenLifetime)
     let accounts = AccountStore(pool: pool)
@@ -43,8 +43,9 @@ public func buildApplication(
     router.add(middleware: APIErrorMiddleware())
     AdminController(accounts: accounts, piles: piles, tokens: tokens, hasher: hasher, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
-    PileController(piles: piles, tokens: tokens, hasher: hasher, ownership: ownership, hub: hub,
-                   commands: PileCommandLog(pool: pool), stations: stations).addRoutes(to: router)
+    let pileController = PileController(piles: piles, tokens: tokens, hasher: hasher, ownership: ownership, hub: hub,
+                                        commands: PileCommandLog(pool: pool), stations: stations)
+    pileController.addRoutes(to: router)
     DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, hasher: hasher,
                      stations: stations).addRoutes(to: router)
     OperationsController(pool: pool).addRoutes(to: router)
@@ -55,10 +56,11 @@ public func buildApplication(
     let listener = PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-listener"], logger: logger)
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(maxFrameSize: PileController.maxFrameSize,
-                                 autoPing: .enabled(timePeriod: configuration.pingInterval))),
+        server: HTTPServerBuilder { responder in
+            PileSocketChannel(responder: responder, acceptor: pileController, settings: .init(
+                maxMessageSize: PileController.maxFrameSize, pingInterval: configuration.pingInterval,
+                writeTimeout: configuration.commandTimeout))
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
         services: [
             PoolService(pool: pool),

@@ -88,6 +88,48 @@ struct PileSessionTests {
         }
     }
 
+    @Test("pings: a pile that answers stays; one that misses two pongs is closed (1001) and goes offline")
+    func liveness() async throws {
+        try await TestServer.run(configure: { $0.pingInterval = .milliseconds(200) }) { api in
+            let admin = try await api.adminToken()
+            let pile = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(1))")
+            #expect(try await pile.receive()?.text.contains("welcome") == true)
+            for _ in 0..<4 {
+                let ping = try #require(try await pile.receive())
+                #expect(ping.opcode == RawWebSocket.ping)
+                try await pile.send(RawWebSocket.pong, ping.payload)
+            }
+            let silentSince = ContinuousClock.now
+            #expect(try await pile.receive()?.opcode == RawWebSocket.ping)
+            #expect(try await pile.receive()?.opcode == RawWebSocket.ping)
+            #expect(try await pile.receive()?.closeCode == 1001)
+            #expect(ContinuousClock.now - silentSince >= .milliseconds(400))
+            #expect(try await pile.receive() == nil)
+            try await eventually { try await api.pileStatus(1, token: admin) == "offline" }
+        }
+    }
+
+    @Test("protocol corners: fragments are joined; unmasked frames close with 1002, text that is not UTF-8 with 1007")
+    func protocolCorners() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let pile = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(2))")
+            _ = try await pile.receive()
+            try await pile.send(text: #"{"type":"sta"#, fin: false)
+            try await pile.send(RawWebSocket.continuation, Array(#"tus","status":"on"}"#.utf8))
+            try await eventually { try await api.pileStatus(2, token: admin) == "on" }
+            try await pile.send(RawWebSocket.text, Array(#"{"type":"status","status":"off"}"#.utf8), masked: false)
+            #expect(try await pile.receive()?.closeCode == 1002)
+            #expect(try await api.pileStatus(2, token: admin) != "off")
+
+            let other = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(3))")
+            _ = try await other.receive()
+            try await other.send(RawWebSocket.text, [0xC3, 0x28])
+            #expect(try await other.receive()?.closeCode == 1007)
+            try await eventually { try await api.pileStatus(3, token: admin) == "offline" }
+        }
+    }
+
     @Test("only pile tokens open /p/ws, and pile tokens open nothing else")
     func roles() async throws {
         try await TestServer.run { api in

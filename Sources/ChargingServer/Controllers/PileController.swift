@@ -2,7 +2,6 @@ import ChargingDomain
 import ChargingStore
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
 import PileRouting
@@ -22,10 +21,8 @@ struct PileController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/p/login", use: login)
-        router.group("/p/ws")
-            .add(middleware: PileAuthenticationMiddleware(tokens: tokens))
-            .ws(shouldUpgrade: { _, context in context.pileID == nil ? .dontUpgrade : .upgrade([:]) },
-                onUpgrade: session)
+        // Upgrades are taken by `PileSocketChannel`; what reaches the router is plain HTTP or a refused upgrade.
+        router.get(RouterPath(Self.socketPath), use: notUpgraded)
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
@@ -36,40 +33,59 @@ struct PileController {
         return .success("登录成功", token: token)
     }
 
-    /// One pile's socket, from `welcome` to close; the pile goes offline when it ends
-    /// unless a newer connection took over.
-    @Sendable func session(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>
-    ) async throws {
-        guard let pileID = context.requestContext.pileID else { return }
-        var logger = context.logger
-        logger[metadataKey: "pile"] = "\(pileID)"
-        guard let claim = try await ownership.claim(pileID: pileID) else {
-            try await outbound.close(.policyViolation, reason: "unknown pile")
-            return
-        }
-        await hub.attach(pileID: pileID, epoch: claim.epoch, outbound: outbound)
-        logger.info("pile connected", metadata: ["epoch": "\(claim.epoch)"])
-        await stations.pileStatusChanged(pileID: pileID)
+    /// Plain HTTP to `/p/ws`: the token is checked first (`code -1` when bad), then the pile is told to upgrade.
+    @Sendable func notUpgraded(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
+        guard try await pileID(upgrading: request) != nil else { throw APIError.invalidToken }
+        throw APIError("请使用WebSocket连接")
+    }
+}
+
+extension PileController: PileSocketAcceptor {
+    static let socketPath = "/p/ws"
+
+    /// The pile a `/p/ws` request's token (query or bearer) speaks for; nil when the token is bad.
+    func pileID(upgrading request: Request) async throws -> Int? {
+        let parameters = RequestParameters(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last })
         do {
-            try await outbound.write(.text(PileFrame.welcome(pileID: pileID, status: .off)))
-            for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
-                guard case .text(let text) = message else {
-                    try await outbound.close(.unacceptableData, reason: "text frames only")
-                    break
-                }
-                if let refusal = await handle(text, pileID: pileID, epoch: claim.epoch) {
-                    try await outbound.write(.text(PileFrame.error(refusal)))
-                }
+            return Int(try await tokens.authenticate(request, parameters: parameters, role: .pile))
+        } catch let error as APIError where error == .invalidToken {
+            return nil
+        }
+    }
+
+    /// The newest socket of a pile owns it; it is greeted as `off`.
+    func opened(_ connection: PileConnection) async {
+        let pileID = connection.pileID
+        do {
+            guard let claim = try await ownership.claim(pileID: pileID) else {
+                return await connection.close(.policyViolation, reason: "unknown pile")
             }
-        } catch {
-            logger.debug("pile socket ended", metadata: ["error": "\(error)"])
-        }
-        await hub.detach(pileID: pileID, epoch: claim.epoch)
-        if (try? await ownership.release(pileID: pileID, epoch: claim.epoch)) == true {
+            connection.claimed(epoch: claim.epoch)
+            await hub.attach(connection, epoch: claim.epoch)
+            connection.logger.info("pile connected", metadata: ["epoch": "\(claim.epoch)"])
             await stations.pileStatusChanged(pileID: pileID)
+            _ = await connection.write(PileFrame.welcome(pileID: pileID, status: .off))
+        } catch {
+            connection.logger.warning("pile could not be claimed", metadata: ["error": "\(error)"])
+            await connection.close(.unexpectedServerError, reason: "service unavailable")
         }
-        logger.info("pile disconnected", metadata: ["epoch": "\(claim.epoch)"])
+    }
+
+    func received(_ text: String, on connection: PileConnection) async {
+        guard let epoch = connection.epoch else { return }
+        if let refusal = await handle(text, pileID: connection.pileID, epoch: epoch) {
+            _ = await connection.write(PileFrame.error(refusal))
+        }
+    }
+
+    /// The pile goes offline unless a newer connection took over.
+    func closed(_ connection: PileConnection) async {
+        guard let epoch = connection.epoch else { return }
+        await hub.detach(pileID: connection.pileID, epoch: epoch)
+        if (try? await ownership.release(pileID: connection.pileID, epoch: epoch)) == true {
+            await stations.pileStatusChanged(pileID: connection.pileID)
+        }
+        connection.logger.info("pile disconnected", metadata: ["epoch": "\(epoch)"])
     }
 
     /// Applies one frame; returns why it was refused, if it was.
@@ -94,19 +110,5 @@ struct PileController {
         } catch {
             return APIError.unavailable.message
         }
-    }
-}
-
-/// Resolves the pile token of a `/p/ws` request before the upgrade; a missing, expired
-/// or other-role token gets `code -1` and no WebSocket.
-struct PileAuthenticationMiddleware: RouterMiddleware {
-    let tokens: TokenService
-
-    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
-        let parameters = RequestParameters(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last })
-        let subject = try await tokens.authenticate(request, parameters: parameters, role: .pile)
-        var context = context
-        context.pileID = Int(subject)
-        return try await next(request, context)
     }
 }

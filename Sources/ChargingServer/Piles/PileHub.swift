@@ -1,60 +1,49 @@
-import HummingbirdWebSocket
 import NIOWebSocket
 import PileRouting
 
 /// The pile sockets this instance holds, by pile id; at most one per pile.
 actor PileHub: PileSockets {
-    private struct Connection {
+    private struct Held {
         var epoch: Int64
-        var outbound: WebSocketOutboundWriter
+        var connection: PileConnection
     }
 
-    private var connections: [Int: Connection] = [:]
-    private let writeTimeout: Duration
+    private var held: [Int: Held] = [:]
 
-    init(writeTimeout: Duration) { self.writeTimeout = writeTimeout }
-
-    var connectedPiles: [Int] { connections.keys.sorted() }
+    var connectedPiles: [Int] { held.keys.sorted() }
 
     /// Registers a new socket; an older one for the same pile on this instance is replaced.
-    func attach(pileID: Int, epoch: Int64, outbound: WebSocketOutboundWriter) async {
-        let older = connections[pileID]
-        connections[pileID] = Connection(epoch: epoch, outbound: outbound)
-        ServerMetrics.setConnectedPiles(connections.count)
-        if let older, older.epoch < epoch { try? await older.outbound.close(.replaced, reason: "replaced") }
+    func attach(_ connection: PileConnection, epoch: Int64) async {
+        let older = held[connection.pileID]
+        held[connection.pileID] = Held(epoch: epoch, connection: connection)
+        ServerMetrics.setConnectedPiles(held.count)
+        if let older, older.epoch < epoch { await older.connection.close(.replaced, reason: "replaced") }
     }
 
     func detach(pileID: Int, epoch: Int64) {
-        if connections[pileID]?.epoch == epoch { connections[pileID] = nil }
-        ServerMetrics.setConnectedPiles(connections.count)
+        if held[pileID]?.epoch == epoch { held[pileID] = nil }
+        ServerMetrics.setConnectedPiles(held.count)
     }
 
     func write(_ text: String, toPile pileID: Int, epoch: Int64?) async -> Bool {
-        guard let connection = connections[pileID], epoch == nil || connection.epoch == epoch else { return false }
-        let timeout = writeTimeout
-        return await withTaskGroup(of: Bool.self) { group in
-            group.addTask { (try? await connection.outbound.write(.text(text))) != nil }
-            group.addTask { try? await Task.sleep(for: timeout); return false }
-            let written = await group.next() ?? false
-            group.cancelAll()
-            return written
-        }
+        guard let socket = held[pileID], epoch == nil || socket.epoch == epoch else { return false }
+        return await socket.connection.write(text)
     }
 
     func closeReplaced(pileID: Int, newerEpoch: Int64) async {
-        guard let connection = connections[pileID], connection.epoch < newerEpoch else { return }
-        connections[pileID] = nil
-        try? await connection.outbound.close(.replaced, reason: "replaced")
+        guard let socket = held[pileID], socket.epoch < newerEpoch else { return }
+        held[pileID] = nil
+        await socket.connection.close(.replaced, reason: "replaced")
     }
 
     func closeOffline(pileID: Int, epoch: Int64) async {
-        guard let connection = connections[pileID], connection.epoch == epoch else { return }
-        try? await connection.outbound.close(.normalClosure, reason: "offline")
+        guard let socket = held[pileID], socket.epoch == epoch else { return }
+        await socket.connection.close(.normalClosure, reason: "offline")
     }
 
     /// Graceful stop: every pile is told the server is going away (1001).
     func closeAll() async {
-        for connection in connections.values { try? await connection.outbound.close(.goingAway, reason: "server stopping") }
+        for socket in held.values { await socket.connection.close(.goingAway, reason: "server stopping") }
     }
 }
 

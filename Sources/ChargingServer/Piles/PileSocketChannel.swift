@@ -1,0 +1,147 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// Who may open a pile socket, and what its events mean.
+protocol PileSocketAcceptor: PileSession {
+    static var socketPath: String { get }
+    /// The pile an upgrade request authenticates as, if any.
+    func pileID(upgrading request: Request) async throws -> Int?
+}
+
+/// Each connection of the server: HTTP/1.1 for the APIs, or (as its first request) a pile's
+/// WebSocket upgrade at `PileSocketAcceptor.socketPath`. An upgraded socket is served by NIO
+/// channel handlers alone (`PileSocketHandler`), so 10,000 idle piles hold no Swift tasks;
+/// Hummingbird's own WebSocket channel keeps one (plus a ping task) for every socket.
+struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTPChannelHandler {
+    struct Settings: Sendable {
+        var maxMessageSize: Int
+        var pingInterval: Duration
+        var writeTimeout: Duration
+    }
+
+    enum UpgradeResult: Sendable {
+        case pileSocket
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// The first request asked to upgrade and was refused: it is answered over HTTP (e.g. `code -1`, bad token).
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let upgradeResult: EventLoopFuture<UpgradeResult>
+        let channel: any Channel
+    }
+
+    private(set) var responder: HTTPChannelHandler.Responder
+    private let plainResponder: HTTPChannelHandler.Responder
+    private let acceptor: Acceptor
+    private let settings: Settings
+
+    init(responder: @escaping HTTPChannelHandler.Responder, acceptor: Acceptor, settings: Settings) {
+        self.plainResponder = responder
+        self.responder = Self.redirectingLateUpgrades(responder)
+        self.acceptor = acceptor
+        self.settings = settings
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let pileID = NIOLoopBoundBox(Int?.none, eventLoop: channel.eventLoop)
+            let acceptor = self.acceptor
+            let settings = self.settings
+            let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
+                maxFrameSize: settings.maxMessageSize,
+                shouldUpgrade: { channel, head in
+                    upgradeAttempted.value = true
+                    guard head.uri.split(separator: "?", maxSplits: 1).first == Substring(Acceptor.socketPath) else {
+                        return channel.eventLoop.makeSucceededFuture(nil)
+                    }
+                    let request = Request(head: HTTPRequest(head), body: .init(buffer: ByteBuffer()))
+                    let authenticated = channel.eventLoop.makePromise(of: Int?.self)
+                    authenticated.completeWithTask { try await acceptor.pileID(upgrading: request) }
+                    return authenticated.futureResult.map { id in
+                        pileID.value = id
+                        return id == nil ? nil : HTTPHeaders()
+                    }
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let id = pileID.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
+                        let connection = PileConnection(pileID: id, channel: channel, session: acceptor,
+                                                        writeTimeout: .init(settings.writeTimeout), logger: logger)
+                        try channel.pipeline.syncOperations.addHandler(PileSocketHandler(
+                            connection: connection, maxMessageSize: settings.maxMessageSize,
+                            pingInterval: .init(settings.pingInterval)))
+                        connection.enqueue(.opened)
+                        return .pileSocket
+                    }
+                })
+            var configuration = NIOUpgradableHTTPServerPipelineConfiguration<UpgradeResult>(
+                upgradeConfiguration: .init(upgraders: [upgrader], notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                        return upgradeAttempted.value ? .refusedUpgrade(http) : .http(http)
+                    }
+                }))
+            configuration.enablePipelining = false  // NIOAsyncChannel serializes HTTP requests
+            configuration.enableErrorHandling = false  // Hummingbird answers HTTP errors
+            configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            return Value(upgradeResult: negotiated, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.upgradeResult.get() {
+            case .pileSocket:
+                return  // the socket lives on in its channel handlers
+            case .http(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .refusedUpgrade(let http):
+                var plain = self
+                plain.responder = plainResponder
+                await plain.handleHTTP(asyncChannel: http, logger: logger)
+            }
+        } catch {
+            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// NIO upgrades only a connection's first request. A later upgrade request is redirected to the
+    /// same URI with `Connection: close`, so the client retries on a fresh connection (as Hummingbird does).
+    private static func redirectingLateUpgrades(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+        return { request, writer, channel in
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                return try await responder(request, writer, channel)
+            }
+            let location = request.uri.query.map { "\(request.uri.path)?\($0)" } ?? request.uri.path
+            try await writer.writeResponse(HTTPResponse(status: .temporaryRedirect, headerFields: [.connection: "close", .location: location]))
+            throw RedirectedUpgrade()
+        }
+    }
+}
+
+private struct RedirectedUpgrade: Error {}
+
+private extension HTTPRequest {
+    /// Enough of an HTTP/1 head to authenticate it: method, path with query, headers.
+    init(_ head: HTTPRequestHead) {
+        var fields = HTTPFields()
+        for (name, value) in head.headers {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        self.init(method: HTTPRequest.Method(head.method.rawValue) ?? .get, scheme: nil, authority: nil, path: head.uri,
+                  headerFields: fields)
+    }
+}
