@@ -109,7 +109,7 @@ struct PileSessionTests {
         }
     }
 
-    @Test("protocol corners: fragments are joined; unmasked frames close with 1002, text that is not UTF-8 with 1007")
+    @Test("protocol corners: fragments are joined; unmasked frames close with 1002, text that is not UTF-8 with 1007, a flood with 1008")
     func protocolCorners() async throws {
         try await TestServer.run { api in
             let admin = try await api.adminToken()
@@ -127,6 +127,17 @@ struct PileSessionTests {
             try await other.send(RawWebSocket.text, [0xC3, 0x28])
             #expect(try await other.receive()?.closeCode == 1007)
             try await eventually { try await api.pileStatus(3, token: admin) == "offline" }
+
+            // 500 frames in one burst: far more than can wait while each is applied in turn.
+            let flooding = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(4))")
+            _ = try await flooding.receive()
+            try await flooding.send(burst: Array(repeating: #"{"type":"ack","command_id":1}"#, count: 500))
+            var closeCode: Int?
+            while closeCode == nil, let frame = try await flooding.receive() {
+                closeCode = frame.closeCode
+                if closeCode == nil { #expect(frame.text.contains("error")) }
+            }
+            #expect(closeCode == 1008)
         }
     }
 

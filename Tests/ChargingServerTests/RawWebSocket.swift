@@ -58,6 +58,19 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// Sends one frame; a client masks its frames unless told not to (RFC 6455 §5.3).
     func send(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) async throws {
+        let frame = Self.frame(opcode, payload, fin: fin, masked: masked)
+        try await Self.onThread { try self.writeAll(frame) }
+    }
+
+    func send(text: String, fin: Bool = true) async throws { try await send(Self.text, Array(text.utf8), fin: fin) }
+
+    /// Sends text frames in one write, so they reach the server as one burst.
+    func send(burst texts: [String]) async throws {
+        let bytes = texts.flatMap { Self.frame(Self.text, Array($0.utf8), fin: true, masked: true) }
+        try await Self.onThread { try self.writeAll(bytes) }
+    }
+
+    private static func frame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool, masked: Bool) -> [UInt8] {
         var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         let maskBit: UInt8 = masked ? 0x80 : 0
         switch payload.count {
@@ -65,16 +78,10 @@ final class RawWebSocket: @unchecked Sendable {
         case ...0xFFFF: frame += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
         default: frame += [maskBit | 127] + (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
         }
-        if masked {
-            let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
-            frame += key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
-        } else {
-            frame += payload
-        }
-        try await Self.onThread { [frame] in try self.writeAll(frame) }
+        guard masked else { return frame + payload }
+        let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        return frame + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
     }
-
-    func send(text: String, fin: Bool = true) async throws { try await send(Self.text, Array(text.utf8), fin: fin) }
 
     /// The next frame from the server; nil when the server closed the connection.
     func receive(timeout: Duration = .seconds(5)) async throws -> Frame? {
