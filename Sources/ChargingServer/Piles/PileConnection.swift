@@ -105,8 +105,13 @@ extension EventLoopFuture where Value == Void {
     func finished(within timeout: TimeAmount) -> EventLoopFuture<Bool> {
         let result = eventLoop.makePromise(of: Bool.self)
         let decided = NIOLockedValueBox(false)
-        let decide = { @Sendable (finished: Bool) in
-            if decided.withLockedValue({ decided in defer { decided = true }; return !decided }) { result.succeed(finished) }
+        @Sendable func decide(_ finished: Bool) {
+            let first = decided.withLockedValue { decided in
+                guard !decided else { return false }
+                decided = true
+                return true
+            }
+            if first { result.succeed(finished) }
         }
         let timer = eventLoop.scheduleTask(in: timeout) { decide(false) }
         whenComplete { outcome in
