@@ -68,10 +68,8 @@ final class PileSocketHandler: ChannelDuplexHandler {
         guard frame.maskKey != nil else { return close(.protocolError, reason: "unmasked frame", context: context) }
         switch frame.opcode {
         case .connectionClose:
-            if state == .open {
-                var payload = frame.unmaskedData
-                close(payload.readWebSocketErrorCode() ?? .normalClosure, reason: "", context: context)
-            }
+            // The pile closes: answer with 1000 (echoing its code could send back one never to be sent, like 1005) and hang up.
+            close(.normalClosure, reason: "", context: context)
             context.close(promise: nil)
         case .ping:
             guard frame.fin, frame.length <= 125 else { return close(.protocolError, reason: "bad ping", context: context) }
