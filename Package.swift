@@ -109,6 +109,9 @@ let package = Package(
             dependencies: [
                 "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
     ]
