@@ -65,8 +65,8 @@ public func buildApplication(
         services: [
             PoolService(pool: pool),
             RoutingService(listener: listener, channel: instanceChannel(instance), delivery: delivery, hub: hub, logger: logger),
-            InstanceService(registry: InstanceRegistry(pool: pool, instance: instance), hub: hub, stations: stations,
-                            address: address, heartbeatInterval: configuration.heartbeatInterval,
+            InstanceService(registry: InstanceRegistry(pool: pool, instance: instance), ownership: ownership, hub: hub,
+                            stations: stations, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, store: stationStore, interval: configuration.tickInterval, logger: logger),
         ],

@@ -52,6 +52,15 @@ public struct PileOwnership: Sendable {
             """) == 1
     }
 
+    /// The piles this instance has owned in the database for longer than `age`, with their epochs
+    /// (a claim younger than that may still be on its way to its socket).
+    public func owned(longerThan age: Duration) async throws -> [(pileID: Int, epoch: Int64)] {
+        try await pool.query("""
+            SELECT id, owner_epoch FROM piles
+            WHERE owner_instance = \(instance) AND connected_since < now() - make_interval(secs => \(Double(age.components.seconds)))
+            """).map { (try $0.decode("id"), try $0.decode("owner_epoch")) }
+    }
+
     /// The pile's own status button (or a written admin command); refused when stale.
     @discardableResult
     public func recordStatus(pileID: Int, epoch: Int64, status: PileStatus) async throws -> Bool {

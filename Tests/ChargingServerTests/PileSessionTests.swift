@@ -141,6 +141,28 @@ struct PileSessionTests {
         }
     }
 
+    @Test("a pile the database says this instance holds, without a socket here (its release lost in an outage), goes offline")
+    func orphanedOwnership() async throws {
+        try await TestServer.run(configure: { $0.instanceExpiry = .seconds(2) }) { api in
+            let admin = try await api.adminToken()
+            let held = try await ConnectedPile.open(api, pileID: 1)
+            _ = try await held.next()
+            let instance: UUID = try await api.pool.query("SELECT id FROM instances").first!.decode("id")
+            try await api.pool.execute("""
+                UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, status = 'on',
+                                 connected_since = now() - interval '1 minute'
+                WHERE id = 5
+                """)
+            try await eventually { try await api.pileStatus(5, token: admin) == "offline" }
+            let owner: UUID? = try await api.pool.query("SELECT owner_instance FROM piles WHERE id = 5").first!.decode("owner_instance")
+            #expect(owner == nil)
+            // The pile with a live socket here is left alone.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await api.pileStatus(1, token: admin) == "off")
+            await held.stop()
+        }
+    }
+
     @Test("only pile tokens open /p/ws, and pile tokens open nothing else")
     func roles() async throws {
         try await TestServer.run { api in

@@ -12,6 +12,9 @@ actor PileHub: PileSockets {
 
     var connectedPiles: [Int] { held.keys.sorted() }
 
+    /// The epoch of the pile's socket here, if this instance holds one.
+    func epoch(ofPile pileID: Int) -> Int64? { held[pileID]?.epoch }
+
     /// Registers a new socket; an older one for the same pile on this instance is replaced.
     func attach(_ connection: PileConnection, epoch: Int64) async {
         let older = held[connection.pileID]

@@ -3,9 +3,11 @@ import PileRouting
 import ServiceLifecycle
 
 /// This instance's life in the `instances` table: register, heartbeat, reap the dead;
-/// on a graceful stop, close its pile sockets (1001) and take its piles offline.
+/// release piles whose socket is gone; on a graceful stop, close its pile sockets (1001)
+/// and take its piles offline.
 struct InstanceService: Service {
     let registry: InstanceRegistry
+    let ownership: PileOwnership
     let hub: PileHub
     let stations: StationService
     let address: String
@@ -27,6 +29,7 @@ struct InstanceService: Service {
                     logger.info("pile of a dead instance marked offline", metadata: ["pile": "\(pileID)"])
                     await stations.pileStatusChanged(pileID: pileID)
                 }
+                try await releaseOrphans()
             } catch {
                 logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
             }
@@ -34,5 +37,15 @@ struct InstanceService: Service {
         }
         await hub.closeAll()
         _ = try? await registry.reap(expiry: instanceExpiry, includingSelf: true)
+    }
+
+    /// Piles the database says we hold but no socket of ours does: their socket closed while the
+    /// database was unreachable, so its release was lost. They go offline now.
+    private func releaseOrphans() async throws {
+        for owned in try await ownership.owned(longerThan: instanceExpiry) where await hub.epoch(ofPile: owned.pileID) != owned.epoch {
+            guard try await ownership.release(pileID: owned.pileID, epoch: owned.epoch) else { continue }
+            logger.info("pile without a socket here marked offline", metadata: ["pile": "\(owned.pileID)"])
+            await stations.pileStatusChanged(pileID: owned.pileID)
+        }
     }
 }
