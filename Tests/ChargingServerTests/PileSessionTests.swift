@@ -170,7 +170,20 @@ struct PileSessionTests {
             let upgrade = try await api.call(.get, "/p/ws", query: ["token": admin])
             #expect(upgrade.code == -1)
             #expect(upgrade.msg == "token无效或已过期")
+            // Real upgrade requests that are refused get the -1 envelope over HTTP, not 101 (and no hang).
             let pileToken = try await api.pileToken(5)
+            let refusals = [("/p/ws?token=\(admin)", "dGhlIHNhbXBsZSBub25jZQ==", "token无效或已过期"),
+                            ("/a/login?token=\(pileToken)", "dGhlIHNhbXBsZSBub25jZQ==", "该地址不支持WebSocket"),
+                            ("/p/ws?token=\(pileToken)", nil, "WebSocket握手无效")]
+            for (path, key, message) in refusals {
+                do {
+                    _ = try await RawWebSocket.open(port: api.client.port!, path: path, key: key)
+                    Issue.record("\(path) was upgraded")
+                } catch let refusal as TestFailure {
+                    #expect(refusal.description.hasPrefix("not upgraded: HTTP/1.1 200"))
+                    #expect(refusal.description.hasSuffix(#"{"code":-1,"msg":"\#(message)"}"#))
+                }
+            }
             let adminCall = try await api.call(.get, "/admin/charge/status/get", query: ["token": pileToken])
             #expect(adminCall.msg == "token无效或已过期")
             let driverCall = try await api.call(.get, "/user/charge/request", query: ["token": pileToken])

@@ -23,8 +23,9 @@ final class RawWebSocket: @unchecked Sendable {
 
     deinit { Glibc.close(socket) }
 
-    /// Connects to 127.0.0.1:`port` and upgrades `path`; throws unless the answer is 101.
-    static func open(port: Int, path: String) async throws -> RawWebSocket {
+    /// Connects to 127.0.0.1:`port` and upgrades `path`; throws unless the answer is 101
+    /// (with the whole answer in the error). `key: nil` leaves out `Sec-WebSocket-Key`.
+    static func open(port: Int, path: String, key: String? = "dGhlIHNhbXBsZSBub25jZQ==") async throws -> RawWebSocket {
         try await onThread {
             let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
@@ -43,15 +44,16 @@ final class RawWebSocket: @unchecked Sendable {
                 Host: 127.0.0.1:\(port)\r
                 Upgrade: websocket\r
                 Connection: Upgrade\r
-                Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r
-                Sec-WebSocket-Version: 13\r
+                \(key.map { "Sec-WebSocket-Key: \($0)\r\n" } ?? "")Sec-WebSocket-Version: 13\r
                 \r
 
                 """.utf8))
             var head: [UInt8] = []
             while !head.ends(with: Array("\r\n\r\n".utf8)) { head += try connection.read(count: 1) }
-            let status = String(decoding: head, as: UTF8.self)
-            guard status.hasPrefix("HTTP/1.1 101") else { throw TestFailure("not upgraded: \(status)") }
+            guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
+                while let byte = try? connection.read(count: 1) { head += byte }
+                throw TestFailure("not upgraded: \(String(decoding: head, as: UTF8.self))")
+            }
             return connection
         }
     }

@@ -19,13 +19,13 @@ struct APIResponse<Payload: Encodable & Sendable>: ResponseGenerator, Encodable,
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: try json()))
+    }
+
+    func json() throws -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        let body = ByteBuffer(bytes: try encoder.encode(self))
-        return Response(
-            status: .ok,
-            headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: body))
+        return ByteBuffer(bytes: try encoder.encode(self))
     }
 }
 

@@ -29,8 +29,8 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
     enum UpgradeResult: Sendable {
         case pileSocket
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
-        /// The first request asked to upgrade and was refused: it is answered over HTTP (e.g. `code -1`, bad token).
-        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// The first request asked to upgrade and was refused, for this reason.
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
     }
 
     struct Value: ServerChildChannelValue {
@@ -38,13 +38,11 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
         let channel: any Channel
     }
 
-    private(set) var responder: HTTPChannelHandler.Responder
-    private let plainResponder: HTTPChannelHandler.Responder
+    let responder: HTTPChannelHandler.Responder
     private let acceptor: Acceptor
     private let settings: Settings
 
     init(responder: @escaping HTTPChannelHandler.Responder, acceptor: Acceptor, settings: Settings) {
-        self.plainResponder = responder
         self.responder = Self.redirectingLateUpgrades(responder)
         self.acceptor = acceptor
         self.settings = settings
@@ -52,23 +50,30 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            let firstRequest = FirstRequestObserver(eventLoop: channel.eventLoop)
             let pileID = NIOLoopBoundBox(Int?.none, eventLoop: channel.eventLoop)
+            let refusal = NIOLoopBoundBox(APIError("WebSocket握手无效"), eventLoop: channel.eventLoop)
             let acceptor = self.acceptor
             let settings = self.settings
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: settings.maxMessageSize,
                 shouldUpgrade: { channel, head in
-                    upgradeAttempted.value = true
                     guard head.uri.split(separator: "?", maxSplits: 1).first == Substring(Acceptor.socketPath) else {
+                        refusal.value = APIError("该地址不支持WebSocket")
                         return channel.eventLoop.makeSucceededFuture(nil)
                     }
                     let request = Request(head: HTTPRequest(head), body: .init(buffer: ByteBuffer()))
-                    let authenticated = channel.eventLoop.makePromise(of: Int?.self)
-                    authenticated.completeWithTask { try await acceptor.pileID(upgrading: request) }
-                    return authenticated.futureResult.map { id in
-                        pileID.value = id
-                        return id == nil ? nil : HTTPHeaders()
+                    let authenticated = channel.eventLoop.makePromise(of: Result<Int?, any Error>.self)
+                    authenticated.completeWithTask {
+                        do { return .success(try await acceptor.pileID(upgrading: request)) } catch { return .failure(error) }
+                    }
+                    return authenticated.futureResult.map { outcome in
+                        switch outcome {
+                        case .success(let id?): pileID.value = id
+                        case .success(nil): refusal.value = .invalidToken
+                        case .failure: refusal.value = .unavailable
+                        }
+                        return pileID.value == nil ? nil : HTTPHeaders()
                     }
                 },
                 upgradePipelineHandler: { channel, _ in
@@ -90,13 +95,15 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        return upgradeAttempted.value ? .refusedUpgrade(http) : .http(http)
+                        return firstRequest.askedToUpgrade ? .refusedUpgrade(http, refusal.value) : .http(http)
                     }
                 }))
             configuration.enablePipelining = false  // NIOAsyncChannel serializes HTTP requests
             configuration.enableErrorHandling = false  // Hummingbird answers HTTP errors
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(firstRequest, position: .after(decoder))
             return Value(upgradeResult: negotiated, channel: channel)
         }
     }
@@ -108,13 +115,24 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
                 return  // the socket lives on in its channel handlers
             case .http(let http):
                 await handleHTTP(asyncChannel: http, logger: logger)
-            case .refusedUpgrade(let http):
-                var plain = self
-                plain.responder = plainResponder
-                await plain.handleHTTP(asyncChannel: http, logger: logger)
+            case .refusedUpgrade(let http, let refusal):
+                try await Self.answer(refusal, on: http)
             }
         } catch {
-            logger.debug("connection ended before its first request", metadata: ["error": "\(error)"])
+            logger.debug("connection ended before its first request was answered", metadata: ["error": "\(error)"])
+            try? await value.channel.close()
+        }
+    }
+
+    /// NIO keeps a refused upgrade request to itself, so it can't go through the router: the
+    /// refusal is answered here, in the API's envelope (`code -1`), and the connection closed.
+    private static func answer(_ refusal: APIError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
+        let body = try APIResponse<NoPayload>.failure(refusal).json()
+        try await http.executeThenClose { _, outbound in
+            let head = HTTPResponse(status: .ok, headerFields: [
+                .connection: "close", .contentType: "application/json; charset=utf-8", .contentLength: "\(body.readableBytes)",
+            ])
+            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
         }
     }
 
@@ -133,6 +151,25 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
 }
 
 private struct RedirectedUpgrade: Error {}
+
+/// Remembers whether a connection's first request asked to upgrade (NIO swallows such a request
+/// when it does not upgrade it, whether its handshake headers were wrong or we said no).
+private final class FirstRequestObserver: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+
+    private let asked: NIOLoopBoundBox<Bool>
+
+    init(eventLoop: any EventLoop) { asked = NIOLoopBoundBox(false, eventLoop: eventLoop) }
+
+    var askedToUpgrade: Bool { asked.value }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(let head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
+        asked.value = head.headers.contains(name: "upgrade")
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+}
 
 private extension HTTPRequest {
     /// Enough of an HTTP/1 head to authenticate it: method, path with query, headers.
