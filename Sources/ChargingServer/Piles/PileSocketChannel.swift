@@ -52,6 +52,7 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
         channel.eventLoop.makeCompletedFuture {
             let firstRequest = FirstRequestObserver(eventLoop: channel.eventLoop)
             let pileID = NIOLoopBoundBox(Int?.none, eventLoop: channel.eventLoop)
+            // Why an upgrade was refused; NIO asks `shouldUpgrade` only once the handshake headers are valid.
             let refusal = NIOLoopBoundBox(APIError("WebSocket握手无效"), eventLoop: channel.eventLoop)
             let acceptor = self.acceptor
             let settings = self.settings
