@@ -59,7 +59,7 @@ public func buildApplication(
         server: HTTPServerBuilder { responder in
             PileSocketChannel(responder: responder, acceptor: pileController, settings: .init(
                 maxMessageSize: PileController.maxFrameSize, pingInterval: configuration.pingInterval,
-                writeTimeout: configuration.commandTimeout))
+                writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout))
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
         services: [

@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     /// How long `status/set` waits for the pile's owner to write the frame.
     public var commandTimeout: Duration = .seconds(3)
     public var pingInterval: Duration = .seconds(20)
+    /// An HTTP connection with no request for this long is closed (before its first one too).
+    /// Longer than nginx's 60 s upstream keep-alive, so the proxy always closes first.
+    public var idleTimeout: Duration = .seconds(75)
     public var heartbeatInterval: Duration = .seconds(2)
     /// An instance whose heartbeat is older than this is dead; its piles go offline.
     public var instanceExpiry: Duration = .seconds(10)

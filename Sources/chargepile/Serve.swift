@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings to piles.") var pingInterval: Double = 20
     @Option(name: .customLong("offline-grace"), help: "Seconds a pile may be offline before its cars are rescheduled.")
     var offlineGrace: Double = 60
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may wait for its next request.")
+    var idleTimeout: Double = 75
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -34,6 +36,7 @@ struct Serve: AsyncParsableCommand {
         configuration.commandTimeout = .milliseconds(Int64(commandTimeout * 1000))
         configuration.pingInterval = .milliseconds(Int64(pingInterval * 1000))
         configuration.offlineGrace = .milliseconds(Int64(offlineGrace * 1000))
+        configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
         configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]

@@ -163,6 +163,16 @@ struct PileSessionTests {
         }
     }
 
+    @Test("a connection that sends no request is closed after the idle timeout")
+    func silentConnection() async throws {
+        try await TestServer.run(configure: { $0.idleTimeout = .milliseconds(500) }) { api in
+            let silent = try await RawWebSocket.connect(port: api.client.port!)
+            let connectedAt = ContinuousClock.now
+            #expect(try await silent.receive(timeout: .seconds(5)) == nil)
+            #expect(ContinuousClock.now - connectedAt < .seconds(3))
+        }
+    }
+
     @Test("only pile tokens open /p/ws, and pile tokens open nothing else")
     func roles() async throws {
         try await TestServer.run { api in

@@ -26,19 +26,8 @@ final class RawWebSocket: @unchecked Sendable {
     /// Connects to 127.0.0.1:`port` and upgrades `path`; throws unless the answer is 101
     /// (with the whole answer in the error). `key: nil` leaves out `Sec-WebSocket-Key`.
     static func open(port: Int, path: String, key: String? = "dGhlIHNhbXBsZSBub25jZQ==") async throws -> RawWebSocket {
-        try await onThread {
-            let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TestFailure("socket() failed") }
-            let connection = RawWebSocket(socket: fd)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw TestFailure("connect() failed") }
-            try connection.setReceiveTimeout(.seconds(5))
+        let connection = try await connect(port: port)
+        return try await onThread {
             try connection.writeAll(Array("""
                 GET \(path) HTTP/1.1\r
                 Host: 127.0.0.1:\(port)\r
@@ -54,6 +43,25 @@ final class RawWebSocket: @unchecked Sendable {
                 while let byte = try? connection.read(count: 1) { head += byte }
                 throw TestFailure("not upgraded: \(String(decoding: head, as: UTF8.self))")
             }
+            return connection
+        }
+    }
+
+    /// A TCP connection to 127.0.0.1:`port` that has sent nothing yet.
+    static func connect(port: Int) async throws -> RawWebSocket {
+        try await onThread {
+            let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestFailure("socket() failed") }
+            let connection = RawWebSocket(socket: fd)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestFailure("connect() failed") }
+            try connection.setReceiveTimeout(.seconds(5))
             return connection
         }
     }

@@ -24,6 +24,8 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
         var maxMessageSize: Int
         var pingInterval: Duration
         var writeTimeout: Duration
+        /// For HTTP connections: the longest wait for a request, the first one included.
+        var idleTimeout: Duration
     }
 
     enum UpgradeResult: Sendable {
@@ -50,7 +52,7 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            let firstRequest = FirstRequestObserver(eventLoop: channel.eventLoop)
+            let askedToUpgrade = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let pileID = NIOLoopBoundBox(Int?.none, eventLoop: channel.eventLoop)
             // Why an upgrade was refused; NIO asks `shouldUpgrade` only once the handshake headers are valid.
             let refusal = NIOLoopBoundBox(APIError("WebSocket握手无效"), eventLoop: channel.eventLoop)
@@ -93,10 +95,11 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
                 upgradeConfiguration: .init(upgraders: [upgrader], notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPConnectionStateHandler(idleTimeout: settings.idleTimeout, logger: logger))
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        return firstRequest.askedToUpgrade ? .refusedUpgrade(http, refusal.value) : .http(http)
+                        return askedToUpgrade.value ? .refusedUpgrade(http, refusal.value) : .http(http)
                     }
                 }))
             configuration.enablePipelining = false  // NIOAsyncChannel serializes HTTP requests
@@ -104,7 +107,8 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validated them
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(firstRequest, position: .after(decoder))
+            try channel.pipeline.syncOperations.addHandler(
+                FirstRequestObserver(askedToUpgrade: askedToUpgrade, timeout: .init(settings.idleTimeout)), position: .after(decoder))
             return Value(upgradeResult: negotiated, channel: channel)
         }
     }
@@ -153,20 +157,33 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
 
 private struct RedirectedUpgrade: Error {}
 
-/// Remembers whether a connection's first request asked to upgrade (NIO swallows such a request
-/// when it does not upgrade it, whether its handshake headers were wrong or we said no).
-private final class FirstRequestObserver: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+/// Waits for a connection's first request: closes the connection when none comes within
+/// `timeout`, and records whether it asked to upgrade (NIO swallows such a request when it
+/// does not upgrade it, whether its handshake headers were wrong or we said no).
+private final class FirstRequestObserver: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
 
-    private let asked: NIOLoopBoundBox<Bool>
+    private let askedToUpgrade: NIOLoopBoundBox<Bool>
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
 
-    init(eventLoop: any EventLoop) { asked = NIOLoopBoundBox(false, eventLoop: eventLoop) }
+    init(askedToUpgrade: NIOLoopBoundBox<Bool>, timeout: TimeAmount) {
+        self.askedToUpgrade = askedToUpgrade
+        self.timeout = timeout
+    }
 
-    var askedToUpgrade: Bool { asked.value }
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        deadline?.cancel()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .head(let head) = unwrapInboundIn(data) else { return context.fireChannelRead(data) }
-        asked.value = head.headers.contains(name: "upgrade")
+        askedToUpgrade.value = head.headers.contains(name: "upgrade")
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
