@@ -93,16 +93,32 @@ final class RawWebSocket: @unchecked Sendable {
         return frame + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
     }
 
+    /// Answers the next `count` pings with pongs, all on one thread; returns when the last pong
+    /// was sent. Any other frame is a test failure.
+    func answerPings(_ count: Int) async throws -> ContinuousClock.Instant {
+        try await Self.onThread {
+            for _ in 0..<count {
+                guard let ping = try self.readFrame(), ping.opcode == Self.ping else { throw TestFailure("expected a ping") }
+                try self.writeAll(Self.frame(Self.pong, ping.payload, fin: true, masked: true))
+            }
+            return .now
+        }
+    }
+
     /// The next frame from the server; nil when the server closed the connection.
     func receive(timeout: Duration = .seconds(5)) async throws -> Frame? {
         try await Self.onThread {
             try self.setReceiveTimeout(timeout)
-            guard let header = try? self.read(count: 2) else { return nil }
-            var length = Int(header[1] & 0x7F)
-            if length == 126 { length = try self.read(count: 2).reduce(0) { $0 << 8 | Int($1) } }
-            if length == 127 { length = try self.read(count: 8).reduce(0) { $0 << 8 | Int($1) } }
-            return Frame(opcode: header[0] & 0x0F, payload: try self.read(count: length))
+            return try self.readFrame()
         }
+    }
+
+    private func readFrame() throws -> Frame? {
+        guard let header = try? read(count: 2) else { return nil }
+        var length = Int(header[1] & 0x7F)
+        if length == 126 { length = try read(count: 2).reduce(0) { $0 << 8 | Int($1) } }
+        if length == 127 { length = try read(count: 8).reduce(0) { $0 << 8 | Int($1) } }
+        return Frame(opcode: header[0] & 0x0F, payload: try read(count: length))
     }
 
     private func setReceiveTimeout(_ timeout: Duration) throws {
