@@ -58,7 +58,7 @@ public func buildApplication(
         router: router,
         server: HTTPServerBuilder { responder in
             PileSocketChannel(responder: responder, acceptor: pileController, settings: .init(
-                maxMessageSize: PileController.maxFrameSize, pingInterval: configuration.pingInterval,
+                maxMessageSize: PileController.maxMessageSize, pingInterval: configuration.pingInterval,
                 writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout))
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),

@@ -92,7 +92,7 @@ struct PileSessionTests {
     func liveness() async throws {
         try await TestServer.run(configure: { $0.pingInterval = .milliseconds(200) }) { api in
             let admin = try await api.adminToken()
-            let pile = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(1))")
+            let pile = try await api.rawPileSocket(1)
             #expect(try await pile.receive()?.text.contains("welcome") == true)
             // Answered on the reading thread, so a busy test process can't make the pongs late.
             let silentSince = try await pile.answerPings(4)
@@ -113,7 +113,7 @@ struct PileSessionTests {
     func protocolCorners() async throws {
         try await TestServer.run { api in
             let admin = try await api.adminToken()
-            let pile = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(2))")
+            let pile = try await api.rawPileSocket(2)
             _ = try await pile.receive()
             try await pile.send(text: #"{"type":"sta"#, fin: false)
             try await pile.send(RawWebSocket.continuation, Array(#"tus","status":"on"}"#.utf8))
@@ -122,14 +122,14 @@ struct PileSessionTests {
             #expect(try await pile.receive()?.closeCode == 1002)
             #expect(try await api.pileStatus(2, token: admin) != "off")
 
-            let other = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(3))")
+            let other = try await api.rawPileSocket(3)
             _ = try await other.receive()
             try await other.send(RawWebSocket.text, [0xC3, 0x28])
             #expect(try await other.receive()?.closeCode == 1007)
             try await eventually { try await api.pileStatus(3, token: admin) == "offline" }
 
             // 500 frames in one burst: far more than can wait while each is applied in turn.
-            let flooding = try await RawWebSocket.open(port: api.client.port!, path: "/p/ws?token=\(try await api.pileToken(4))")
+            let flooding = try await api.rawPileSocket(4)
             _ = try await flooding.receive()
             try await flooding.send(burst: Array(repeating: #"{"type":"ack","command_id":1}"#, count: 500))
             var closeCode: Int?
@@ -201,6 +201,13 @@ struct PileSessionTests {
             let wrongPassword = try await api.call(.post, "/p/login", body: .form(["id": "5", "password": "nope"]))
             #expect(wrongPassword.msg == "用户名或密码错误")
         }
+    }
+}
+
+extension TestAPI {
+    /// Pile `pileID` logged in and upgraded over a bare socket.
+    func rawPileSocket(_ pileID: Int) async throws -> RawWebSocket {
+        try await RawWebSocket.open(port: client.port!, path: "/p/ws?token=\(try await pileToken(pileID))")
     }
 }
 

@@ -16,8 +16,8 @@ struct PileController {
     let commands: PileCommandLog
     let stations: StationService
 
-    /// Largest text frame a pile may send (API.md); larger ones close the socket with 1009.
-    static let maxFrameSize = 64 * 1024
+    /// Largest message a pile may send, fragments joined (API.md); larger ones close the socket with 1009.
+    static let maxMessageSize = 64 * 1024
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/p/login", use: login)

@@ -10,10 +10,8 @@ actor PileHub: PileSockets {
 
     private var held: [Int: Held] = [:]
 
-    var connectedPiles: [Int] { held.keys.sorted() }
-
-    /// The epoch of the pile's socket here, if this instance holds one.
-    func epoch(ofPile pileID: Int) -> Int64? { held[pileID]?.epoch }
+    /// The epoch of each pile socket held here, by pile id.
+    var heldEpochs: [Int: Int64] { held.mapValues(\.epoch) }
 
     /// Registers a new socket; an older one for the same pile on this instance is replaced.
     func attach(_ connection: PileConnection, epoch: Int64) async {

@@ -42,10 +42,13 @@ struct InstanceService: Service {
     /// Piles the database says we hold but no socket of ours does: their socket closed while the
     /// database was unreachable, so its release was lost. They go offline now.
     private func releaseOrphans() async throws {
-        for owned in try await ownership.owned(longerThan: instanceExpiry) where await hub.epoch(ofPile: owned.pileID) != owned.epoch {
-            guard try await ownership.release(pileID: owned.pileID, epoch: owned.epoch) else { continue }
-            logger.info("pile without a socket here marked offline", metadata: ["pile": "\(owned.pileID)"])
-            await stations.pileStatusChanged(pileID: owned.pileID)
+        let owned = try await ownership.owned(longerThan: instanceExpiry)
+        guard !owned.isEmpty else { return }
+        let held = await hub.heldEpochs
+        for orphan in owned where held[orphan.pileID] != orphan.epoch {
+            guard try await ownership.release(pileID: orphan.pileID, epoch: orphan.epoch) else { continue }
+            logger.info("pile without a socket here marked offline", metadata: ["pile": "\(orphan.pileID)"])
+            await stations.pileStatusChanged(pileID: orphan.pileID)
         }
     }
 }
