@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "chargepile", targets: ["chargepile"]),
+        .executable(name: "chargepile-bench", targets: ["chargepile-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -49,6 +50,8 @@ let package = Package(
             ]
         ),
         .target(name: "EmbeddedPostgres"),
+        // `chargepile serve` children on loopback, for the multi-process tests and the benchmarks.
+        .target(name: "LocalCluster", dependencies: ["EmbeddedPostgres"]),
         .target(
             name: "PileSimulator",
             dependencies: [
@@ -86,13 +89,26 @@ let package = Package(
                 "PostgresClient",
                 "ChargingDomain",
                 "ChargingStore",
-                "PileRouting",
                 "ChargingServer",
                 "EmbeddedPostgres",
                 "PileSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The benchmarks, each against a reference measured in the same run; they start the `chargepile` next to them.
+        .executableTarget(
+            name: "chargepile-bench",
+            dependencies: [
+                "PostgresClient",
+                "ChargingDomain",
+                "ChargingServer",
+                "EmbeddedPostgres",
+                "LocalCluster",
+                "PileSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -107,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [
-                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport",
+                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport", "LocalCluster",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -28,7 +28,7 @@ public final class CommandDelivery: Sendable {
     /// Sends `status` to the pile's socket, wherever it is held, and waits for the
     /// outcome until `timeout`.
     public func send(_ status: PileStatus, toPile pileID: Int, timeout: Duration) async throws -> CommandOutcome {
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = Int64(timeout.inMilliseconds.rounded(.up))
         let sent: Sent = try await pool.withTransaction { connection in
             let owner = try await connection.query(
                 "SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID) FOR UPDATE")

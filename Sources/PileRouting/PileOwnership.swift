@@ -57,7 +57,7 @@ public struct PileOwnership: Sendable {
     public func owned(longerThan age: Duration) async throws -> [(pileID: Int, epoch: Int64)] {
         try await pool.query("""
             SELECT id, owner_epoch FROM piles
-            WHERE owner_instance = \(instance) AND connected_since < now() - make_interval(secs => \(Double(age.components.seconds)))
+            WHERE owner_instance = \(instance) AND connected_since < now() - make_interval(secs => \(age.inSeconds))
             """).map { (try $0.decode("id"), try $0.decode("owner_epoch")) }
     }
 

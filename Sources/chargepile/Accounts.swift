@@ -2,6 +2,7 @@ import ArgumentParser
 import ChargingDomain
 import ChargingServer
 import ChargingStore
+import EmbeddedPostgres
 import Foundation
 import PostgresClient
 
@@ -10,10 +11,12 @@ struct Admin: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an admin, or set an existing admin's password.")
+        static let passwordVariable = "CHARGEPILE_PASSWORD"
         @Argument var username: String
-        @Option var password: String
+        @OptionGroup(title: "Password (else $CHARGEPILE_PASSWORD, else a prompt)") var password: PasswordSource
 
         func run() async throws {
+            let password = try password.read(environment: Self.passwordVariable, prompt: "password for admin \(username): ")
             try await withMigratedPool { pool in
                 try await AccountStore(pool: pool).upsertAdmin(username: username, passwordHash: try await PasswordHasher().hash(password))
             }
@@ -30,10 +33,11 @@ struct Pile: AsyncParsableCommand {
         @Argument var id: Int
         @Option var kind: ChargingMode
         @Option(help: "Power in kW (default 30 for F, 10 for T).") var power: Double?
-        @Option var password: String
+        @OptionGroup(title: "Password (else $CHARGEPILE_PASSWORD, else a prompt)") var password: PasswordSource
         @Option var station = 1
 
         func run() async throws {
+            let password = try password.read(environment: Admin.Add.passwordVariable, prompt: "password for pile \(id): ")
             let kilowatts = power ?? (kind == .fast ? 30 : 10)
             guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
             try await withMigratedPool { pool in

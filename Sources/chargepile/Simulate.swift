@@ -15,7 +15,7 @@ struct Simulate: AsyncParsableCommand {
 
     @Option(help: "The server's HTTP base URL.") var url = "http://127.0.0.1:8080"
     @Option(help: "Piles to simulate: a range (1-5), a list (1,3,4) or a count N (piles 1…N; one pile: 4-4).") var piles = "1-5"
-    @Option(help: "The piles' password (default: $CHARGEPILE_PILE_PASSWORD).") var password: String?
+    @OptionGroup(title: "The piles' password (else $CHARGEPILE_PILE_PASSWORD, else a prompt)") var password: PasswordSource
     @Flag(name: .customLong("turn-on"), help: "After welcome, press each pile's own `on` button.") var turnOn = false
     @Flag(help: "Log in and reconnect 1 s after a socket closes or a login fails, except after `set_status offline`.")
     var reconnect = false
@@ -35,9 +35,7 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let password = password ?? PileLogin.environmentPassword else {
-            throw ValidationError("give --password or set CHARGEPILE_PILE_PASSWORD")
-        }
+        let password = try password.read(environment: "CHARGEPILE_PILE_PASSWORD", prompt: "pile password: ")
         var logger = Logger(label: "chargepile.sim")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
 
@@ -49,7 +47,7 @@ struct Simulate: AsyncParsableCommand {
                 autoAck: !noAck,
                 turnOn: turnOn,
                 reconnect: reconnect,
-                meterInterval: meterInterval > 0 ? .milliseconds(Int64(meterInterval * 1000)) : nil),
+                meterInterval: meterInterval > 0 ? .seconds(meterInterval) : nil),
             logger: logger,
             onFrame: { pileID, direction, text in
                 PileTranscript.write(PileTranscript.line(pileID: pileID, direction: direction, text: text))

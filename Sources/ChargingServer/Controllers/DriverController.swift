@@ -13,7 +13,9 @@ struct DriverController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/u/register", use: register)
-        router.post("/u/login", use: login)
+        LoginRoute(tokens: tokens, hasher: hasher).add(
+            "/u/login", role: .driver, to: router,
+            account: { try $0.string("username") }, credentials: { try await accounts.driverCredentials(username: $0) })
         router.post("/user/charge/request", use: submit)
         router.get("/user/charge/request", use: current)
         router.post("/user/charge/request/modify", use: modify)
@@ -36,14 +38,6 @@ struct DriverController {
             throw APIError("用户名已存在")
         }
         return .success("注册成功")
-    }
-
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        let username = try parameters.string("username")
-        let password = try parameters.string("password")
-        let token = try await tokens.logIn(try await accounts.driverCredentials(username: username), password: password, role: .driver, hasher: hasher)
-        return .success("登录成功", token: token)
     }
 
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> APIResponse<SubmittedRequestResponse> {

@@ -20,17 +20,11 @@ struct PileController {
     static let maxMessageSize = 64 * 1024
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.post("/p/login", use: login)
+        LoginRoute(tokens: tokens, hasher: hasher).add(
+            "/p/login", role: .pile, to: router,
+            account: { try $0.int("id") }, credentials: { try await piles.credentials(pileID: $0) })
         // Upgrades are taken by `PileSocketChannel`; what reaches the router is plain HTTP or a refused upgrade.
         router.get(RouterPath(Self.socketPath), use: notUpgraded)
-    }
-
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        let pileID = try parameters.int("id")
-        let password = try parameters.string("password")
-        let token = try await tokens.logIn(try await piles.credentials(pileID: pileID), password: password, role: .pile, hasher: hasher)
-        return .success("登录成功", token: token)
     }
 
     /// Plain HTTP to `/p/ws`: the token is checked first (`code -1` when bad), then the pile is told to upgrade.
