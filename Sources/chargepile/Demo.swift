@@ -86,12 +86,12 @@ struct DemoReplay {
         }
 
         // Then the queues drain: the station every station hour until the last car has left.
-        var time = Calendar.station.dateInterval(of: .hour, for: OfficialCase.stationTime(OfficialCase.events.last!.time))!.end
+        var time = OfficialCase.stationTime(OfficialCase.events.last!.time)
         while try await !stationIsEmpty(admin: admin) {
+            time = Calendar.station.dateInterval(of: .hour, for: time)!.end
             try await advance(to: time, admin: admin)
             say("")
             try await printStation(at: time, admin: admin)
-            time = time.addingTimeInterval(3600)
         }
 
         let published = OfficialCase.stationTime(OfficialCase.lastCompletion.time, dayOffset: OfficialCase.lastCompletion.dayOffset)
