@@ -36,6 +36,8 @@ let package = Package(
             ]
         ),
         .target(name: "ChargingDomain"),
+        // OCPP 1.6J: framing, schema checks, typed payloads, the one-call-in-flight session state machine. Foundation only.
+        .target(name: "OCPP16"),
         .target(
             name: "ChargingStore",
             dependencies: ["PostgresClient", "ChargingDomain"],
@@ -55,6 +57,7 @@ let package = Package(
         .target(
             name: "PileSimulator",
             dependencies: [
+                "OCPP16",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,6 +65,7 @@ let package = Package(
         .target(
             name: "ChargingServer",
             dependencies: [
+                "OCPP16",
                 "PostgresClient",
                 "ChargingDomain",
                 "ChargingStore",
@@ -120,6 +124,7 @@ let package = Package(
         ),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "PileSimulator"]),
+        .testTarget(name: "OCPP16Tests", dependencies: ["OCPP16"]),
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [
