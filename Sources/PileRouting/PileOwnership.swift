@@ -69,17 +69,6 @@ public struct PileOwnership: Sendable {
             WHERE id = \(pileID) AND owner_epoch = \(epoch) AND owner_instance = \(instance)
             """) == 1
     }
-
-    /// Sends a frame to the pile on whichever instance holds it, when the surrounding
-    /// transaction commits. False when no instance holds the pile.
-    @discardableResult
-    public static func sendFrame(_ text: String, toPile pileID: Int, on connection: PostgresConnection) async throws -> Bool {
-        guard let owner = try await connection.query("SELECT owner_instance FROM piles WHERE id = \(pileID)")
-            .first?.decode("owner_instance", as: UUID?.self)
-        else { return false }
-        try await notify(owner, .frame(pileID: pileID, text: text), on: connection)
-        return true
-    }
 }
 
 func notify(_ instance: UUID, _ message: RoutingMessage, on connection: PostgresConnection) async throws {

@@ -51,7 +51,8 @@ struct AdminController {
             await stations.pileStatusChanged(pileID: pileID)
             return .success("设置成功")
         case .offline: throw APIError.pileOffline
-        case .failed, .expired: throw APIError.writeFailed
+        case .rejected: throw APIError.commandRejected
+        case .failed, .expired, .pending: throw APIError.writeFailed
         }
     }
 

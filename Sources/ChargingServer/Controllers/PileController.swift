@@ -72,6 +72,19 @@ extension PileController: PileSocketAcceptor {
         }
     }
 
+    /// Our protocol's frames: written is delivered (the pile's `ack` comes later, if at all).
+    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
+        let frame: String
+        switch instruction {
+        case .setStatus(let status, let commandID): frame = PileFrame.setStatus(status, commandID: commandID)
+        case .startCharging(let requestID, let driver, let queueNumber, let requestedKWh):
+            frame = PileFrame.startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh)
+        case .stopCharging(let requestID, let reason): frame = PileFrame.stopCharging(requestID: requestID, reason: reason)
+        case .ocppCall: return .unsupported
+        }
+        return await connection.write(frame) ? .delivered(answer: nil) : .failed("websocket write failed")
+    }
+
     /// The pile goes offline unless a newer connection took over.
     func closed(_ connection: PileConnection) async {
         guard let epoch = connection.epoch else { return }
