@@ -20,7 +20,7 @@ public struct PileOwnership: Sendable {
 
     /// Takes the pile for a new socket on this instance; it starts `off` (seed). The
     /// previous owner, if any, is told to close its older socket.
-    public func claim(pileID: Int) async throws -> Claim? {
+    public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
         try await pool.withTransaction { connection in
             let previous = try await connection.query(
                 "SELECT owner_instance FROM piles WHERE id = \(pileID) FOR UPDATE")
@@ -28,7 +28,7 @@ public struct PileOwnership: Sendable {
             let previousOwner = try row.decode("owner_instance", as: UUID?.self)
             let epoch: Int64 = try await connection.query("""
                 UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
-                                 status = 'off', status_changed_at = now()
+                                 status = 'off', status_changed_at = now(), protocol = \(`protocol`)
                 WHERE id = \(pileID) RETURNING owner_epoch
                 """).first!.decode("owner_epoch")
             // Commands queued for an older socket must not fire on this one.

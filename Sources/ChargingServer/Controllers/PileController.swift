@@ -12,7 +12,7 @@ struct PileController {
     let tokens: TokenService
     let hasher: PasswordHasher
     let ownership: PileOwnership
-    let hub: PileHub
+    let lifecycle: PileSocketLifecycle
     let commands: PileCommandLog
     let stations: StationService
 
@@ -34,8 +34,15 @@ struct PileController {
     }
 }
 
-extension PileController: PileSocketAcceptor {
+extension PileController: PileSocketAcceptor, PileSession {
     static let socketPath = "/p/ws"
+
+    func serves(path: Substring) -> Bool { path == Self.socketPath }
+
+    func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
+        guard let pileID = try await pileID(upgrading: request) else { return .refused(.envelope(.invalidToken)) }
+        return .accepted(pileID: pileID, session: self, headers: [:])
+    }
 
     /// The pile a `/p/ws` request's token (query or bearer) speaks for; nil when the token is bad.
     func pileID(upgrading request: Request) async throws -> Int? {
@@ -49,20 +56,8 @@ extension PileController: PileSocketAcceptor {
 
     /// The newest socket of a pile owns it; it is greeted as `off`.
     func opened(_ connection: PileConnection) async {
-        let pileID = connection.pileID
-        do {
-            guard let claim = try await ownership.claim(pileID: pileID) else {
-                return await connection.close(.policyViolation, reason: "unknown pile")
-            }
-            connection.claimed(epoch: claim.epoch)
-            await hub.attach(connection, epoch: claim.epoch)
-            connection.logger.info("pile connected", metadata: ["epoch": "\(claim.epoch)"])
-            await stations.pileStatusChanged(pileID: pileID)
-            _ = await connection.write(PileFrame.welcome(pileID: pileID, status: .off))
-        } catch {
-            connection.logger.warning("pile could not be claimed", metadata: ["error": "\(error)"])
-            await connection.close(.unexpectedServerError, reason: "service unavailable")
-        }
+        guard await lifecycle.open(connection, protocol: .chargepile) else { return }
+        _ = await connection.write(PileFrame.welcome(pileID: connection.pileID, status: .off))
     }
 
     func received(_ text: String, on connection: PileConnection) async {
@@ -85,14 +80,8 @@ extension PileController: PileSocketAcceptor {
         return await connection.write(frame) ? .delivered(answer: nil) : .failed("websocket write failed")
     }
 
-    /// The pile goes offline unless a newer connection took over.
     func closed(_ connection: PileConnection) async {
-        guard let epoch = connection.epoch else { return }
-        await hub.detach(pileID: connection.pileID, epoch: epoch)
-        if (try? await ownership.release(pileID: connection.pileID, epoch: epoch)) == true {
-            await stations.pileStatusChanged(pileID: connection.pileID)
-        }
-        connection.logger.info("pile disconnected", metadata: ["epoch": "\(epoch)"])
+        await lifecycle.close(connection)
     }
 
     /// Applies one frame; returns why it was refused, if it was.

@@ -67,6 +67,20 @@ public struct StationService: Sendable {
         }
     }
 
+    /// A charger ended a session itself (the car left): the meter's energy is the session's, and
+    /// the car leaves as if its driver had cancelled. Nothing happens when the car no longer charges there.
+    func chargerStopped(pileID: Int, requestID: Int64, energyKWh: Decimal) async throws {
+        guard let charging = try await pileQueue(pileID: pileID)?.first(where: { $0.requestID == requestID && $0.state == .charging })
+        else { return }
+        if let refusal = try await meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh) {
+            logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
+        }
+        // The reading may have completed the session; only a car still charging here is cancelled.
+        guard try await pileQueue(pileID: pileID)?.contains(where: { $0.requestID == requestID && $0.state == .charging }) == true
+        else { return }
+        _ = try await apply(.cancel(driver: charging.driver), stationID: try await store.stationID(ofPile: pileID))
+    }
+
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
         guard let stationID = try await store.stationID(ofPile: pileID),
               let snapshot = try await store.snapshot(stationID: stationID)
