@@ -20,11 +20,19 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Port for the demo server.") var port = 8090
     @Option(help: "Real seconds to pause after each event, to follow along (or look at the server meanwhile).")
     var pause: Double = 0
+    @Option(name: .customLong("protocol"), help: "The simulated piles' protocol: chargepile (/p/ws) or ocpp1.6 (charge points on /ocpp/<id>).")
+    var pileProtocol: Simulate.PileProtocol = .chargepile
+    @Option(
+        name: .customLong("meter-interval"),
+        help: "Real seconds between the piles' meter readings while charging; none by default, so the station models energy and the replay is exact.")
+    var meterInterval: Double = 0
 
     static let password = "demo-password"
 
     func run() async throws {
         guard pause >= 0, pause <= 60 else { throw ValidationError("--pause must be in [0, 60]") }
+        guard meterInterval >= 0, meterInterval.isFinite else { throw ValidationError("--meter-interval must be ≥ 0") }
+        let meterEvery: Duration? = meterInterval > 0 ? .seconds(meterInterval) : nil
         // The demo's output is the station; the server stays quiet (it is cancelled at the end).
         var logger = makeLogger("demo")
         logger.logLevel = .critical
@@ -37,15 +45,27 @@ struct Demo: AsyncParsableCommand {
         configuration.clock = .init(mode: .manual, start: OfficialCase.stationTime("05:55"))
         let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger)
         let baseURL = "http://127.0.0.1:\(port)"
-        say("demo server on \(baseURL) (admin / \(Self.password)), manual station clock from 05:55")
+        say("demo server on \(baseURL) (admin / \(Self.password)), manual station clock from 05:55"
+            + (pileProtocol == .ocpp16 ? ", piles are OCPP 1.6J charge points on /ocpp/1…5" : ""))
 
         let logged = logger
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
-            group.addTask {
-                let fleet = PileFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password, turnOn: true,
-                                            reconnect: true), logger: logged)
-                try await fleet.run()
+            switch pileProtocol {
+            case .chargepile:
+                group.addTask {
+                    let fleet = PileFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password, turnOn: true,
+                                                reconnect: true, meterInterval: meterEvery), logger: logged)
+                    try await fleet.run()
+                }
+            case .ocpp16:
+                // Turned on = Available after Boot; no MeterValues unless asked, so the server models energy.
+                group.addTask {
+                    let fleet = OCPPChargerFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password,
+                                                       fastPileIDs: Set(OfficialCase.fastPiles), turnOn: true, reconnect: true,
+                                                       meterInterval: meterEvery), logger: logged)
+                    try await fleet.run()
+                }
             }
             group.addTask {
                 try await DemoReplay(client: DemoClient(baseURL: baseURL), pause: .seconds(pause)).run()

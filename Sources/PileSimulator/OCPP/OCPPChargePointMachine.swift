@@ -129,7 +129,8 @@ public struct OCPPChargePointMachine: Sendable {
     /// The energy register in Wh at `now`.
     public func registerWh(at now: Instant) -> Double {
         guard let since = energySince else { return registerWh }
-        return registerWh + configuration.powerKW * 1000 * ((now - since) / .seconds(3600))
+        // Multiplied before dividing, so whole seconds at whole kW give whole Wh (30 kW × 120 s = 1000 Wh, not 999.99…).
+        return registerWh + configuration.powerKW * 1000 * ((now - since) / .seconds(1)) / 3600
     }
 
     /// When `tick` should next be called: a call's deadline, the next Heartbeat, MeterValues or Boot.
