@@ -17,6 +17,13 @@ ALTER TABLE piles
     ADD COLUMN diagnostics_status text,
     ADD COLUMN firmware_status text;
 UPDATE piles SET ocpp_id = id::text;
+-- A pile provisioned without an OCPP identity gets its number, like the piles above.
+CREATE FUNCTION piles_default_ocpp_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.ocpp_id := coalesce(NEW.ocpp_id, NEW.id::text);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER piles_default_ocpp_id BEFORE INSERT ON piles FOR EACH ROW EXECUTE FUNCTION piles_default_ocpp_id();
 
 -- Every message for a pile is a row, written in the transaction that decided it: admin status
 -- commands (status), the engine's start/stop (instruction) and operator OCPP calls. NOTIFY only
