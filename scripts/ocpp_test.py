@@ -18,6 +18,7 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
   c  a driver's request → RemoteStart → StartTransaction → MeterValues → completion → RemoteStop →
      StopTransaction → bill from meterStop − meterStart
   e  duplicate StartTransaction, cancel with a meter below the model, repeated StopTransaction
+  h  the charger stops a session itself (StopTransaction EVDisconnected, no RemoteStop) → bill from its meter
   f  malformed frames → the CALLERROR of the table below; sockets stay open; nothing changes
   g  handshake refusals: subprotocol 400, credentials 401, unknown charger 404
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
@@ -834,6 +835,46 @@ async def scenario_e(ctx):
     R.check(sc, "closed → offline", ok, f"status {status!r}")
 
 
+async def scenario_h(ctx):
+    """The charger stops a session on its own (no RemoteStop): the bill uses meterStop − meterStart."""
+    sc = "h"
+    charger = await ctx.charger(sc, ctx.urls[0], "3", 3, ctx.station_b)
+    driver = await new_driver(ctx.b, "ocpp-h", 60)
+    t0 = ctx.station_now  # 10:00, peak 1.0 until 15:00
+    await ctx.b.ok("POST", "/user/charge/request", token=driver, mode="T", request_quantity="10")
+    id_tag = await charging_session(ctx, sc, charger, ctx.b, driver, 3)
+    started = await charger.start_transaction(id_tag, 10000, t0)
+    tx = started.transaction_id
+    R.require(sc, "StartTransaction → a positive integer transactionId", isinstance(tx, int) and tx > 0, f"{started}")
+    await charger.notify(1, "Charging")
+    await ctx.advance(20)
+    await charger.meter(tx, 10000 + 2000, ctx.station_now)
+    ok, view = await poll(lambda: driver_view(ctx.b, driver), lambda v: near(v.get("charged_kwh"), 2))
+    R.check(sc, "MeterValues 2 kWh → charged_kwh 2", ok, f"{view}")
+    charger.drain()
+    await charger.notify(1, "Finishing")
+    stopped = await charger.stop_transaction(tx, 10000 + 2500, ctx.station_now, reason="EVDisconnected", id_tag=id_tag)
+    R.check(sc, "StopTransaction(EVDisconnected) from the charger answered", stopped is not None, f"{stopped}")
+    await charger.notify(1, "Available")
+    ok, found = await poll(lambda: bills(ctx.b, driver), lambda rows: len(rows) >= 1 and near(rows[0].get("energy_kwh"), 2.5))
+    R.check(sc, "the bill uses meterStop − meterStart = 2.5 kWh", ok, f"{found}")
+    if ok:
+        bill = found[0]
+        R.check(sc, "bill fees: charging 2.5 (peak 1.0) + service 2.0 = total 4.5",
+                near(bill.get("charging_fee"), 2.5) and near(bill.get("service_fee"), 2) and near(bill.get("total_fee"), 4.5),
+                f"{bill}")
+    ok, answer = await poll(lambda: ctx.b.call("GET", "/user/charge/request", token=driver),
+                            lambda a: a.get("code") != 200 or (a.get("data") or {}).get("state") != "charging")
+    R.check(sc, "the driver's request no longer charges", ok, f"{answer}")
+    await charger.heartbeat()
+    late = [action for action, _ in charger.drain()]
+    if late:
+        print(f"  note: after the charger's own StopTransaction it received {late}", flush=True)
+    await charger.close()
+    ok, status = await ctx.station_b.wait_status(3, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
 async def scenario_f(ctx):
     """Malformed frames get the CALLERROR of the table; sockets stay open; nothing changes."""
     sc = "f"
@@ -1002,8 +1043,8 @@ async def scenario_d(ctx):
     await ctx.close_all()
 
 
-SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "f": scenario_f, "g": scenario_g,
-             "d": scenario_d}
+SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
+             "g": scenario_g, "d": scenario_d}
 
 
 async def main():
