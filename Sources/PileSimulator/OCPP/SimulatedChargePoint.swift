@@ -8,8 +8,8 @@ import WSClient
 ///
 /// Unlike `SimulatedPile`, one `SimulatedChargePoint` is one charger across connections: its energy
 /// register, availability and transaction survive a reconnect. `run()` connects, and with `reconnect`
-/// connects again with backoff (1 s doubling to 30 s, back to 1 s after an accepted Boot); after a
-/// Reset it reconnects at once either way.
+/// connects again with backoff (1 s doubling to 30 s, back to 1 s after an accepted Boot), except after
+/// the server closed it with 1000 "offline"; after a Reset it reconnects at once either way.
 public final class SimulatedChargePoint: Sendable {
     public struct Configuration: Sendable {
         /// The server's HTTP base, e.g. `http://127.0.0.1:8080`; the WebSocket URL is derived from it.
@@ -112,6 +112,10 @@ public final class SimulatedChargePoint: Sendable {
                 continue
             }
             if Task.isCancelled { return }
+            if case .wentOffline = outcome {
+                logger.notice("the server took the pile offline; not reconnecting")
+                return
+            }
             guard configuration.reconnect else {
                 if case .failed(let error) = outcome { throw error }
                 return
@@ -129,6 +133,9 @@ public final class SimulatedChargePoint: Sendable {
 
     private enum ConnectionOutcome {
         case closed(booted: Bool)
+        /// Closed by the server with 1000 "offline" (admin `status/set offline`): like our own piles, the
+        /// charge point waits for its operator instead of reconnecting.
+        case wentOffline
         case rebooting
         case failed(any Error)
     }
@@ -154,18 +161,33 @@ public final class SimulatedChargePoint: Sendable {
         let outcome: ConnectionOutcome
         do {
             let closeFrame = try await client.run()
-            let code = closeFrame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
-            if connection.opened {
-                logger.info("closed", metadata: ["code": "\(code.map(String.init) ?? "none")", "reason": "\(closeFrame?.reason ?? "")"])
-                continuation.yield(.closed(code: code, reason: closeFrame?.reason))
+            var code = closeFrame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
+            var reason = closeFrame?.reason
+            if connection.rebooting, closeFrame == nil {
+                (code, reason) = (1000, "reset")
             }
-            outcome = connection.rebooting ? .rebooting : .closed(booted: connection.booted)
+            if connection.opened {
+                logger.info("closed", metadata: ["code": "\(code.map(String.init) ?? "none")", "reason": "\(reason ?? "")"])
+                continuation.yield(.closed(code: code, reason: reason))
+            }
+            if connection.rebooting {
+                outcome = .rebooting
+            } else if code == 1000, reason == "offline" {
+                outcome = .wentOffline
+            } else {
+                outcome = .closed(booted: connection.booted)
+            }
         } catch {
             if connection.opened {
                 continuation.yield(.closed(code: nil, reason: nil))
             } else if !Task.isCancelled {
-                logger.warning("connection failed", metadata: ["error": "\(error)"])
-                continuation.yield(.connectFailed("\(error)"))
+                var why = "\(error)"
+                if let error = error as? WebSocketClientError, error == .webSocketUpgradeFailed {
+                    // WSClient does not say the status: the server's refusals are 400 (subprotocol), 401 (credentials), 404 (unknown id).
+                    why = "\(url): upgrade refused (400 no ocpp1.6, 401 bad credentials, 404 unknown charge point)"
+                }
+                logger.info("connection failed", metadata: ["error": "\(why)"])
+                continuation.yield(.connectFailed(why))
             }
             outcome = connection.rebooting ? .rebooting : (connection.opened ? .closed(booted: connection.booted) : .failed(error))
         }
