@@ -50,15 +50,17 @@ public struct OCPPStore: Sendable {
     }
 
     /// A StatusNotification: the connector's report is kept as sent, and the pile's status follows
-    /// `status`, except that an Inoperative pile under repair stays `repair` (an admin's repair is
-    /// Inoperative plus our repair state). False when a newer socket holds the pile.
+    /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
+    /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's
+    /// own Faulted ends with its next report). False when a newer socket holds the pile.
     public func recordConnector(
         pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
     ) async throws -> Bool {
         try await pool.execute("""
             UPDATE piles SET connector_status = \(connectorStatus), connector_error = \(errorCode), connector_info = \(info),
                              connector_reported_at = now(),
-                             status = CASE WHEN \(status.rawValue) = 'off' AND status = 'repair' THEN 'repair' ELSE \(status.rawValue) END,
+                             status = CASE WHEN \(status.rawValue) = 'off' AND status = 'repair' AND connector_status IS DISTINCT FROM 'Faulted'
+                                           THEN 'repair' ELSE \(status.rawValue) END,
                              status_changed_at = CASE WHEN status = \(status.rawValue) THEN status_changed_at ELSE now() END
             WHERE id = \(pileID) AND owner_epoch = \(epoch)
             """) == 1

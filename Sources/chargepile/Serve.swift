@@ -24,6 +24,12 @@ struct Serve: AsyncParsableCommand {
     var offlineGrace: Double = 60
     @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may wait for its next request.")
     var idleTimeout: Double = 75
+    @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer.")
+    var ocppCallTimeout: Double = 30
+    @Option(name: .customLong("ocpp-heartbeat-interval"), help: "Heartbeat interval (s) OCPP chargers are given at boot.")
+    var ocppHeartbeatInterval: Double = 300
+    @Option(name: .customLong("ocpp-vendor"), help: "DataTransfer vendorId to answer for (default: none, UnknownVendorId).")
+    var ocppVendor: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -38,6 +44,9 @@ struct Serve: AsyncParsableCommand {
         configuration.pingInterval = .seconds(pingInterval)
         configuration.offlineGrace = .seconds(offlineGrace)
         configuration.idleTimeout = .seconds(idleTimeout)
+        configuration.ocppCallTimeout = .seconds(ocppCallTimeout)
+        configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
+        configuration.ocppDataTransferVendor = ocppVendor
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
         configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]

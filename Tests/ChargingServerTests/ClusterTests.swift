@@ -211,7 +211,7 @@ final class NginxProcess: Sendable {
                 }
                 server {
                     listen 127.0.0.1:\(port);
-                    location /p/ws {
+                    location ~ ^/(p/ws|ocpp/) {
                         proxy_pass http://chargepile;
                         proxy_http_version 1.1;
                         proxy_set_header Upgrade $http_upgrade;

@@ -58,7 +58,7 @@ struct DriverController {
     @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
         let (_, driver) = try await authenticated(request, context)
         guard let view = try await stations.request(of: driver.username) else { throw APIError(StationError.noActiveRequest.message) }
-        return .success("获取成功", data: RequestResponse(view))
+        return .success("获取成功", data: RequestResponse(view, idTag: driver.idTag))
     }
 
     @Sendable func modify(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
@@ -67,7 +67,7 @@ struct DriverController {
         let amount = try parameters.optionalEnergyKWh("request_quantity")
         _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount))
         guard let view = try await stations.request(of: driver.username) else { throw APIError.unavailable }
-        return .success("修改成功", data: RequestResponse(view))
+        return .success("修改成功", data: RequestResponse(view, idTag: driver.idTag))
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
