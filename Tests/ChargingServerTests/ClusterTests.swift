@@ -97,6 +97,37 @@ struct ClusterTests {
         }
     }
 
+    @Test("the engine's start_charging survives a terminated listener: a row, replayed, delivered exactly once")
+    func engineInstructionAcrossListenerLoss() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let pile = try await cluster.connectPile(3, to: cluster.urls[0])
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            #expect(try await cluster.setStatus("on", pile: 3, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
+            guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("pile not turned on") }
+            _ = try await HTTP.call(.post, cluster.urls[1] + "/u/register", ["username": "erin", "password": "secret-pass", "battery_capacity": "60"])
+            let driver = try #require(try await HTTP.call(.post, cluster.urls[1] + "/u/login", ["username": "erin", "password": "secret-pass"])["token"] as? String)
+
+            // The owner's listener goes away right before the engine decides; its NOTIFY may be lost, the row is not.
+            let terminated: Int = try await cluster.pool.query("""
+                SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND application_name = 'chargepile-listener'
+                """).first!.decode("n")
+            #expect(terminated == 2)
+            let submitted = try await HTTP.call(.post, cluster.urls[1] + "/user/charge/request", ["token": driver, "mode": "T", "request_quantity": "10"])
+            #expect(submitted["code"] as? Int == 200, "\(submitted)")
+            guard case .startCharging(_, "erin", "T1", _) = try await pile.next(timeout: .seconds(10)) else { throw TestFailure("start_charging lost") }
+            // Rows for one pile are delivered in order: a later command arriving first-and-only proves no duplicate start.
+            #expect(try await cluster.setStatus("on", pile: 3, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
+            let next = try await pile.next()
+            guard case .setStatus("on", _) = next else { throw TestFailure("expected only the marker command, got \(next)") }
+            let rows: [String] = try await cluster.pool.query("""
+                SELECT state FROM pile_commands WHERE pile_id = 3 AND instruction->'startCharging' IS NOT NULL ORDER BY id
+                """).map { try $0.decode("state") }
+            #expect(rows == ["written"])
+            await pile.stop()
+        }
+    }
+
     @Test("behind nginx: a pile connects through it and admin commands through it reach the pile")
     func behindNginx() async throws {
         try await Cluster.run(instances: 2, nginx: true) { cluster in
