@@ -117,6 +117,17 @@ final class RawWebSocket: @unchecked Sendable {
         }
     }
 
+    /// The next frame that is not a ping, answering pings before it on the reading thread.
+    func receiveAnsweringPings() async throws -> Frame? {
+        try await Self.onThread {
+            while let frame = try self.readFrame() {
+                guard frame.opcode == Self.ping else { return frame }
+                try self.writeAll(Self.frame(Self.pong, frame.payload, fin: true, masked: true))
+            }
+            return nil
+        }
+    }
+
     /// The next frame from the server; nil when the server closed the connection.
     func receive(timeout: Duration = .seconds(5)) async throws -> Frame? {
         try await Self.onThread {
