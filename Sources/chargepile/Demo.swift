@@ -26,8 +26,13 @@ struct Demo: AsyncParsableCommand {
         name: .customLong("meter-interval"),
         help: "Real seconds between the piles' meter readings while charging. None by default: the station models energy and the replay is exact; real-time readings override the model, so the replay no longer follows the case.")
     var meterInterval: Double = 0
+    @Flag(help: "Also print every frame the piles receive and send, as `sim` does.") var frames = false
 
     static let password = "demo-password"
+
+    static let printFrame: @Sendable (Int, PileFrameDirection, String) -> Void = { pileID, direction, text in
+        say(PileTranscript.line(pileID: pileID, direction: direction, text: text))
+    }
 
     func run() async throws {
         guard pause >= 0, pause <= 60 else { throw ValidationError("--pause must be in [0, 60]") }
@@ -49,26 +54,34 @@ struct Demo: AsyncParsableCommand {
             + (pileProtocol == .ocpp16 ? ", piles are OCPP 1.6J charge points on /ocpp/1…5" : ""))
 
         let logged = logger
+        let cars = DemoCars()
+        let onFrame = frames ? Self.printFrame : nil
+        let client = DemoClient(baseURL: baseURL)
+        // OCPP: turned on = Available after Boot; no MeterValues unless asked, so the server models energy. The
+        // station bills meterStop − meterStart, and a meter cannot follow the manual clock's jumps: each
+        // charger's meterStop is what the station modelled for the session (the car's bill, read by the demo).
+        let chargers = OCPPChargerFleet(
+            .init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password, fastPileIDs: Set(OfficialCase.fastPiles),
+                  turnOn: true, reconnect: true, meterInterval: meterEvery,
+                  sessionEnergy: { pileID, idTag in await cars.modelledEnergyWh(idTag: idTag, pileID: pileID, client: client) }),
+            logger: logged, onFrame: onFrame)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
             switch pileProtocol {
             case .chargepile:
                 group.addTask {
                     let fleet = PileFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password, turnOn: true,
-                                                reconnect: true, meterInterval: meterEvery), logger: logged)
+                                                reconnect: true, meterInterval: meterEvery), logger: logged, onFrame: onFrame)
                     try await fleet.run()
                 }
             case .ocpp16:
-                // Turned on = Available after Boot; no MeterValues unless asked, so the server models energy.
-                group.addTask {
-                    let fleet = OCPPChargerFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password,
-                                                       fastPileIDs: Set(OfficialCase.fastPiles), turnOn: true, reconnect: true,
-                                                       meterInterval: meterEvery), logger: logged)
-                    try await fleet.run()
-                }
+                group.addTask { try await chargers.run() }
             }
             group.addTask {
-                try await DemoReplay(client: DemoClient(baseURL: baseURL), pause: .seconds(pause)).run()
+                try await DemoReplay(
+                    client: client, pause: .seconds(pause), cars: pileProtocol == .ocpp16 ? cars : nil,
+                    chargers: pileProtocol == .ocpp16 ? chargers.chargePoints : []
+                ).run()
             }
             // The replay ends the demo; the server and the fleet are cancelled with it.
             try await group.next()
@@ -82,6 +95,10 @@ struct Demo: AsyncParsableCommand {
 struct DemoReplay {
     let client: DemoClient
     let pause: Duration
+    /// For OCPP chargers: learns each driver's idTag when the driver submits.
+    var cars: DemoCars?
+    /// OCPP chargers, which the replay lets catch up with the station after each step.
+    var chargers: [SimulatedChargePoint] = []
 
     func run() async throws {
         try await client.waitUntilServing()
@@ -129,18 +146,24 @@ struct DemoReplay {
     private func apply(_ action: OfficialCase.Action, admin: String, drivers: [String: String]) async throws -> String {
         switch action {
         case .submit(let driver, let mode, let kWh):
-            describe(try await client.call("/user/charge/request", ["token": drivers[driver]!, "mode": mode, "request_quantity": "\(kWh)"]),
-                     "\(driver) requests \(kWh) kWh (\(mode))")
+            let reply = try await client.call("/user/charge/request", ["token": drivers[driver]!, "mode": mode, "request_quantity": "\(kWh)"])
+            if let cars, reply["code"] as? Int == 200 {
+                let view = try await client.call("/user/charge/request", ["token": drivers[driver]!], method: "GET")
+                if let idTag = (view["data"] as? [String: Any])?["id_tag"] as? String {
+                    await cars.record(idTag: idTag, driver: driver, token: drivers[driver]!)
+                }
+            }
+            return describe(reply, "\(driver) requests \(kWh) kWh (\(mode))")
         case .leave(let driver):
-            describe(try await client.call("/user/charge/request/cancel", ["token": drivers[driver]!]), "\(driver) leaves")
+            return describe(try await client.call("/user/charge/request/cancel", ["token": drivers[driver]!]), "\(driver) leaves")
         case .pileFails(let pileID):
-            describe(try await client.call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "repair"]),
+            return describe(try await client.call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "repair"]),
                      "pile \(pileID) fails")
         case .pileRecovers(let pileID):
-            describe(try await client.call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "on"]),
+            return describe(try await client.call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "on"]),
                      "pile \(pileID) is back")
         case .changeAmount(let driver, let kWh):
-            describe(try await client.call("/user/charge/request/modify", ["token": drivers[driver]!, "request_quantity": "\(kWh)"]),
+            return describe(try await client.call("/user/charge/request/modify", ["token": drivers[driver]!, "request_quantity": "\(kWh)"]),
                      "\(driver) changes to \(kWh) kWh")
         }
     }
@@ -150,8 +173,33 @@ struct DemoReplay {
     }
 
     private func advance(to time: Date, admin: String) async throws {
+        try await letChargersCatchUp(admin: admin)
         let reply = try await client.call("/admin/clock/advance", ["token": admin, "to": StationTime.iso8601(time)])
         guard reply["code"] as? Int == 200 else { throw ValidationError("cannot advance the clock: \(reply)") }
+        try await letChargersCatchUp(admin: admin)
+    }
+
+    /// OCPP chargers answer the station's RemoteStart/StopTransaction a little later than the station decides:
+    /// before the clock moves on, every charger's transaction matches the car the station charges on its pile
+    /// (started and answered for that car's idTag, or none) and none waits for an answer. Otherwise a
+    /// StartTransaction could arrive after the station time at which that car's session already ended.
+    private func letChargersCatchUp(admin: String) async throws {
+        guard let cars, !chargers.isEmpty else { return }
+        for _ in 0..<500 {
+            var settled = true
+            for charger in chargers where settled {
+                let queue = try await client.call("/admin/charge/queue", ["token": admin, "id": "\(charger.configuration.pileID)"], method: "GET")
+                let charging = (queue["data"] as? [[String: Any]] ?? []).first { $0["state"] as? String == "charging" }
+                let expected = await (charging?["user_id"] as? String).asyncMap { await cars.idTag(driver: $0) }
+                let transaction = charger.transaction
+                settled = !charger.isAwaitingAnswer && (expected == nil
+                    ? transaction == nil
+                    : transaction?.transactionID != nil && transaction?.idTag == expected)
+            }
+            if settled { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        say("(the OCPP chargers did not catch up with the station within 5 s; going on)")
     }
 
     private func printStation(at time: Date, admin: String) async throws {
@@ -205,6 +253,32 @@ struct DemoReplay {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ValidationError("the simulated piles did not come on within 30 s")
+    }
+}
+
+/// The demo's drivers by OCPP idTag, so that a simulated charger's meter can agree with the station's model.
+actor DemoCars {
+    private var tokens: [String: String] = [:]
+    private var idTags: [String: String] = [:]
+
+    func record(idTag: String, driver: String, token: String) {
+        tokens[idTag] = token
+        idTags[driver] = idTag
+    }
+
+    func idTag(driver: String) -> String? {
+        idTags[driver]
+    }
+
+    /// The energy of the car's newest bill, in Wh, when it is for this pile: the station writes the bill in the
+    /// transaction that stops the session, before RemoteStopTransaction reaches the charger.
+    func modelledEnergyWh(idTag: String, pileID: Int, client: DemoClient) async -> Int? {
+        guard let token = tokens[idTag],
+              let reply = try? await client.call("/user/charge/bills", ["token": token], method: "GET"),
+              let bill = (reply["data"] as? [[String: Any]])?.first, bill["pile_id"] as? Int == pileID
+        else { return nil }
+        let kWh = (bill["energy_kwh"] as? Double) ?? Double((bill["energy_kwh"] as? Int) ?? 0)
+        return Int((kWh * 1000).rounded())
     }
 }
 
@@ -275,5 +349,12 @@ struct DemoClient {
         let (data, _) = try await URLSession.shared.data(for: request)
         guard json else { return [:] }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async -> T?) async -> T? {
+        guard let self else { return nil }
+        return await transform(self)
     }
 }

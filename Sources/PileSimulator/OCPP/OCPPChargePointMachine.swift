@@ -133,6 +133,20 @@ public struct OCPPChargePointMachine: Sendable {
         return registerWh + configuration.powerKW * 1000 * ((now - since) / .seconds(1)) / 3600
     }
 
+    /// The car has drawn `energyWh` since the transaction began, whatever the power and time say: the
+    /// register becomes meterStart + `energyWh` and stops there (the transaction's stop is about to come).
+    /// For a meter that must agree with a model it cannot observe (the demo's manual station clock).
+    public mutating func setSessionEnergy(_ energyWh: Int, now: Instant) {
+        guard let current = transaction else { return }
+        registerWh = Double(current.meterStartWh + max(0, energyWh))
+        energySince = nil
+    }
+
+    /// Whether one of its CALLs waits for an answer.
+    public var isAwaitingAnswer: Bool {
+        session.nextDeadline != nil
+    }
+
     /// When `tick` should next be called: a call's deadline, the next Heartbeat, MeterValues or Boot.
     public var nextWakeup: Instant? {
         [session.nextDeadline, nextHeartbeat, nextMeter, nextBoot].compactMap { $0 }.min()

@@ -16,6 +16,8 @@ public struct OCPPChargerFleet: Sendable {
         public var meterInterval: Duration?
         /// The OCPP identity of each pile; default: the pile number.
         public var chargePointID: @Sendable (Int) -> String
+        /// See `SimulatedChargePoint.Configuration.sessionEnergy`.
+        public var sessionEnergy: (@Sendable (_ pileID: Int, _ idTag: String) async -> Int?)?
 
         public init(
             baseURL: String = "http://127.0.0.1:8080",
@@ -26,7 +28,8 @@ public struct OCPPChargerFleet: Sendable {
             reconnect: Bool = false,
             reconnectDelay: Duration = .seconds(1),
             meterInterval: Duration? = nil,
-            chargePointID: @escaping @Sendable (Int) -> String = { String($0) }
+            chargePointID: @escaping @Sendable (Int) -> String = { String($0) },
+            sessionEnergy: (@Sendable (_ pileID: Int, _ idTag: String) async -> Int?)? = nil
         ) {
             self.baseURL = baseURL
             self.pileIDs = pileIDs
@@ -37,6 +40,7 @@ public struct OCPPChargerFleet: Sendable {
             self.reconnectDelay = reconnectDelay
             self.meterInterval = meterInterval
             self.chargePointID = chargePointID
+            self.sessionEnergy = sessionEnergy
         }
     }
 
@@ -67,7 +71,7 @@ public struct OCPPChargerFleet: Sendable {
                 baseURL: configuration.baseURL, pileID: pileID, chargePointID: configuration.chargePointID(pileID),
                 password: configuration.password, powerKW: configuration.fastPileIDs.contains(pileID) ? 30 : 10,
                 turnOn: configuration.turnOn, meterInterval: configuration.meterInterval, reconnect: configuration.reconnect,
-                reconnectDelay: configuration.reconnectDelay)
+                reconnectDelay: configuration.reconnectDelay, sessionEnergy: configuration.sessionEnergy)
             var observer: (@Sendable (PileFrameDirection, String) -> Void)?
             if let onFrame {
                 observer = { direction, text in onFrame(pileID, direction, text) }

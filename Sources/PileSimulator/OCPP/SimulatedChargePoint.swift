@@ -29,12 +29,17 @@ public final class SimulatedChargePoint: Sendable {
         public var reconnectDelay: Duration
         public var maximumReconnectDelay: Duration
         public var callTimeout: Duration
+        /// Asked, when RemoteStopTransaction arrives for the running transaction, how much energy (Wh) the car
+        /// drew in it; an answer becomes meterStop − meterStart. The demo answers with what the station
+        /// modelled, which a meter on real time cannot follow on a manual station clock. nil: the register.
+        public var sessionEnergy: (@Sendable (_ pileID: Int, _ idTag: String) async -> Int?)?
 
         public init(
             baseURL: String = "http://127.0.0.1:8080", pileID: Int, chargePointID: String? = nil, password: String,
             powerKW: Double, turnOn: Bool = false, meterInterval: Duration? = nil, reconnect: Bool = false,
             reconnectDelay: Duration = .seconds(1), maximumReconnectDelay: Duration = .seconds(30),
-            callTimeout: Duration = .seconds(30)
+            callTimeout: Duration = .seconds(30),
+            sessionEnergy: (@Sendable (_ pileID: Int, _ idTag: String) async -> Int?)? = nil
         ) {
             self.baseURL = baseURL
             self.pileID = pileID
@@ -47,6 +52,7 @@ public final class SimulatedChargePoint: Sendable {
             self.reconnectDelay = reconnectDelay
             self.maximumReconnectDelay = maximumReconnectDelay
             self.callTimeout = callTimeout
+            self.sessionEnergy = sessionEnergy
         }
     }
 
@@ -87,6 +93,11 @@ public final class SimulatedChargePoint: Sendable {
     /// The transaction in progress, if any.
     public var transaction: OCPPChargePointMachine.Transaction? {
         machine.withLockedValue { $0.transaction }
+    }
+
+    /// Whether one of its CALLs waits for an answer (others may wait behind it).
+    public var isAwaitingAnswer: Bool {
+        machine.withLockedValue { $0.isAwaitingAnswer }
     }
 
     /// The energy register now, in Wh.
@@ -257,6 +268,7 @@ public final class SimulatedChargePoint: Sendable {
                 case .frame(let text):
                     onFrame?(.received, text)
                     logger.debug("received", metadata: ["frame": "\(text)"])
+                    await askSessionEnergy(before: text)
                     outputs = machine.withLockedValue { $0.received(text, now: .now) }
                 case .tick:
                     outputs = machine.withLockedValue { $0.tick(now: .now) }
@@ -275,6 +287,17 @@ public final class SimulatedChargePoint: Sendable {
             }
             group.cancelAll()
         }
+    }
+
+    /// Before a RemoteStopTransaction for the running transaction, `sessionEnergy` (if configured) sets the meter.
+    private func askSessionEnergy(before text: String) async {
+        guard let sessionEnergy = configuration.sessionEnergy,
+              case .call(_, OCPPAction.remoteStopTransaction.rawValue, let payload)? = try? OCPPFrame.parse(text),
+              let transaction = machine.withLockedValue({ $0.transaction }), let transactionID = transaction.transactionID,
+              payload["transactionId"]?.integerValue == transactionID,
+              let energyWh = await sessionEnergy(configuration.pileID, transaction.idTag)
+        else { return }
+        machine.withLockedValue { $0.setSessionEnergy(energyWh, now: .now) }
     }
 
     /// Sends and reports; true when the charge point is to reboot.
