@@ -36,6 +36,8 @@ let package = Package(
             ]
         ),
         .target(name: "ChargingDomain"),
+        // chargepile's own pile protocol: frames both ways, limits, close codes. Foundation only.
+        .target(name: "PileProtocol"),
         // OCPP 1.6J: framing, schema checks, typed payloads, the one-call-in-flight session state machine. Foundation only.
         .target(name: "OCPP16"),
         .target(
@@ -58,6 +60,7 @@ let package = Package(
             name: "PileSimulator",
             dependencies: [
                 "OCPP16",
+                "PileProtocol",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,6 +69,7 @@ let package = Package(
             name: "ChargingServer",
             dependencies: [
                 "OCPP16",
+                "PileProtocol",
                 "PostgresClient",
                 "ChargingDomain",
                 "ChargingStore",
@@ -111,6 +115,7 @@ let package = Package(
                 "ChargingServer",
                 "EmbeddedPostgres",
                 "LocalCluster",
+                "PileProtocol",
                 "PileSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,6 +130,7 @@ let package = Package(
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "PileSimulator"]),
         .testTarget(name: "OCPP16Tests", dependencies: ["OCPP16"]),
+        .testTarget(name: "PileProtocolTests", dependencies: ["PileProtocol"]),
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import PileProtocol
 import PileRouting
 import PostgresClient
 import ServiceLifecycle
@@ -66,7 +67,7 @@ public func buildApplication(
         router: router,
         server: HTTPServerBuilder { responder in
             PileSocketChannel(responder: responder, acceptors: [pileController, ocppController], settings: .init(
-                maxMessageSize: PileController.maxMessageSize, pingInterval: configuration.pingInterval,
+                maxMessageSize: PileProtocolLimits.maxMessageSize, pingInterval: configuration.pingInterval,
                 writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout))
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),

@@ -1,5 +1,7 @@
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import PileProtocol
 import WSClient
 
 /// One pile speaking the wire protocol: logs in, holds one WebSocket, reports every frame it receives.
@@ -81,7 +83,7 @@ public final class SimulatedPile: Sendable {
 
     public func sendMeter(requestID: Int64, energyKWh: Double) async throws {
         guard energyKWh.isFinite else { throw PileSimulatorError.invalidEnergy(energyKWh) }
-        try await send(.meter(requestID: requestID, energyKWh: energyKWh))
+        try await send(.meter(requestID: requestID, energyKWh: Decimal(string: "\(energyKWh)") ?? 0))
     }
 
     /// Sends `text` as one text frame, unchecked, for tests of bad frames.
@@ -92,7 +94,7 @@ public final class SimulatedPile: Sendable {
         onFrame?(.sent, text)
     }
 
-    private func send(_ frame: PileOutboundFrame) async throws {
+    private func send(_ frame: PileFrame) async throws {
         try await sendRaw(frame.text)
     }
 

@@ -4,6 +4,7 @@ import ChargingDomain
 import Foundation
 import LocalCluster
 import Logging
+import PileProtocol
 import PileSimulator
 import PostgresClient
 import Synchronization
@@ -197,7 +198,7 @@ struct BenchPiles: AsyncParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         let expected = answered.value + simulated.count * framesPerPile
-        let frame = #"{"type":"ack","command_id":9000000000000000000}"#
+        let frame = PileFrame.ack(commandID: 9_000_000_000_000_000_000).text
         let frames = framesPerPile
         for batch in stride(from: 0, to: simulated.count, by: concurrency) {
             try await withThrowingTaskGroup(of: Void.self) { group in

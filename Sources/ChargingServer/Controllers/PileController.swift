@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOWebSocket
+import PileProtocol
 import PileRouting
 
 /// Piles: `POST /p/login`, then one WebSocket at `/p/ws`.
@@ -16,15 +17,13 @@ struct PileController {
     let commands: PileCommandLog
     let stations: StationService
 
-    /// Largest message a pile may send, fragments joined (API.md); larger ones close the socket with 1009.
-    static let maxMessageSize = 64 * 1024
 
     func addRoutes(to router: Router<AppRequestContext>) {
         LoginRoute(tokens: tokens, hasher: hasher).add(
             "/p/login", role: .pile, to: router,
             account: { try $0.int("id") }, credentials: { try await piles.credentials(pileID: $0) })
         // Upgrades are taken by `PileSocketChannel`; what reaches the router is plain HTTP or a refused upgrade.
-        router.get(RouterPath(Self.socketPath), use: notUpgraded)
+        router.get(RouterPath(PileProtocolLimits.socketPath), use: notUpgraded)
     }
 
     /// Plain HTTP to `/p/ws`: the token is checked first (`code -1` when bad), then the pile is told to upgrade.
@@ -35,9 +34,7 @@ struct PileController {
 }
 
 extension PileController: PileSocketAcceptor, PileSession {
-    static let socketPath = "/p/ws"
-
-    func serves(path: Substring) -> Bool { path == Self.socketPath }
+    func serves(path: Substring) -> Bool { path == PileProtocolLimits.socketPath }
 
     func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
         guard let pileID = try await pileID(upgrading: request) else { return .refused(.envelope(.invalidToken)) }
@@ -57,27 +54,28 @@ extension PileController: PileSocketAcceptor, PileSession {
     /// The newest socket of a pile owns it; it is greeted as `off`.
     func opened(_ connection: PileConnection) async {
         guard await lifecycle.open(connection, protocol: .chargepile) else { return }
-        _ = await connection.write(PileFrame.welcome(pileID: connection.pileID, status: .off))
+        _ = await connection.write(ServerFrame.welcome(pileID: connection.pileID, status: PileStatus.off.rawValue).text)
     }
 
     func received(_ text: String, on connection: PileConnection) async {
         guard let epoch = connection.epoch else { return }
         if let refusal = await handle(text, pileID: connection.pileID, epoch: epoch) {
-            _ = await connection.write(PileFrame.error(refusal))
+            _ = await connection.write(ServerFrame.error(message: refusal).text)
         }
     }
 
     /// Our protocol's frames: written is delivered (the pile's `ack` comes later, if at all).
     func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
-        let frame: String
+        let frame: ServerFrame
         switch instruction {
-        case .setStatus(let status, let commandID): frame = PileFrame.setStatus(status, commandID: commandID)
+        case .setStatus(let status, let commandID): frame = .setStatus(status: status.rawValue, commandID: commandID)
         case .startCharging(let requestID, let driver, let queueNumber, let requestedKWh):
-            frame = PileFrame.startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh)
-        case .stopCharging(let requestID, let reason): frame = PileFrame.stopCharging(requestID: requestID, reason: reason)
+            frame = .startCharging(requestID: requestID, userID: driver, queueNumber: queueNumber,
+                                   requestQuantity: NSDecimalNumber(decimal: requestedKWh).doubleValue)
+        case .stopCharging(let requestID, let reason): frame = .stopCharging(requestID: requestID, reason: reason.rawValue)
         case .ocppCall: return .unsupported
         }
-        return await connection.write(frame) ? .delivered(answer: nil) : .failed("websocket write failed")
+        return await connection.write(frame.text) ? .delivered(answer: nil) : .failed("websocket write failed")
     }
 
     func closed(_ connection: PileConnection) async {
@@ -87,8 +85,9 @@ extension PileController: PileSocketAcceptor, PileSession {
     /// Applies one frame; returns why it was refused, if it was.
     private func handle(_ text: String, pileID: Int, epoch: Int64) async -> String? {
         do {
-            switch try PileMessage.parse(text) {
-            case .status(let status):
+            switch try PileFrame.parse(text) {
+            case .status(let name):
+                guard let status = PileStatus(rawValue: name) else { return "字段错误: status 必须是 on/off/repair" }
                 guard try await ownership.recordStatus(pileID: pileID, epoch: epoch, status: status) else {
                     return "连接已被替换"
                 }
@@ -101,7 +100,7 @@ extension PileController: PileSocketAcceptor, PileSession {
                 guard try await commands.acknowledge(commandID: commandID, pileID: pileID) else { return "未知的命令: \(commandID)" }
             }
             return nil
-        } catch let refusal as PileMessage.Refusal {
+        } catch let refusal as PileFrame.Refusal {
             return refusal.message
         } catch {
             return APIError.unavailable.message

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
+import PileProtocol
 import PileRouting
 
 /// What a pile's socket means to the station, in one protocol: its events are called one at a
@@ -23,8 +24,6 @@ final class PileConnection: Sendable {
         case closed
     }
 
-    /// Frames a pile may have waiting; one that floods us beyond this is closed (1008).
-    static let maxPendingFrames = 64
 
     let pileID: Int
     let logger: Logger
@@ -56,7 +55,7 @@ final class PileConnection: Sendable {
 
     func enqueue(_ event: Event) {
         let (startDraining, flooded) = state.withLockedValue { state -> (Bool, Bool) in
-            if case .text = event, state.pending.count >= Self.maxPendingFrames { return (false, true) }
+            if case .text = event, state.pending.count >= PileProtocolLimits.maxPendingFrames { return (false, true) }
             state.pending.append(event)
             let idle = !state.draining
             state.draining = true

@@ -1,4 +1,5 @@
 import NIOWebSocket
+import PileProtocol
 import PileRouting
 
 /// The pile sockets this instance holds, by pile id; at most one per pile.
@@ -50,5 +51,5 @@ actor PileHub: PileSockets {
 
 extension WebSocketErrorCode {
     /// A newer connection for the same pile took over (API.md).
-    static let replaced = WebSocketErrorCode(codeNumber: 4000)
+    static let replaced = WebSocketErrorCode(codeNumber: Int(PileProtocolLimits.replacedCloseCode))
 }
