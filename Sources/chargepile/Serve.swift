@@ -23,6 +23,8 @@ struct Serve: AsyncParsableCommand {
     var offlineGrace: Double = 60
     @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may wait for its next request.")
     var idleTimeout: Double = 75
+    @Option(name: .customLong("cors-origin"), help: "An origin whose browsers may call the API (repeatable; * for any; also CHARGEPILE_CORS_ORIGINS).")
+    var corsOrigins: [String] = []
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -37,6 +39,7 @@ struct Serve: AsyncParsableCommand {
         configuration.pingInterval = .milliseconds(Int64(pingInterval * 1000))
         configuration.offlineGrace = .milliseconds(Int64(offlineGrace * 1000))
         configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
         configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]
