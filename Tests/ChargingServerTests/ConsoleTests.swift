@@ -1,4 +1,7 @@
+import ChargingServer
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import PileSimulator
 import Testing
 #if canImport(Glibc)
@@ -172,9 +175,9 @@ struct ConsoleTests {
         let start = OfficialCase.stationTime("09:00")
         try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
             let admin = try await api.adminToken()
-            let refused = try await EventStreamClient.open(port: api.client.port!, path: "/admin/events?token=nope")
+            let refused = try await EventStreamClient.open(port: api.client.port!, path: "/admin/events?token=nope", close: true)
             #expect(refused.head.contains("application/json"))
-            #expect(try await refused.readToEnd().contains("token无效或已过期"))
+            #expect(try await refused.readToEnd()?.contains("token无效或已过期") == true)
 
             let stream = try await EventStreamClient.open(port: api.client.port!, path: "/admin/events?token=\(admin)")
             #expect(stream.head.hasPrefix("HTTP/1.1 200"))
@@ -237,7 +240,7 @@ final class EventStreamClient: @unchecked Sendable {
 
     deinit { Glibc.close(socket) }
 
-    static func open(port: Int, path: String) async throws -> EventStreamClient {
+    static func open(port: Int, path: String, close: Bool = false) async throws -> EventStreamClient {
         try await onThread {
             let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket() failed") }
@@ -249,7 +252,7 @@ final class EventStreamClient: @unchecked Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { Glibc.close(fd); throw TestFailure("connect() failed") }
-            let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\r\n".utf8)
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n\(close ? "Connection: close\r\n" : "")\r\n".utf8)
             guard request.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
                 Glibc.close(fd)
                 throw TestFailure("send failed")
@@ -279,7 +282,7 @@ final class EventStreamClient: @unchecked Sendable {
                 }
                 let left = deadline - .now
                 guard left > .zero, let chunk = Self.receive(self.socket, timeout: left) else {
-                    throw TestFailure("no event\(name.map { " \($0)" } ?? "") within \(timeout)")
+                    throw TestFailure("no event\(name.map { " \($0)" } ?? "") within \(timeout); read: \(String(decoding: self.buffer, as: UTF8.self).debugDescription)")
                 }
                 self.buffer += chunk
             }
@@ -335,7 +338,8 @@ final class EventStreamClient: @unchecked Sendable {
             let start = lineEnd.upperBound
             guard let end = rest.utf8.index(start, offsetBy: size, limitedBy: rest.utf8.endIndex) else { break }
             output += rest[start..<end]
-            rest = rest[end...].dropFirst(2)
+            // By bytes: "\r\n" is one Character, so dropFirst(2) on the string would eat a digit too.
+            rest = Substring(rest[end...].utf8.dropFirst(2))
         }
         return output
     }
