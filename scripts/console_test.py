@@ -11,7 +11,7 @@ console served by A:
   5. the manual clock advanced through B ends the session: a report row and its chart bar;
   6. the bill in the detail records;  7. pile 2 switched on through B shows on A's console;
   8. instance A stops and starts again: the console reconnects by itself and stays live;
-  9. log out.
+  9. the token is revoked behind its back: the expiry message;  10. a phone-sized screen, log out.
 
 Each step saves a screenshot (.build/console-screenshots/NN-step.png); every wait polls
 with a deadline (WebDriverWait). The browser log must hold no errors (except, in step 8,
@@ -31,7 +31,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -179,7 +179,7 @@ class Cluster:
             print(f"logs kept in {self.work}", file=sys.stderr)
             for name in ("A", "A2", "B", "sim"):
                 if os.path.exists(os.path.join(self.work, f"{name}.log")):
-                    print(f"--- {name}.log (tail)\n{self.tail(name)}", file=sys.stderr)
+                    print(f"--- {name}.log (tail)\n{self.tail(name, 12 if name == 'sim' else 40)}", file=sys.stderr)
         else:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -198,7 +198,9 @@ def make_browser():
 class Console:
     def __init__(self, browser):
         self.browser = browser
-        self.wait = WebDriverWait(browser, WAIT, poll_frequency=0.1)
+        # The page re-renders tables as changes arrive: an element read a moment ago may be gone.
+        self.wait = WebDriverWait(browser, WAIT, poll_frequency=0.1,
+                                  ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
         self.step = 0
         self.errors = []
 
@@ -316,6 +318,14 @@ def main():
         must(call(b, "POST", "/user/charge/request", {"mode": "F", "request_quantity": "10"}, token=driver), "request")
         console.until("the car in pile 1's queue", lambda: "console-driver" in console.text(".queue-card[data-pile='1']"))
         assert "充电中" in console.text(".queue-card[data-pile='1']")
+        # Two more: one queued behind it on pile 1, one in the waiting area (every slow pile is off).
+        for name, mode, kwh in (("driver-2", "F", "30"), ("driver-3", "T", "5")):
+            must(call(b, "POST", "/u/register", {"username": name, "password": "driver-secret", "battery_capacity": "60"}), "register")
+            other = must(call(b, "POST", "/u/login", {"username": name, "password": "driver-secret"}), "login")["token"]
+            must(call(b, "POST", "/user/charge/request", {"mode": mode, "request_quantity": kwh}, token=other), "request")
+        console.until("the second car queued on pile 1", lambda: "排队中" in console.text(".queue-card[data-pile='1']")
+                      and "driver-2" in console.text(".queue-card[data-pile='1']"))
+        console.until("the third car in the waiting area", lambda: "driver-3" in console.text("#waiting-table tbody"))
         assert browser.execute_script("return window.__noReload") == "still the same page", "the page was reloaded"
         console.shot("queue")
 
@@ -363,7 +373,9 @@ def main():
         console.shot("reconnecting")
         cluster.serve("A2", port_a)
         console.until("live again from A", lambda: "已连接" in console.text("#live-status"))
-        console.until("piles back on A (sim reconnected)", lambda: "未连接" not in console.text("#piles-table tbody"))
+        poll("the simulated piles reconnected to A", lambda: all(
+            p["connected"] for p in call(b, "GET", "/admin/piles", token=admin_b)["data"]))
+        console.until("the console shows them connected", lambda: "未连接" not in console.text("#piles-table tbody"))
         must(call(b, "POST", "/admin/charge/status/set", {"id": "3", "status": "on"}, token=admin_b), "status/set pile 3 on B")
         console.until("pile 3 on after the reconnect", lambda: console.pile_status(3) == "on")
         console.shot("reconnected")
@@ -374,13 +386,36 @@ def main():
                                                                       "/admin/events"))]
         assert not unexpected, f"browser log errors: {unexpected}"
 
-        # 9. Log out.
-        say("9. log out")
+        # 9. The token expires (revoked behind the console's back): a clear message, back to the login form.
+        say("9. an expired token")
+        token = browser.execute_script("return sessionStorage.getItem('chargepile.adminToken')")
+        must(call(b, "POST", "/a/logout", token=token), "revoke the console's token")
+        must(call(b, "POST", "/admin/charge/status/set", {"id": "4", "status": "on"}, token=admin_b), "status/set pile 4 on B")
+        console.until("the expiry message", lambda: browser.find_element(By.ID, "login-view").is_displayed()
+                      and "登录已过期" in console.text("#login-message"))
+        assert not browser.execute_script("return sessionStorage.getItem('chargepile.adminToken')"), "expired token kept"
+        console.shot("token-expired")
+
+        # 10. On a phone-sized screen: log in again, every pile as a card; then log out.
+        say("10. a phone-sized screen; log out")
+        browser.set_window_size(390, 844)
+        password = browser.find_element(By.ID, "login-password")
+        password.clear()
+        password.send_keys(ADMIN_PASSWORD)
+        console.click("#login-submit")
+        console.until("five pile cards", lambda: len(console.present("#piles-table tbody tr")) == 5
+                      and console.pile_status(4) == "on")
+        console.until("live again", lambda: "已连接" in console.text("#live-status"))
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 400, f"the page scrolls sideways on a phone ({width}px)"
+        console.shot("phone")
         console.click("#logout")
         console.until("the login form again", lambda: browser.find_element(By.ID, "login-view").is_displayed())
         assert not browser.execute_script("return sessionStorage.getItem('chargepile.adminToken')"), "token kept after logout"
+        assert call(b, "GET", "/admin/piles", token=token)["code"] == -1
         console.shot("logged-out")
-        assert not console.browser_errors(), "browser log errors after the reconnect"
+        errors = console.browser_errors()
+        assert not errors, f"browser log errors: {errors}"
 
         # The README's picture: the queue step.
         docs = os.path.join(ROOT, "docs")

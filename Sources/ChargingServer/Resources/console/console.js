@@ -45,14 +45,16 @@
 
   /// A table row; each cell is [text, className?] or a Node; cells get their column's name for phones.
   function row(table, cells) {
-    const headers = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+    const headers = [...table.tHead.rows[0].cells];
     const tr = document.createElement("tr");
     cells.forEach((cell, index) => {
       const td = document.createElement("td");
-      td.setAttribute("data-label", headers[index] || "");
+      td.setAttribute("data-label", headers[index] ? headers[index].textContent : "");
       if (cell instanceof Node) td.append(cell);
       else if (Array.isArray(cell)) { td.textContent = cell[0] === null || cell[0] === undefined ? "—" : String(cell[0]); if (cell[1]) td.className = cell[1]; }
       else td.textContent = cell === null || cell === undefined ? "—" : String(cell);
+      // A column of figures is right-aligned, its header too.
+      if (td.classList.contains("num") && headers[index]) headers[index].classList.add("num");
       tr.append(td);
     });
     return tr;
