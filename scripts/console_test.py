@@ -46,6 +46,7 @@ ADMIN_PASSWORD = "console-admin-secret"
 PILE_PASSWORD = "console-pile-secret"
 START = "2025-01-01T08:00:00+08:00"
 WAIT = 20  # seconds any one thing may take to show up
+DOWNLOADS = tempfile.mkdtemp(prefix="chargepile-console-downloads-")
 
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -191,6 +192,7 @@ def make_browser():
                      "--lang=zh-CN", "--no-proxy-server", "--disable-extensions", "--disable-background-networking"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option("prefs", {"download.default_directory": DOWNLOADS, "download.prompt_for_download": False})
     driver_path = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
     return webdriver.Chrome(service=Service(driver_path), options=options)
 
@@ -342,6 +344,13 @@ def main():
         assert float(bar.get_attribute("height")) > 100, bar.get_attribute("height")
         console.until("clock advanced", lambda: console.text("#station-clock").startswith("2025/01/01 09:00"))
         console.shot("report")
+        browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": DOWNLOADS})
+        console.click("#report-csv")
+        csv_path = os.path.join(DOWNLOADS, "chargepile-report-day.csv")
+        console.until("the report CSV downloaded", lambda: os.path.exists(csv_path) and os.path.getsize(csv_path) > 0)
+        with open(csv_path, encoding="utf-8-sig") as csv_file:
+            lines = csv_file.read().splitlines()
+        assert lines[0].startswith("周期,充电桩,充电次数") and lines[1].startswith("2025-01-01,1,1,1200,10,"), lines
 
         # 6. The detail record.
         say("6. the detail record")
@@ -436,6 +445,7 @@ def main():
         if browser is not None:
             browser.quit()
         cluster.close(failed)
+        shutil.rmtree(DOWNLOADS, ignore_errors=True)
     return 1 if failed else 0
 
 

@@ -190,13 +190,11 @@
     // EventSource can't send headers: the token goes in the query string, as the seed allows.
     const source = new EventSource(`/admin/events?token=${encodeURIComponent(state.token)}`);
     state.events = source;
-    let everConnected = false;
     source.addEventListener("hello", (event) => {
       let instance = "";
       try { instance = JSON.parse(event.data).instance || ""; } catch (error) { /* keep empty */ }
       setLive(instance ? `实时：已连接 (${instance})` : "实时：已连接", "connected");
-      if (everConnected || state.piles.length) refreshAll();  // changes while we were away
-      everConnected = true;
+      refreshAll();  // whatever changed before this stream began (or while we were away)
     });
     source.addEventListener("change", (event) => scheduleRefresh([event.data]));
     source.addEventListener("resync", () => scheduleRefresh(["piles", "commands", "station", "bills"]));
