@@ -94,9 +94,10 @@ struct ConsoleEventService: Service {
                     }
                 }
                 group.addTask {
+                    // Never throws: on shutdown the listener's end, not a CancellationError, ends the group.
                     while !Task.isCancelled {
-                        try await Task.sleep(for: keepaliveInterval)
-                        events.publish(.keepalive)
+                        try? await Task.sleep(for: keepaliveInterval)
+                        if !Task.isCancelled { events.publish(.keepalive) }
                     }
                 }
                 try await group.next()
