@@ -14,7 +14,7 @@ enum ConsoleEvent: Sendable, Equatable {
 }
 
 /// Fans the station-wide NOTIFY channel (`chargepile_console`, rung by the triggers of
-/// `0003_console_events.sql`) out to the consoles connected to this instance.
+/// `0004_console_events.sql`) out to the consoles connected to this instance.
 final class ConsoleEvents: Sendable {
     static let channel = "chargepile_console"
     /// The topics the triggers send; anything else on the channel is ignored.
