@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "chargepile", targets: ["chargepile"]),
+        .executable(name: "chargepile-bench", targets: ["chargepile-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -35,6 +36,8 @@ let package = Package(
             ]
         ),
         .target(name: "ChargingDomain"),
+        // OCPP 1.6J: framing, schema checks, typed payloads, the one-call-in-flight session state machine. Foundation only.
+        .target(name: "OCPP16"),
         .target(
             name: "ChargingStore",
             dependencies: ["PostgresClient", "ChargingDomain"],
@@ -49,9 +52,12 @@ let package = Package(
             ]
         ),
         .target(name: "EmbeddedPostgres"),
+        // `chargepile serve` children on loopback, for the multi-process tests and the benchmarks.
+        .target(name: "LocalCluster", dependencies: ["EmbeddedPostgres"]),
         .target(
             name: "PileSimulator",
             dependencies: [
+                "OCPP16",
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +65,7 @@ let package = Package(
         .target(
             name: "ChargingServer",
             dependencies: [
+                "OCPP16",
                 "PostgresClient",
                 "ChargingDomain",
                 "ChargingStore",
@@ -86,13 +93,26 @@ let package = Package(
                 "PostgresClient",
                 "ChargingDomain",
                 "ChargingStore",
-                "PileRouting",
                 "ChargingServer",
                 "EmbeddedPostgres",
                 "PileSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The benchmarks, each against a reference measured in the same run; they start the `chargepile` next to them.
+        .executableTarget(
+            name: "chargepile-bench",
+            dependencies: [
+                "PostgresClient",
+                "ChargingDomain",
+                "ChargingServer",
+                "EmbeddedPostgres",
+                "LocalCluster",
+                "PileSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -104,10 +124,11 @@ let package = Package(
         ),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
         .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "PileSimulator"]),
+        .testTarget(name: "OCPP16Tests", dependencies: ["OCPP16"]),
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [
-                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport",
+                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport", "LocalCluster",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -121,8 +121,11 @@ class Cluster:
                         CHARGEPILE_ADMIN_PASSWORD=ADMIN_PASSWORD, CHARGEPILE_PILE_PASSWORD=PILE_PASSWORD, LOG_LEVEL="info")
 
     def start_database(self):
-        subprocess.run([BIN, "migrate"], env=self.env, check=True, stdout=subprocess.DEVNULL)
-        self.pg_data = os.path.join(self.data, "postgres")
+        migrate = subprocess.run([BIN, "migrate"], env=self.env, check=True, stdout=subprocess.PIPE, text=True)
+        # Where chargepile keeps it (under CHARGEPILE_DATA_DIR, or elsewhere as root when that is out of postgres's reach).
+        said = [line.split("data in ", 1)[1].split()[0] for line in migrate.stdout.splitlines()
+                if line.startswith("embedded PostgreSQL: data in ")]
+        self.pg_data = said[0] if said else os.path.join(self.data, "postgres")
         port = free_port()
         pg_ctl = find_pg("pg_ctl")
         subprocess.run(as_postgres([pg_ctl, "start", "-w", "-t", "60", "-D", self.pg_data, "-l",
@@ -263,7 +266,7 @@ def main():
         a = cluster.serve("A", port_a, ["--clock", "manual", "--clock-start", START])
         b = cluster.serve("B", port_b)
         say(f"instance A {a}, instance B {b}")
-        cluster.start("sim", ["sim", "--url", a, "--piles", "1-5", "--reconnect", "--password", PILE_PASSWORD])
+        cluster.start("sim", ["sim", "--url", a, "--piles", "1-5", "--reconnect"])  # password: CHARGEPILE_PILE_PASSWORD
         admin_b = must(call(b, "POST", "/a/login", {"username": "admin", "password": ADMIN_PASSWORD}), "login on B")["token"]
         poll("five piles connected", lambda: all(p["connected"] for p in call(b, "GET", "/admin/piles", token=admin_b)["data"]))
 
@@ -365,7 +368,7 @@ def main():
         must(call(b, "POST", "/admin/charge/status/set", {"id": "2", "status": "on"}, token=admin_b), "status/set on B")
         console.until("pile 2 on, seen on A's console", lambda: console.pile_status(2) == "on")
         console.tab("commands")
-        console.until("two commands in the log", lambda: len(console.present("#command-table tbody tr")) == 2)
+        console.until("both status commands in the log", lambda: console.text("#command-table tbody").count("设为开启") == 2)
         console.shot("command-log")
 
         errors = console.browser_errors()

@@ -44,9 +44,17 @@ public func buildApplication(
     router.add(middleware: APIErrorMiddleware())
     AdminController(accounts: accounts, piles: piles, tokens: tokens, hasher: hasher, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
-    let pileController = PileController(piles: piles, tokens: tokens, hasher: hasher, ownership: ownership, hub: hub,
+    let lifecycle = PileSocketLifecycle(ownership: ownership, hub: hub, stations: stations)
+    let pileController = PileController(piles: piles, tokens: tokens, hasher: hasher, ownership: ownership, lifecycle: lifecycle,
                                         commands: PileCommandLog(pool: pool), stations: stations)
     pileController.addRoutes(to: router)
+    let ocppController = OCPPController(
+        services: OCPPServices(store: OCPPStore(pool: pool), ownership: ownership, lifecycle: lifecycle, stations: stations,
+                               credentials: ChargePointCredentials(hasher: hasher), callTimeout: configuration.ocppCallTimeout,
+                               heartbeatInterval: configuration.ocppHeartbeatInterval,
+                               dataTransferVendor: configuration.ocppDataTransferVendor),
+        tokens: tokens, delivery: delivery, commandTimeout: configuration.commandTimeout)
+    ocppController.addRoutes(to: router)
     DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, hasher: hasher,
                      stations: stations).addRoutes(to: router)
     OperationsController(pool: pool).addRoutes(to: router)
@@ -61,7 +69,7 @@ public func buildApplication(
     return Application(
         router: router,
         server: HTTPServerBuilder { responder in
-            PileSocketChannel(responder: responder, acceptor: pileController, settings: .init(
+            PileSocketChannel(responder: responder, acceptors: [pileController, ocppController], settings: .init(
                 maxMessageSize: PileController.maxMessageSize, pingInterval: configuration.pingInterval,
                 writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout))
         },

@@ -14,8 +14,8 @@ public struct FirstStart: Sendable {
 
     static let lockKey: Int64 = 0x6669_7273_74  // "first"
 
-    /// Returns the lines to show the operator (generated credentials), empty when the
-    /// database was already set up.
+    /// Returns the lines to show the operator: generated credentials on an empty database,
+    /// otherwise that it was set up already, and which configured passwords that makes moot.
     func run(pool: PostgresPool, hasher: PasswordHasher, clock: ServerConfiguration.ClockSetting?) async throws -> [String] {
         // Held on one connection while the work uses others: instances starting together take turns.
         try await pool.withAdvisoryLock(Self.lockKey) { _ in
@@ -25,6 +25,12 @@ public struct FirstStart: Sendable {
                 let password = adminPassword ?? Self.generatedPassword()
                 try await accounts.upsertAdmin(username: adminUsername, passwordHash: try await hasher.hash(password))
                 if adminPassword == nil { lines.append("initial admin: \(adminUsername) / \(password)") }
+            } else {
+                lines.append("the database already has its admin account(s)")
+                if adminPassword != nil {
+                    lines.append("CHARGEPILE_ADMIN_PASSWORD is ignored: it only sets the first admin of an empty database; "
+                                 + "to set a password: chargepile admin add \(adminUsername) --password-file FILE")
+                }
             }
             let stations = StationStore(pool: pool)
             if try await stations.stationIDs().isEmpty {
@@ -35,6 +41,9 @@ public struct FirstStart: Sendable {
                                           pilePasswordHashes: Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, hash) }),
                                           clock: clock?.mode ?? .real, speed: clock?.speed ?? 1, start: clock?.start)
                 if pilePassword == nil { lines.append("pile password (piles 1-5): \(password)") }
+            } else if pilePassword != nil {
+                lines.append("CHARGEPILE_PILE_PASSWORD is ignored: the piles exist already; "
+                             + "to set a pile's password: chargepile pile add ID --kind F|T --password-file FILE")
             }
             return lines
         }

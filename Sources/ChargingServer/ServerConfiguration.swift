@@ -21,6 +21,12 @@ public struct ServerConfiguration: Sendable {
     public var offlineGrace: Duration = .seconds(60)
     /// How often each instance checks whether a station has completions due.
     public var tickInterval: Duration = .milliseconds(500)
+    /// How long a CALL to an OCPP charger waits for its answer (operator calls, start/stop).
+    public var ocppCallTimeout: Duration = .seconds(30)
+    /// The Heartbeat interval OCPP chargers get in their BootNotification answer.
+    public var ocppHeartbeatInterval: Duration = .seconds(300)
+    /// The DataTransfer vendorId this central system answers for; nil: every DataTransfer gets UnknownVendorId.
+    public var ocppDataTransferVendor: String?
     public var passwordHasher = PasswordHasher()
     public var firstStart = FirstStart()
     /// When set, every station's clock is reset to it at start (`serve --clock …`).

@@ -41,7 +41,7 @@ public struct AccountStore: Sendable {
     }
 
     public func driver(id: Int64) async throws -> Driver? {
-        try await pool.query("SELECT id, username, battery_capacity_kwh FROM drivers WHERE id = \(id)")
+        try await pool.query("SELECT id, username, battery_capacity_kwh, id_tag FROM drivers WHERE id = \(id)")
             .first.map(Driver.init(row:))
     }
 }
@@ -50,8 +50,11 @@ public struct Driver: Sendable, Equatable {
     public var id: Int64
     public var username: String
     public var batteryCapacityKWh: Decimal
+    /// Its own OCPP idTag (16 hex digits, given at registration).
+    public var idTag: String
 
     init(row: PostgresRow) throws {
+        idTag = try row.decode("id_tag")
         id = try row.decode("id")
         username = try row.decode("username")
         batteryCapacityKWh = try row.decode("battery_capacity_kwh")

@@ -28,8 +28,25 @@ public struct ConsoleStore: Sendable {
         public var totalChargingSeconds: Decimal
     }
 
+    /// `pile_overview`, with the last *admin status* command: the view's last command may be an
+    /// instruction of the engine (start/stop) or an OCPP call, which every pile gets many of.
     public func piles() async throws -> [PileOverview] {
-        try await pool.query("SELECT * FROM pile_overview ORDER BY pile_id").map { row in
+        try await pool.query("""
+            SELECT o.pile_id, o.station_id, o.kind, o.power_kw, o.status, o.connected, o.owner_address, o.connected_since,
+                   o.cars_at_pile, c.id AS last_command_id, c.status AS last_command_status,
+                   CASE c.state
+                       WHEN 'written' THEN CASE WHEN c.acked_at IS NOT NULL THEN 'written, acked' ELSE 'written' END
+                       WHEN 'failed' THEN 'failed: ' || coalesce(c.error, 'unknown error')
+                       ELSE c.state
+                   END AS last_command_outcome,
+                   c.requested_at AS last_command_requested_at,
+                   o.total_charging_times, o.total_charging_kwh, o.total_charging_seconds
+            FROM pile_overview o
+            LEFT JOIN LATERAL (
+                SELECT * FROM pile_commands pc WHERE pc.pile_id = o.pile_id AND pc.status IS NOT NULL ORDER BY pc.id DESC LIMIT 1
+            ) c ON true
+            ORDER BY o.pile_id
+            """).map { row in
             PileOverview(
                 pileID: try row.decode("pile_id"), stationID: try row.decode("station_id"), kind: try row.decode("kind"),
                 powerKW: try row.decode("power_kw"), status: try row.decode("status"), connected: try row.decode("connected"),
@@ -119,7 +136,10 @@ public struct ConsoleStore: Sendable {
     public struct CommandRow: Sendable {
         public var commandID: Int64
         public var pileID: Int
-        public var status: String
+        /// `status` (an admin's status command), else the engine's or operator's instruction:
+        /// `startCharging`, `stopCharging`, `ocppCall`.
+        public var kind: String
+        public var status: String?
         public var state: String
         public var error: String?
         public var requestedAt: Date
@@ -130,17 +150,25 @@ public struct ConsoleStore: Sendable {
         public var requesterAddress: String?
     }
 
-    /// The admin command log (`recent_commands`), newest first.
-    public func commands(pileID: Int?, limit: Int) async throws -> [CommandRow] {
+    /// The command log (`recent_commands`), newest first: everything sent to piles, or only the admins'
+    /// status commands (`kind: "status"`) or only the other instructions (`kind: "instruction"`).
+    public func commands(pileID: Int?, kind: String?, limit: Int) async throws -> [CommandRow] {
         try await pool.query("""
-            SELECT command_id, pile_id, status, state, error, requested_at, finished_at, latency_ms, acked_at,
-                   owner_address, requester_address
-            FROM recent_commands
-            WHERE (\(pileID) IS NULL OR pile_id = \(pileID))
-            ORDER BY command_id DESC
+            SELECT r.command_id, r.pile_id, r.status, r.state, r.error, r.requested_at, r.finished_at, r.latency_ms, r.acked_at,
+                   r.owner_address, r.requester_address,
+                   CASE WHEN r.status IS NOT NULL THEN 'status'
+                        ELSE coalesce((SELECT min(k) FROM pile_commands pc, jsonb_object_keys(
+                                           CASE WHEN jsonb_typeof(pc.instruction) = 'object' THEN pc.instruction ELSE '{}' END) k
+                                       WHERE pc.id = r.command_id), 'instruction')
+                   END AS kind
+            FROM recent_commands r
+            WHERE (\(pileID) IS NULL OR r.pile_id = \(pileID))
+              AND (\(kind) IS NULL OR (r.status IS NOT NULL) = (\(kind) = 'status'))
+            ORDER BY r.command_id DESC
             LIMIT \(limit)
             """).map { row in
-            CommandRow(commandID: try row.decode("command_id"), pileID: try row.decode("pile_id"), status: try row.decode("status"),
+            CommandRow(commandID: try row.decode("command_id"), pileID: try row.decode("pile_id"), kind: try row.decode("kind"),
+                       status: try row.decode("status"),
                        state: try row.decode("state"), error: try row.decode("error"), requestedAt: try row.decode("requested_at"),
                        finishedAt: try row.decode("finished_at"), latencyMs: try row.decode("latency_ms"),
                        ackedAt: try row.decode("acked_at"), ownerAddress: try row.decode("owner_address"),

@@ -142,9 +142,8 @@ public struct StationStore: Sendable {
 
     /// Pile statuses as the engine should see them: an offline pile is still in its grace period for a while.
     static func pileStatusQuery(stationID: Int, grace: Duration) -> PostgresQuery {
-        let graceSeconds = Double(grace.components.seconds)
         return """
-            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(graceSeconds)) AS in_grace
+            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace
             FROM piles WHERE station_id = \(stationID) ORDER BY id
             """
     }

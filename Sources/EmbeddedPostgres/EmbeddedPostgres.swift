@@ -184,7 +184,18 @@ public struct EmbeddedPostgres: Sendable {
         }
         throw EmbeddedPostgresError(
             "the postgres user cannot reach \(dataDirectory): \(blocked) is not traversable for it; "
-                + "run `chmod o+x \(blocked)` or choose a data directory elsewhere")
+                + "run `chmod o+x \(blocked)` or choose another folder with CHARGEPILE_DATA_DIR")
+    }
+
+    /// Whether the `postgres` user can traverse every folder down to `path` (as far as it exists).
+    static func isReachableByPostgresUser(_ path: String) throws -> Bool {
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            guard FileManager.default.fileExists(atPath: prefix) else { break }
+            if !(try CommandRunner(asPostgresUser: true).run("/usr/bin/test", ["-x", prefix]).succeeded) { return false }
+        }
+        return true
     }
 
     private var lastUsedPort: Int? {

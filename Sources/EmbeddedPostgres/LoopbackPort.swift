@@ -18,7 +18,7 @@ public enum LoopbackPort {
     }
 
     /// True when something accepts TCP connections on 127.0.0.1:port.
-    static func isAccepting(_ port: Int) -> Bool {
+    public static func isAccepting(_ port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }

@@ -3,8 +3,10 @@ import Foundation
 import Logging
 import PostgresClient
 
-/// Admin status commands: a row per command (pending → written / failed / expired), a
-/// NOTIFY to the pile's owner, and a NOTIFY back to the instance whose admin waits.
+/// Everything sent to a pile: a row per message (pending → written / rejected / failed / expired),
+/// written in the transaction that decided it, a NOTIFY to the pile's owner, which delivers a
+/// pile's rows in order through its pile session, and for an admin's command a NOTIFY back to
+/// the instance whose admin waits. After every (re)LISTEN the owner replays its pending rows.
 public final class CommandDelivery: Sendable {
     let pool: PostgresPool
     let instance: UUID
@@ -28,16 +30,35 @@ public final class CommandDelivery: Sendable {
     /// Sends `status` to the pile's socket, wherever it is held, and waits for the
     /// outcome until `timeout`.
     public func send(_ status: PileStatus, toPile pileID: Int, timeout: Duration) async throws -> CommandOutcome {
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        try await send(.status(status), toPile: pileID, timeout: timeout).outcome
+    }
+
+    /// Sends an operator's OCPP call to the pile, wherever it is held, and waits for the
+    /// charger's answer until `timeout`.
+    public func sendOCPPCall(action: String, payload: String, toPile pileID: Int, timeout: Duration) async throws -> CommandResult {
+        try await send(.instruction(.ocppCall(action: action, payload: payload)), toPile: pileID, timeout: timeout)
+    }
+
+    private enum Content {
+        case status(PileStatus)
+        case instruction(PileInstruction)
+    }
+
+    private func send(_ content: Content, toPile pileID: Int, timeout: Duration) async throws -> CommandResult {
+        let milliseconds = Int64(timeout.inMilliseconds.rounded(.up))
         let sent: Sent = try await pool.withTransaction { connection in
             let owner = try await connection.query(
                 "SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID) FOR UPDATE")
             guard let row = owner.first else { return .nothing(.unknownPile) }
             guard let ownerInstance = try row.decode("owner_instance", as: UUID?.self) else { return .nothing(.offline) }
             let epoch = try row.decode("owner_epoch", as: Int64.self)
+            let (status, instruction): (String?, String?) = switch content {
+            case .status(let status): (status.rawValue, nil)
+            case .instruction(let instruction): (nil, try Self.json(instruction))
+            }
             let id: Int64 = try await connection.query("""
-                INSERT INTO pile_commands (pile_id, status, owner_instance, owner_epoch, requester_instance, deadline)
-                VALUES (\(pileID), \(status.rawValue), \(ownerInstance), \(epoch), \(instance),
+                INSERT INTO pile_commands (pile_id, status, instruction, owner_instance, owner_epoch, requester_instance, deadline)
+                VALUES (\(pileID), \(status), \(instruction)::jsonb, \(ownerInstance), \(epoch), \(instance),
                         now() + make_interval(secs => \(Double(milliseconds) / 1000)))
                 RETURNING id
                 """).first!.decode("id")
@@ -46,8 +67,28 @@ public final class CommandDelivery: Sendable {
         }
         switch sent {
         case .command(let commandID): return try await awaitOutcome(commandID, deadline: .now + timeout)
-        case .nothing(let outcome): return outcome
+        case .nothing(let outcome): return CommandResult(outcome: outcome, answer: nil)
         }
+    }
+
+    /// Queues an instruction of the station engine for the pile, in the transaction that decided
+    /// it; nobody waits for it. Nothing is queued when no instance holds the pile.
+    public static func enqueue(_ instruction: PileInstruction, toPile pileID: Int, deadline: Duration,
+                               on connection: PostgresConnection) async throws {
+        guard let row = try await connection.query("SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID)").first,
+              let owner = try row.decode("owner_instance", as: UUID?.self)
+        else { return }
+        let id: Int64 = try await connection.query("""
+            INSERT INTO pile_commands (pile_id, instruction, owner_instance, owner_epoch, deadline)
+            VALUES (\(pileID), \(try json(instruction))::jsonb, \(owner), \(try row.decode("owner_epoch", as: Int64.self)),
+                    now() + make_interval(secs => \(deadline.inSeconds)))
+            RETURNING id
+            """).first!.decode("id")
+        try await notify(owner, .command(id: id, pileID: pileID), on: connection)
+    }
+
+    static func json(_ instruction: PileInstruction) throws -> String {
+        String(decoding: try JSONEncoder().encode(instruction), as: UTF8.self)
     }
 
     /// A command row was inserted, or nothing was sent and why.
@@ -56,10 +97,10 @@ public final class CommandDelivery: Sendable {
         case nothing(CommandOutcome)
     }
 
-    private func awaitOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandOutcome {
+    private func awaitOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandResult {
         defer { Task { await waiters.forget(id) } }
         while true {
-            if let outcome = try await finishedOutcome(id) { return outcome }
+            if let result = try await finishedResult(id) { return result }
             let remaining = deadline - .now
             if remaining <= .zero {
                 // The deadline is the database's too: only a still-pending row expires.
@@ -67,15 +108,17 @@ public final class CommandDelivery: Sendable {
                     UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'deadline passed'
                     WHERE id = \(id) AND state = 'pending'
                     """)
-                return try await finishedOutcome(id) ?? .expired
+                return try await finishedResult(id) ?? CommandResult(outcome: .expired, answer: nil)
             }
             _ = await waiters.wait(id, timeout: min(remaining, Self.fallbackPoll))
         }
     }
 
-    private func finishedOutcome(_ id: Int64) async throws -> CommandOutcome? {
-        let state: String? = try await pool.query("SELECT state FROM pile_commands WHERE id = \(id)").first?.decode("state")
-        return state.flatMap(CommandOutcome.init(rawValue:)).flatMap { $0 == .expired || $0 == .written || $0 == .failed ? $0 : nil }
+    private func finishedResult(_ id: Int64) async throws -> CommandResult? {
+        guard let row = try await pool.query("SELECT state, answer::text AS answer FROM pile_commands WHERE id = \(id)").first,
+              let outcome = CommandOutcome(rawValue: try row.decode("state")), outcome != .pending
+        else { return nil }
+        return CommandResult(outcome: outcome, answer: try row.decode("answer"))
     }
 
     /// A `result` notification arrived for a command this instance may be waiting on.
@@ -98,57 +141,70 @@ public final class CommandDelivery: Sendable {
     }
 
     private struct PendingCommand: Sendable {
-        var id: Int64, pileID: Int, epoch: Int64, status: PileStatus, requester: UUID, live: Bool
+        var id: Int64, pileID: Int, epoch: Int64, status: PileStatus?, instruction: PileInstruction, requester: UUID?, live: Bool
     }
 
     /// The command if it is still pending for this instance, read when its turn comes
     /// (it may have expired or been replayed twice meanwhile).
     private func pendingCommand(_ id: Int64) async throws -> PendingCommand? {
         guard let row = try await pool.query("""
-            SELECT pile_id, owner_epoch, status, requester_instance, deadline > now() AS live FROM pile_commands
-            WHERE id = \(id) AND owner_instance = \(instance) AND state = 'pending'
-            """).first, let status = PileStatus(rawValue: try row.decode("status"))
+            SELECT pile_id, owner_epoch, status, instruction::text AS instruction, requester_instance, deadline > now() AS live
+            FROM pile_commands WHERE id = \(id) AND owner_instance = \(instance) AND state = 'pending'
+            """).first
         else { return nil }
-        return PendingCommand(id: id, pileID: try row.decode("pile_id"), epoch: try row.decode("owner_epoch"),
-                              status: status, requester: try row.decode("requester_instance"), live: try row.decode("live"))
+        let status = try row.decode("status", as: String?.self).flatMap(PileStatus.init(rawValue:))
+        let instruction: PileInstruction
+        if let status {
+            instruction = .setStatus(status, commandID: id)
+        } else if let json = try row.decode("instruction", as: String?.self) {
+            instruction = try JSONDecoder().decode(PileInstruction.self, from: Data(json.utf8))
+        } else {
+            return nil
+        }
+        return PendingCommand(id: id, pileID: try row.decode("pile_id"), epoch: try row.decode("owner_epoch"), status: status,
+                              instruction: instruction, requester: try row.decode("requester_instance"), live: try row.decode("live"))
     }
 
     private func execute(_ id: Int64) async {
         do {
             guard let command = try await pendingCommand(id) else { return }
             guard command.live else {
-                try await finish(command, state: "expired", error: "deadline passed before delivery")
+                try await finish(command, state: "expired", error: "deadline passed before delivery", answer: nil)
                 return
             }
-            let frame = PileFrame.setStatus(command.status, commandID: command.id)
-            guard await sockets.write(frame, toPile: command.pileID, epoch: command.epoch) else {
-                try await finish(command, state: "failed", error: "websocket write failed")
-                return
+            switch await sockets.deliver(command.instruction, toPile: command.pileID, epoch: command.epoch) {
+            case .delivered(let answer):
+                try await finish(command, state: "written", error: nil, answer: answer)
+                if command.status == .offline { await sockets.closeOffline(pileID: command.pileID, epoch: command.epoch) }
+            case .rejected(let answer):
+                try await finish(command, state: "rejected", error: "refused by the pile", answer: answer)
+            case .failed(let reason):
+                try await finish(command, state: "failed", error: reason, answer: nil)
+            case .unsupported:
+                try await finish(command, state: "failed", error: "not supported by the pile's protocol", answer: nil)
             }
-            try await finish(command, state: "written", error: nil)
-            if command.status == .offline { await sockets.closeOffline(pileID: command.pileID, epoch: command.epoch) }
         } catch {
             logger.error("command delivery failed", metadata: ["command": "\(id)", "error": "\(error)"])
         }
     }
 
     /// Records the outcome and, once written, the pile's new status, then wakes the requester.
-    private func finish(_ command: PendingCommand, state: String, error: String?) async throws {
+    private func finish(_ command: PendingCommand, state: String, error: String?, answer: String?) async throws {
         try await pool.withTransaction { connection in
             let updated = try await connection.execute("""
-                UPDATE pile_commands SET state = \(state), error = \(error), finished_at = now()
+                UPDATE pile_commands SET state = \(state), error = \(error), answer = \(answer)::jsonb, finished_at = now()
                 WHERE id = \(command.id) AND state = 'pending'
                 """)
-            if updated == 1, state == "written" {
+            if updated == 1, state == "written", let status = command.status {
                 // After `offline` the pile is out of the admin's reach at once, before its socket finishes closing.
                 try await connection.execute("""
-                    UPDATE piles SET status = \(command.status.rawValue), status_changed_at = now(),
-                                     owner_instance = CASE WHEN \(command.status == .offline) THEN NULL ELSE owner_instance END,
-                                     connected_since = CASE WHEN \(command.status == .offline) THEN NULL ELSE connected_since END
+                    UPDATE piles SET status = \(status.rawValue), status_changed_at = now(),
+                                     owner_instance = CASE WHEN \(status == .offline) THEN NULL ELSE owner_instance END,
+                                     connected_since = CASE WHEN \(status == .offline) THEN NULL ELSE connected_since END
                     WHERE id = \(command.pileID) AND owner_epoch = \(command.epoch)
                     """)
             }
-            try await notify(command.requester, .result(id: command.id), on: connection)
+            if let requester = command.requester { try await notify(requester, .result(id: command.id), on: connection) }
         }
     }
 }

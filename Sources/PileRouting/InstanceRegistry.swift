@@ -1,3 +1,4 @@
+import ChargingDomain
 import Foundation
 import PostgresClient
 
@@ -29,7 +30,7 @@ public struct InstanceRegistry: Sendable {
     /// one): their piles go offline. Returns the piles taken offline.
     @discardableResult
     public func reap(expiry: Duration, includingSelf: Bool = false) async throws -> [Int] {
-        let seconds = Double(expiry.components.seconds) + Double(expiry.components.attoseconds) / 1e18
+        let seconds = expiry.inSeconds
         return try await pool.withTransaction { connection in
             let dead = try await connection.query("""
                 DELETE FROM instances

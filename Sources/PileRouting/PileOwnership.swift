@@ -20,7 +20,7 @@ public struct PileOwnership: Sendable {
 
     /// Takes the pile for a new socket on this instance; it starts `off` (seed). The
     /// previous owner, if any, is told to close its older socket.
-    public func claim(pileID: Int) async throws -> Claim? {
+    public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
         try await pool.withTransaction { connection in
             let previous = try await connection.query(
                 "SELECT owner_instance FROM piles WHERE id = \(pileID) FOR UPDATE")
@@ -28,7 +28,7 @@ public struct PileOwnership: Sendable {
             let previousOwner = try row.decode("owner_instance", as: UUID?.self)
             let epoch: Int64 = try await connection.query("""
                 UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
-                                 status = 'off', status_changed_at = now()
+                                 status = 'off', status_changed_at = now(), protocol = \(`protocol`)
                 WHERE id = \(pileID) RETURNING owner_epoch
                 """).first!.decode("owner_epoch")
             // Commands queued for an older socket must not fire on this one.
@@ -57,7 +57,7 @@ public struct PileOwnership: Sendable {
     public func owned(longerThan age: Duration) async throws -> [(pileID: Int, epoch: Int64)] {
         try await pool.query("""
             SELECT id, owner_epoch FROM piles
-            WHERE owner_instance = \(instance) AND connected_since < now() - make_interval(secs => \(Double(age.components.seconds)))
+            WHERE owner_instance = \(instance) AND connected_since < now() - make_interval(secs => \(age.inSeconds))
             """).map { (try $0.decode("id"), try $0.decode("owner_epoch")) }
     }
 
@@ -68,17 +68,6 @@ public struct PileOwnership: Sendable {
             UPDATE piles SET status = \(status.rawValue), status_changed_at = now()
             WHERE id = \(pileID) AND owner_epoch = \(epoch) AND owner_instance = \(instance)
             """) == 1
-    }
-
-    /// Sends a frame to the pile on whichever instance holds it, when the surrounding
-    /// transaction commits. False when no instance holds the pile.
-    @discardableResult
-    public static func sendFrame(_ text: String, toPile pileID: Int, on connection: PostgresConnection) async throws -> Bool {
-        guard let owner = try await connection.query("SELECT owner_instance FROM piles WHERE id = \(pileID)")
-            .first?.decode("owner_instance", as: UUID?.self)
-        else { return false }
-        try await notify(owner, .frame(pileID: pileID, text: text), on: connection)
-        return true
     }
 }
 

@@ -1,11 +1,11 @@
 import ChargingDomain
 
-/// The pile WebSockets this instance holds, as routing needs them. The server's hub
-/// implements it; routing never sees a socket type.
+/// The pile sessions this instance holds, as routing needs them. The server's hub
+/// implements it; routing never sees a socket type or a protocol.
 public protocol PileSockets: Sendable {
-    /// Writes a text frame to the pile's socket if this instance holds it (at `epoch`,
-    /// when given). False when there is no such socket or the write failed.
-    func write(_ text: String, toPile pileID: Int, epoch: Int64?) async -> Bool
+    /// Delivers an instruction through the pile's session if this instance holds it at `epoch`,
+    /// in the pile's own protocol, and says how the pile took it.
+    func deliver(_ instruction: PileInstruction, toPile pileID: Int, epoch: Int64) async -> DeliveryOutcome
     /// Closes the pile's socket if this instance holds it at an epoch older than `epoch`.
     func closeReplaced(pileID: Int, newerEpoch: Int64) async
     /// Closes the pile's socket after an `offline` command was written to it.

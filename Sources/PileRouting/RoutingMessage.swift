@@ -9,15 +9,12 @@ public enum RoutingMessage: Sendable, Equatable {
     case result(id: Int64)
     /// To a pile's previous owner: a newer connection (this epoch) took the pile.
     case replaced(pileID: Int, epoch: Int64)
-    /// To a pile's owner: write this text frame to the pile's socket.
-    case frame(pileID: Int, text: String)
 
     public var payload: String {
         switch self {
         case .command(let id, let pileID): "command:\(id):\(pileID)"
         case .result(let id): "result:\(id)"
         case .replaced(let pileID, let epoch): "replaced:\(pileID):\(epoch)"
-        case .frame(let pileID, let text): "frame:\(pileID):\(text)"
         }
     }
 
@@ -31,7 +28,6 @@ public enum RoutingMessage: Sendable, Equatable {
         case ("replaced", 3):
             guard let pile = Int(parts[1]), let epoch = Int64(parts[2]) else { return nil }
             self = .replaced(pileID: pile, epoch: epoch)
-        case ("frame", 3): guard let pile = Int(parts[1]) else { return nil }; self = .frame(pileID: pile, text: String(parts[2]))
         default: return nil
         }
     }

@@ -6,11 +6,6 @@ import FoundationNetworking
 
 /// `POST /p/login`: trades a pile's id and password for a pile token.
 public enum PileLogin {
-    /// The variable operators (and `chargepile serve` on first start) use for the piles' password.
-    public static var environmentPassword: String? {
-        ProcessInfo.processInfo.environment["CHARGEPILE_PILE_PASSWORD"]
-    }
-
     public static func token(baseURL: String, pileID: Int, password: String) async throws -> String {
         var request = URLRequest(url: try endpoint(baseURL: baseURL, path: "/p/login"))
         request.httpMethod = "POST"

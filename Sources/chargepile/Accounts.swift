@@ -2,6 +2,7 @@ import ArgumentParser
 import ChargingDomain
 import ChargingServer
 import ChargingStore
+import EmbeddedPostgres
 import Foundation
 import PostgresClient
 
@@ -10,10 +11,12 @@ struct Admin: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an admin, or set an existing admin's password.")
+        static let passwordVariable = "CHARGEPILE_PASSWORD"
         @Argument var username: String
-        @Option var password: String
+        @OptionGroup(title: "Password (else $CHARGEPILE_PASSWORD, else a prompt)") var password: PasswordSource
 
         func run() async throws {
+            let password = try password.read(environment: Self.passwordVariable, prompt: "password for admin \(username): ")
             try await withMigratedPool { pool in
                 try await AccountStore(pool: pool).upsertAdmin(username: username, passwordHash: try await PasswordHasher().hash(password))
             }
@@ -30,18 +33,59 @@ struct Pile: AsyncParsableCommand {
         @Argument var id: Int
         @Option var kind: ChargingMode
         @Option(help: "Power in kW (default 30 for F, 10 for T).") var power: Double?
-        @Option var password: String
+        @OptionGroup(title: "Password (else $CHARGEPILE_PASSWORD, else a prompt)") var password: PasswordSource
         @Option var station = 1
+        @Option(name: .customLong("ocpp-id"), help: "Its OCPP chargePointId (up to 20 characters, e.g. a serial number; default: the pile's number).")
+        var ocppID: String?
+
+        func validate() throws {
+            if let ocppID, !(1...20).contains(ocppID.count) || ocppID.contains("/") {
+                throw ValidationError("--ocpp-id must be 1 to 20 characters without /")
+            }
+        }
 
         func run() async throws {
+            let password = try password.read(environment: Admin.Add.passwordVariable, prompt: "password for pile \(id): ")
             let kilowatts = power ?? (kind == .fast ? 30 : 10)
             guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
             try await withMigratedPool { pool in
                 try await StationStore(pool: pool).addPile(
                     PileSpec(id: id, mode: kind, powerWatts: Int64(kilowatts * 1000)), stationID: station,
                     passwordHash: try await PasswordHasher().hash(password))
+                if let ocppID { try await OCPPStore(pool: pool).setOCPPID(ocppID, pileID: id) }
             }
-            print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station)")
+            print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id))")
+        }
+    }
+}
+
+struct Tag: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage OCPP idTags (RFID cards).", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Provision an RFID card for a driver, or change one (chargers ask Authorize/StartTransaction about it).")
+        @Argument(help: "The card's idTag (up to 20 characters).") var idTag: String
+        @Option(help: "The driver (username) the card charges for.") var driver: String
+        @Option(help: "Expiry (ISO-8601); an expired card is answered Expired.") var expires: String?
+        @Option(help: "Parent (group) idTag.") var parent: String?
+        @Flag(help: "Blocked: answered Blocked.") var blocked = false
+
+        func run() async throws {
+            guard (1...20).contains(idTag.count), parent.map({ (1...20).contains($0.count) }) ?? true else {
+                throw ValidationError("idTags are 1 to 20 characters")
+            }
+            let expiry = try expires.map { text in
+                guard let date = try? Date(text, strategy: .iso8601) else { throw ValidationError("--expires must be ISO-8601") }
+                return date
+            }
+            var found = false
+            try await withMigratedPool { pool in
+                found = try await OCPPStore(pool: pool).upsertIdTag(idTag, driverUsername: driver, parentIdTag: parent,
+                                                                    expiresAt: expiry, blocked: blocked)
+            }
+            guard found else { throw ValidationError("no driver \(driver)") }
+            print("idTag \(idTag) saved for driver \(driver)\(blocked ? " (blocked)" : "")")
         }
     }
 }

@@ -6,11 +6,5 @@ struct Chargepile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chargepile",
         abstract: "EV charging station backend: admin API, pile WebSockets, scheduling and billing on PostgreSQL.",
-        subcommands: [Serve.self, Migrate.self, Admin.self, Pile.self, Simulate.self, Demo.self, Bench.self])
-}
-
-struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Benchmarks that compare against a reference measured in the same run.",
-        subcommands: [BenchDatabase.self, BenchRouting.self, BenchPiles.self, BenchEngine.self])
+        subcommands: [Serve.self, Migrate.self, Admin.self, Pile.self, Tag.self, Simulate.self, Demo.self])
 }

@@ -1,124 +1,147 @@
 import ArgumentParser
 import ChargingServer
-import ChargingStore
 import EmbeddedPostgres
 import Foundation
 import Hummingbird
 import Logging
 import PileSimulator
-import PostgresClient
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
-/// One command for a first look: a server on a fresh demo database with a scaled clock,
-/// five simulated piles, and the official case replayed by simulated drivers, printing the
-/// station as queues move, faults reschedule and bills appear.
+/// One command for a first look: a server on a fresh demo database, five simulated piles, and
+/// the official case acted out by simulated drivers and an operator. The station clock is the
+/// manual one, advanced to each event before it happens, so the replay is exact on any machine
+/// at any speed, like the acceptance test.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Replay the official case on a scaled clock with simulated piles and drivers, printing the station.")
+        abstract: "Replay the official case on a manual station clock with simulated piles and drivers, printing the station.")
 
     @Option(help: "Port for the demo server.") var port = 8090
-    @Option(help: "Station seconds per real second (300: the 20-hour case in about 4 minutes).") var speed: Double = 300
+    @Option(help: "Real seconds to pause after each event, to follow along (or look at the server meanwhile).")
+    var pause: Double = 0
+    @Option(name: .customLong("protocol"), help: "The simulated piles' protocol: chargepile (/p/ws) or ocpp1.6 (charge points on /ocpp/<id>).")
+    var pileProtocol: Simulate.PileProtocol = .chargepile
+    @Option(
+        name: .customLong("meter-interval"),
+        help: "Real seconds between the piles' meter readings while charging; none by default, so the station models energy and the replay is exact.")
+    var meterInterval: Double = 0
 
     static let password = "demo-password"
 
     func run() async throws {
-        guard speed > 0, speed <= 3600 else { throw ValidationError("--speed must be in (0, 3600]") }
+        guard pause >= 0, pause <= 60 else { throw ValidationError("--pause must be in [0, 60]") }
+        guard meterInterval >= 0, meterInterval.isFinite else { throw ValidationError("--meter-interval must be ≥ 0") }
+        let meterEvery: Duration? = meterInterval > 0 ? .seconds(meterInterval) : nil
         // The demo's output is the station; the server stays quiet (it is cancelled at the end).
-        let logger = {
-            var logger = makeLogger("demo")
-            logger.logLevel = .critical
-            return logger
-        }()
-        let databaseURL = try Self.freshDatabase()
+        var logger = makeLogger("demo")
+        logger.logLevel = .critical
+        let database = try DatabaseLocation.resolve(database: "chargepile_demo_\(Int(Date().timeIntervalSince1970))")
+        defer { database.stop() }
         var configuration = ServerConfiguration()
         configuration.port = port
         configuration.firstStart.adminPassword = Self.password
         configuration.firstStart.pilePassword = Self.password
-        configuration.clock = .init(mode: .scaled, speed: speed, start: OfficialCase.stationTime("05:58"))
-        configuration.tickInterval = .milliseconds(100)
-        let app = try await buildApplication(configuration: configuration, databaseURL: databaseURL, logger: logger)
+        configuration.clock = .init(mode: .manual, start: OfficialCase.stationTime("05:55"))
+        let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger)
         let baseURL = "http://127.0.0.1:\(port)"
-        print("demo server on \(baseURL) (admin / \(Self.password)), station clock ×\(speed) from 05:58")
+        say("demo server on \(baseURL) (admin / \(Self.password)), manual station clock from 05:55"
+            + (pileProtocol == .ocpp16 ? ", piles are OCPP 1.6J charge points on /ocpp/1…5" : ""))
 
+        let logged = logger
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.run() }
-            group.addTask {
-                let fleet = PileFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password, turnOn: true,
-                                            reconnect: true), logger: logger)
-                try await fleet.run()
+            switch pileProtocol {
+            case .chargepile:
+                group.addTask {
+                    let fleet = PileFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password, turnOn: true,
+                                                reconnect: true, meterInterval: meterEvery), logger: logged)
+                    try await fleet.run()
+                }
+            case .ocpp16:
+                // Turned on = Available after Boot; no MeterValues unless asked, so the server models energy.
+                group.addTask {
+                    let fleet = OCPPChargerFleet(.init(baseURL: baseURL, pileIDs: Array(1...5), password: Self.password,
+                                                       fastPileIDs: Set(OfficialCase.fastPiles), turnOn: true, reconnect: true,
+                                                       meterInterval: meterEvery), logger: logged)
+                    try await fleet.run()
+                }
             }
             group.addTask {
-                try await DemoReplay(baseURL: baseURL, speed: speed).run()
+                try await DemoReplay(client: DemoClient(baseURL: baseURL), pause: .seconds(pause)).run()
             }
             // The replay ends the demo; the server and the fleet are cancelled with it.
             try await group.next()
             group.cancelAll()
         }
     }
-
-    /// A `chargepile_demo` database on the embedded server (or DATABASE_URL's), new each run.
-    static func freshDatabase() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let url = environment["DATABASE_URL"], !url.isEmpty { return url }
-        let root = environment["CHARGEPILE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".chargepile"
-        let embedded = EmbeddedPostgres(dataDirectory: URL(fileURLWithPath: root).appendingPathComponent("postgres").standardizedFileURL.path)
-        _ = try embedded.start()
-        let name = "chargepile_demo_\(Int(Date().timeIntervalSince1970))"
-        try embedded.createDatabaseIfMissing(name)
-        return embedded.conninfo(database: name)
-    }
 }
 
-/// Simulated drivers and an operator acting out the official case over HTTP.
+/// Simulated drivers and an operator acting out the official case over HTTP, one event at a
+/// time: advance the manual clock to the event, apply it, show the station.
 struct DemoReplay {
-    let baseURL: String
-    let speed: Double
+    let client: DemoClient
+    let pause: Duration
 
     func run() async throws {
-        try await waitUntilServing()
-        let admin = try await call("/a/login", ["username": "admin", "password": Demo.password])["token"] as? String ?? ""
+        try await client.waitUntilServing()
+        let admin = try await client.call("/a/login", ["username": "admin", "password": Demo.password])["token"] as? String ?? ""
+        try await waitUntilPilesAreOn(admin: admin)
         var drivers: [String: String] = [:]
         for number in 1...30 {
             let name = "V\(number)"
-            _ = try await call("/u/register", ["username": name, "password": Demo.password, "battery_capacity": "200"])
-            drivers[name] = try await call("/u/login", ["username": name, "password": Demo.password])["token"] as? String
+            _ = try await client.call("/u/register", ["username": name, "password": Demo.password, "battery_capacity": "200"])
+            drivers[name] = try await client.call("/u/login", ["username": name, "password": Demo.password])["token"] as? String
         }
+
         for event in OfficialCase.events {
-            try await sleep(untilStation: OfficialCase.stationTime(event.time), admin: admin)
-            let outcome: String
-            switch event.action {
-            case .submit(let driver, let mode, let kWh):
-                outcome = describe(try await call("/user/charge/request", ["token": drivers[driver]!, "mode": mode, "request_quantity": "\(kWh)"]),
-                                   "\(driver) requests \(kWh) kWh (\(mode))")
-            case .leave(let driver):
-                outcome = describe(try await call("/user/charge/request/cancel", ["token": drivers[driver]!]), "\(driver) leaves")
-            case .pileFails(let pileID):
-                outcome = describe(try await call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "repair"]),
-                                   "pile \(pileID) fails")
-            case .pileRecovers(let pileID):
-                outcome = describe(try await call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "on"]),
-                                   "pile \(pileID) is back")
-            case .changeAmount(let driver, let kWh):
-                outcome = describe(try await call("/user/charge/request/modify", ["token": drivers[driver]!, "request_quantity": "\(kWh)"]),
-                                   "\(driver) changes to \(kWh) kWh")
+            let time = OfficialCase.stationTime(event.time)
+            try await advance(to: time, admin: admin)
+            say("\n\(StationTime.text(time))  \(try await apply(event.action, admin: admin, drivers: drivers))")
+            try await printStation(at: time, admin: admin)
+            if let published = OfficialCase.expectations.first(where: { $0.time == event.time }) {
+                say(published.text(at: time))
             }
-            print("\n\(event.time)  \(outcome)")
-            try await printStation(admin: admin)
+            if pause > .zero { try await Task.sleep(for: pause) }
         }
-        // Let the queues drain, showing the station every station hour.
+
+        // Then the queues drain: the station every station hour until the last car has left.
+        var time = OfficialCase.stationTime(OfficialCase.events.last!.time)
         while try await !stationIsEmpty(admin: admin) {
-            try await Task.sleep(for: .seconds(3600 / speed))
-            let clock = try await call("/admin/clock", ["token": admin], method: "GET")
-            print("\n\(((clock["data"] as? [String: Any])?["now"] as? String) ?? "")")
-            try await printStation(admin: admin)
+            time = Calendar.station.dateInterval(of: .hour, for: time)!.end
+            try await advance(to: time, admin: admin)
+            say("")
+            try await printStation(at: time, admin: admin)
         }
-        print("\nall cars served. Totals:")
-        let piles = try await call("/admin/charge/status/get", ["token": admin], method: "GET")["data"] as? [[String: Any]] ?? []
+
+        let published = OfficialCase.stationTime(OfficialCase.lastCompletion.time, dayOffset: OfficialCase.lastCompletion.dayOffset)
+        let lastFinish = try await lastFinish(drivers: drivers)
+        say("")
+        say("\(StationTime.text(time))  all cars served; the last finished at \(lastFinish.map(StationTime.text) ?? "-")"
+            + "   published: \(StationTime.text(published))  \(lastFinish == published ? "same" : "DIFFERENT")")
+        let piles = try await client.call("/admin/charge/status/get", ["token": admin], method: "GET")["data"] as? [[String: Any]] ?? []
         for pile in piles {
-            print("  pile \(pile["charging_station_id"] ?? "?"): \(pile["total_charging_times"] ?? 0) sessions, "
-                  + "\(pile["total_charging_power"] ?? 0) kWh, \(pile["total_charging_duration"] ?? 0) s")
+            say("\(StationTime.text(time))  pile \(pile["charging_station_id"] ?? "?") totals: \(pile["total_charging_times"] ?? 0) sessions, "
+                + "\(pile["total_charging_power"] ?? 0) kWh, \(pile["total_charging_duration"] ?? 0) s")
+        }
+    }
+
+    private func apply(_ action: OfficialCase.Action, admin: String, drivers: [String: String]) async throws -> String {
+        switch action {
+        case .submit(let driver, let mode, let kWh):
+            describe(try await client.call("/user/charge/request", ["token": drivers[driver]!, "mode": mode, "request_quantity": "\(kWh)"]),
+                     "\(driver) requests \(kWh) kWh (\(mode))")
+        case .leave(let driver):
+            describe(try await client.call("/user/charge/request/cancel", ["token": drivers[driver]!]), "\(driver) leaves")
+        case .pileFails(let pileID):
+            describe(try await client.call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "repair"]),
+                     "pile \(pileID) fails")
+        case .pileRecovers(let pileID):
+            describe(try await client.call("/admin/charge/status/set", ["token": admin, "id": "\(pileID)", "status": "on"]),
+                     "pile \(pileID) is back")
+        case .changeAmount(let driver, let kWh):
+            describe(try await client.call("/user/charge/request/modify", ["token": drivers[driver]!, "request_quantity": "\(kWh)"]),
+                     "\(driver) changes to \(kWh) kWh")
         }
     }
 
@@ -126,40 +149,112 @@ struct DemoReplay {
         reply["code"] as? Int == 200 ? what : "\(what): refused (\(reply["msg"] as? String ?? "?"))"
     }
 
-    private func printStation(admin: String) async throws {
+    private func advance(to time: Date, admin: String) async throws {
+        let reply = try await client.call("/admin/clock/advance", ["token": admin, "to": StationTime.iso8601(time)])
+        guard reply["code"] as? Int == 200 else { throw ValidationError("cannot advance the clock: \(reply)") }
+    }
+
+    private func printStation(at time: Date, admin: String) async throws {
+        let prefix = StationTime.text(time)
         for pileID in 1...5 {
-            let cars = try await call("/admin/charge/queue", ["token": admin, "id": "\(pileID)"], method: "GET")["data"] as? [[String: Any]] ?? []
+            let cars = try await client.call("/admin/charge/queue", ["token": admin, "id": "\(pileID)"], method: "GET")["data"] as? [[String: Any]] ?? []
             let shown = cars.map { car -> String in
                 let name = car["user_id"] as? String ?? "?"
-                if car["state"] as? String == "charging" {
-                    return "\(name) charging \(car["charged_kwh"] ?? 0) kWh ¥\(car["fee"] ?? 0)"
-                }
-                return name
+                guard car["state"] as? String == "charging" else { return name }
+                return "\(name) charging \(Self.decimals(car["charged_kwh"])) kWh ¥\(Self.decimals(car["fee"]))"
             }
-            print("  pile \(pileID): \(shown.isEmpty ? "-" : shown.joined(separator: " | "))")
+            say("\(prefix)    pile \(pileID): \(shown.isEmpty ? "-" : shown.joined(separator: " | "))")
         }
-        let waiting = try await call("/admin/charge/waiting", ["token": admin], method: "GET")["data"] as? [[String: Any]] ?? []
-        let shown = waiting.map { "\($0["user_id"] ?? "?")(\($0["mode"] ?? "?"),\($0["request_quantity"] ?? 0))\($0["state"] as? String == "displaced" ? "*" : "")" }
-        print("  waiting: \(shown.isEmpty ? "-" : shown.joined(separator: " "))")
+        let waiting = try await client.call("/admin/charge/waiting", ["token": admin], method: "GET")["data"] as? [[String: Any]] ?? []
+        let shown = waiting.map {
+            "\($0["user_id"] ?? "?")(\($0["mode"] ?? "?"),\(Self.decimals($0["request_quantity"])))\($0["state"] as? String == "displaced" ? "*" : "")"
+        }
+        say("\(prefix)    waiting: \(shown.isEmpty ? "-" : shown.joined(separator: " "))")
     }
+
+    static func decimals(_ value: Any?) -> String { String(format: "%.2f", (value as? Double) ?? Double((value as? Int) ?? 0)) }
 
     private func stationIsEmpty(admin: String) async throws -> Bool {
         for pileID in 1...5 {
-            let cars = try await call("/admin/charge/queue", ["token": admin, "id": "\(pileID)"], method: "GET")["data"] as? [Any] ?? []
+            let cars = try await client.call("/admin/charge/queue", ["token": admin, "id": "\(pileID)"], method: "GET")["data"] as? [Any] ?? []
             if !cars.isEmpty { return false }
         }
-        return true
+        let waiting = try await client.call("/admin/charge/waiting", ["token": admin], method: "GET")["data"] as? [Any] ?? []
+        return waiting.isEmpty
     }
 
-    private func sleep(untilStation target: Date, admin: String) async throws {
-        let clock = try await call("/admin/clock", ["token": admin], method: "GET")
-        guard let text = (clock["data"] as? [String: Any])?["now"] as? String,
-              let now = ISO8601DateFormatter.withFractions.date(from: text) else { return }
-        let wait = target.timeIntervalSince(now) / speed
-        if wait > 0 { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+    /// The latest end of any driver's detail records.
+    private func lastFinish(drivers: [String: String]) async throws -> Date? {
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var last: Date?
+        for token in drivers.values {
+            let bills = try await client.call("/user/charge/bills", ["token": token], method: "GET")["data"] as? [[String: Any]] ?? []
+            for bill in bills {
+                guard let text = bill["finished_at"] as? String, let finished = parser.date(from: text) else { continue }
+                last = max(last ?? finished, finished)
+            }
+        }
+        return last
     }
 
-    private func waitUntilServing() async throws {
+    private func waitUntilPilesAreOn(admin: String) async throws {
+        for _ in 0..<300 {
+            let piles = try await client.call("/admin/charge/status/get", ["token": admin], method: "GET")["data"] as? [[String: Any]] ?? []
+            if piles.count == 5, piles.allSatisfy({ $0["status"] as? String == "on" }) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("the simulated piles did not come on within 30 s")
+    }
+}
+
+/// Station time as the demo prints it: `HH:mm` in the station's zone, `+1` on the next day.
+enum StationTime {
+    static func text(_ date: Date) -> String {
+        let calendar = Calendar.station
+        let parts = calendar.dateComponents([.hour, .minute], from: date)
+        let days = calendar.dateComponents([.day], from: calendar.startOfDay(for: OfficialCase.stationTime("00:00")),
+                                           to: calendar.startOfDay(for: date)).day ?? 0
+        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0) + (days > 0 ? "+\(days)" : "  ")
+    }
+
+    static func iso8601(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: OfficialCase.timeZoneIdentifier)
+        return formatter.string(from: date)
+    }
+}
+
+extension Calendar {
+    static var station: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: OfficialCase.timeZoneIdentifier)!
+        return calendar
+    }
+}
+
+extension OfficialCase.Expectation {
+    /// The published cells, in the demo's own format, for comparison with the lines above.
+    func text(at time: Date) -> String {
+        var parts: [String] = []
+        if let piles {
+            parts.append(piles.map { "pile \($0.pileID): \($0.driver) \(Self.decimals($0.chargedKWh)) kWh ¥\(Self.decimals($0.fee))" }
+                .joined(separator: ", "))
+        }
+        if let waiting {
+            parts.append("waiting: " + waiting.map { "\($0.driver)(\($0.mode),\(Self.decimals($0.kWh)))" }.joined(separator: " "))
+        }
+        return "\(StationTime.text(time))    published: " + parts.joined(separator: "; ")
+    }
+
+    private static func decimals(_ value: Decimal) -> String { String(format: "%.2f", NSDecimalNumber(decimal: value).doubleValue) }
+}
+
+/// Form-encoded calls to the demo server, JSON answers.
+struct DemoClient {
+    let baseURL: String
+
+    func waitUntilServing() async throws {
         for _ in 0..<100 {
             if (try? await call("/healthz", [:], method: "GET", json: false)) != nil { return }
             try await Task.sleep(for: .milliseconds(100))
@@ -167,7 +262,7 @@ struct DemoReplay {
         throw ValidationError("the demo server did not start")
     }
 
-    private func call(_ path: String, _ parameters: [String: String], method: String = "POST", json: Bool = true) async throws -> [String: Any] {
+    func call(_ path: String, _ parameters: [String: String], method: String = "POST", json: Bool = true) async throws -> [String: Any] {
         let query = parameters.sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.value)" }
             .joined(separator: "&")
@@ -180,13 +275,5 @@ struct DemoReplay {
         let (data, _) = try await URLSession.shared.data(for: request)
         guard json else { return [:] }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-    }
-}
-
-extension ISO8601DateFormatter {
-    static var withFractions: ISO8601DateFormatter {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmbeddedPostgres
 import ChargingStore
 import PostgresClient
 
@@ -8,6 +9,7 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let database = try DatabaseLocation.resolve()
         defer { database.stop() }
+        database.announce()
         let pool = PostgresPool(conninfo: database.url, maxConnections: 1, logger: makeLogger("migrate"))
         let migrator = SchemaMigrator()
         let applied = try await migrator.migrate(pool)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChargingServer
 import ChargingStore
+import EmbeddedPostgres
 import Foundation
 import Hummingbird
 import Logging
@@ -23,6 +24,12 @@ struct Serve: AsyncParsableCommand {
     var offlineGrace: Double = 60
     @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may wait for its next request.")
     var idleTimeout: Double = 75
+    @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer.")
+    var ocppCallTimeout: Double = 30
+    @Option(name: .customLong("ocpp-heartbeat-interval"), help: "Heartbeat interval (s) OCPP chargers are given at boot.")
+    var ocppHeartbeatInterval: Double = 300
+    @Option(name: .customLong("ocpp-vendor"), help: "DataTransfer vendorId to answer for (default: none, UnknownVendorId).")
+    var ocppVendor: String?
     @Option(name: .customLong("cors-origin"), help: "An origin whose browsers may call the API (repeatable; * for any; also CHARGEPILE_CORS_ORIGINS).")
     var corsOrigins: [String] = []
 
@@ -30,15 +37,18 @@ struct Serve: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let logger = makeLogger("chargepile")
         let database = try DatabaseLocation.resolve()
-        defer { database.stop() }
+        database.announce()
 
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port ?? environment["PORT"].flatMap(Int.init) ?? 8080
-        configuration.commandTimeout = .milliseconds(Int64(commandTimeout * 1000))
-        configuration.pingInterval = .milliseconds(Int64(pingInterval * 1000))
-        configuration.offlineGrace = .milliseconds(Int64(offlineGrace * 1000))
-        configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        configuration.commandTimeout = .seconds(commandTimeout)
+        configuration.pingInterval = .seconds(pingInterval)
+        configuration.offlineGrace = .seconds(offlineGrace)
+        configuration.idleTimeout = .seconds(idleTimeout)
+        configuration.ocppCallTimeout = .seconds(ocppCallTimeout)
+        configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
+        configuration.ocppDataTransferVendor = ocppVendor
         configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
@@ -51,16 +61,43 @@ struct Serve: AsyncParsableCommand {
             configuration.clock = .init(mode: clock, speed: clockSpeed, start: start)
         }
         let drain = PileDrain()
-        let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger, drain: drain)
-        logger.info("chargepile listening", metadata: ["address": "http://\(configuration.host):\(configuration.port)"])
-        // The drain runs after the app, so on SIGTERM/SIGINT it stops first: piles hear 1001 before the server closes.
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: drain)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger, drain: drain)
+            let url = "http://\(configuration.host):\(configuration.port)"
+            say("chargepile is serving on \(url)")
+            say("  admins log in with POST \(url)/a/login (username, password: the admin printed at first start, "
+                + "or CHARGEPILE_ADMIN_PASSWORD)")
+            // The drain runs after the app, so on SIGTERM/SIGINT it stops first: piles hear 1001 before the server closes.
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: app), .init(service: drain)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        } catch {
+            database.stop()
+            throw error
+        }
+        database.stop()
+        say("chargepile stopped" + (database.startedEmbedded ? "; the embedded PostgreSQL stopped too" : ""))
     }
 }
 
 extension StationClock.Mode: ExpressibleByArgument {}
+
+/// A line for the operator on standard output, written at once (not buffered): it must be seen even if
+/// the process dies right after.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+extension DatabaseLocation {
+    /// Where the embedded database is and how a DBA reaches it.
+    func announce() {
+        guard let embedded else { return }
+        if let notice { say(notice) }
+        say("embedded PostgreSQL: data in \(embedded.dataDirectory)"
+            + (startedEmbedded ? "" : " (already running: left running when this process stops)"))
+        say("  for psql and other tools: DATABASE_URL='\(url)'")
+    }
+}
 
 func makeLogger(_ label: String) -> Logger {
     var logger = Logger(label: label)

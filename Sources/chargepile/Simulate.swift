@@ -6,23 +6,42 @@ import PileSimulator
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "Simulate charging piles over the pile WebSocket protocol, printing every frame.",
+        abstract: "Simulate charging piles over the pile WebSocket protocol or OCPP 1.6J, printing every frame.",
         discussion: """
             Each frame a pile receives is printed as `pile <id> <- <json>`, each frame it sends as \
             `pile <id> -> <json>`, and each close as `pile <id> closed <code or -> <reason>`. \
             Runs until every pile has stopped, or Ctrl-C.
+
+            With --protocol ocpp1.6 each pile is an OCPP 1.6J charge point on /ocpp/<pile number> \
+            (subprotocol ocpp1.6, HTTP Basic with the pile password): BootNotification, \
+            StatusNotification (Available with --turn-on, else Unavailable until switched on), \
+            Heartbeat, Start/StopTransaction on RemoteStart/Stop, MeterValues while charging with \
+            --meter-interval; every CSMS call is answered. Piles 1-2 charge at 30 kW, the rest at 10 kW \
+            (--fast-piles). A failed handshake prints `pile <id> connect failed <error>`.
             """)
 
-    @Option(help: "The server's HTTP base URL.") var url = "http://127.0.0.1:8080"
+    enum PileProtocol: String, ExpressibleByArgument, CaseIterable {
+        case chargepile
+        case ocpp16 = "ocpp1.6"
+    }
+
+    @Option(name: .customLong("protocol"), help: "The piles' protocol: chargepile (our JSON frames on /p/ws) or ocpp1.6.")
+    var pileProtocol: PileProtocol = .chargepile
+    @Option(help: "The server's HTTP base URL (OCPP: its ws:// form is used).") var url = "http://127.0.0.1:8080"
     @Option(help: "Piles to simulate: a range (1-5), a list (1,3,4) or a count N (piles 1…N; one pile: 4-4).") var piles = "1-5"
-    @Option(help: "The piles' password (default: $CHARGEPILE_PILE_PASSWORD).") var password: String?
+    @OptionGroup(title: "The piles' password (else $CHARGEPILE_PILE_PASSWORD, else a prompt)") var password: PasswordSource
     @Flag(name: .customLong("turn-on"), help: "After welcome, press each pile's own `on` button.") var turnOn = false
-    @Flag(help: "Log in and reconnect 1 s after a socket closes or a login fails, except after `set_status offline`.")
+    @Flag(help: """
+        Log in and reconnect 1 s after a socket closes or a login fails, except after `set_status offline` \
+        (OCPP: reconnect with backoff, 1 s doubling to 30 s).
+        """)
     var reconnect = false
     @Option(
         name: .customLong("meter-interval"),
-        help: "Seconds between meter frames while a car charges (fast 30 kW, slow 10 kW); 0 sends none.")
+        help: "Seconds between meter frames (OCPP: MeterValues) while a car charges (fast 30 kW, slow 10 kW); 0 sends none.")
     var meterInterval: Double = 0
+    @Option(name: .customLong("fast-piles"), help: "OCPP: the piles that charge at 30 kW (the others 10 kW).")
+    var fastPiles = "1-2"
     @Flag(name: .customLong("no-ack"), help: "Do not answer set_status with ack.") var noAck = false
     @Option(name: .customLong("log-level"), help: "Log level on standard error (trace … critical).") var logLevel = "notice"
 
@@ -32,14 +51,19 @@ struct Simulate: AsyncParsableCommand {
         }
         guard meterInterval >= 0, meterInterval.isFinite else { throw ValidationError("--meter-interval must be ≥ 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard PileFleet.pileIDs(parsing: fastPiles) != nil else {
+            throw ValidationError("--fast-piles must be a range (1-2), a list (1,2) or a count")
+        }
     }
 
     func run() async throws {
-        guard let password = password ?? PileLogin.environmentPassword else {
-            throw ValidationError("give --password or set CHARGEPILE_PILE_PASSWORD")
-        }
+        let password = try password.read(environment: "CHARGEPILE_PILE_PASSWORD", prompt: "pile password: ")
         var logger = Logger(label: "chargepile.sim")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
+        if pileProtocol == .ocpp16 {
+            try await runOCPP(password: password, logger: logger)
+            return
+        }
 
         let fleet = PileFleet(
             PileFleet.Configuration(
@@ -49,7 +73,7 @@ struct Simulate: AsyncParsableCommand {
                 autoAck: !noAck,
                 turnOn: turnOn,
                 reconnect: reconnect,
-                meterInterval: meterInterval > 0 ? .milliseconds(Int64(meterInterval * 1000)) : nil),
+                meterInterval: meterInterval > 0 ? .seconds(meterInterval) : nil),
             logger: logger,
             onFrame: { pileID, direction, text in
                 PileTranscript.write(PileTranscript.line(pileID: pileID, direction: direction, text: text))
@@ -58,6 +82,36 @@ struct Simulate: AsyncParsableCommand {
             for await fleetEvent in fleet.events {
                 if case .closed(let code, let reason) = fleetEvent.event {
                     PileTranscript.write("pile \(fleetEvent.pileID) closed \(code.map(String.init) ?? "-") \(reason ?? "")")
+                }
+            }
+        }()
+        try await fleet.run()
+        await drained
+    }
+
+    private func runOCPP(password: String, logger: Logger) async throws {
+        let fleet = OCPPChargerFleet(
+            OCPPChargerFleet.Configuration(
+                baseURL: url,
+                pileIDs: PileFleet.pileIDs(parsing: piles) ?? [],
+                password: password,
+                fastPileIDs: Set(PileFleet.pileIDs(parsing: fastPiles) ?? []),
+                turnOn: turnOn,
+                reconnect: reconnect,
+                meterInterval: meterInterval > 0 ? .seconds(meterInterval) : nil),
+            logger: logger,
+            onFrame: { pileID, direction, text in
+                PileTranscript.write(PileTranscript.line(pileID: pileID, direction: direction, text: text))
+            })
+        async let drained: Void = {
+            for await fleetEvent in fleet.events {
+                switch fleetEvent.event {
+                case .closed(let code, let reason):
+                    PileTranscript.write("pile \(fleetEvent.pileID) closed \(code.map(String.init) ?? "-") \(reason ?? "")")
+                case .connectFailed(let error):
+                    PileTranscript.write("pile \(fleetEvent.pileID) connect failed \(error)")
+                default:
+                    break
                 }
             }
         }()

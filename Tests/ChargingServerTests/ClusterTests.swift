@@ -1,4 +1,5 @@
 import Foundation
+import LocalCluster
 import Logging
 import PileSimulator
 import PostgresClient
@@ -17,7 +18,6 @@ struct ClusterTests {
     func commandAcrossInstances() async throws {
         try await Cluster.run(instances: 2) { cluster in
             let pile = try await cluster.connectPile(1, to: cluster.urls[0])
-            #expect(try await pile.next() == .welcome(status: "off"))
             let admin = try await cluster.adminToken(cluster.urls[1])
             let reply = try await cluster.setStatus("on", pile: 1, via: cluster.urls[1], token: admin)
             #expect(reply["code"] as? Int == 200)
@@ -30,9 +30,7 @@ struct ClusterTests {
     func replacedAcrossInstances() async throws {
         try await Cluster.run(instances: 2) { cluster in
             let first = try await cluster.connectPile(2, to: cluster.urls[0])
-            _ = try await first.next()
             let second = try await cluster.connectPile(2, to: cluster.urls[1])
-            _ = try await second.next()
             guard case .closed(4000, _) = try await first.next() else { throw TestFailure("older socket on A not replaced") }
             let admin = try await cluster.adminToken(cluster.urls[0])
             let reply = try await cluster.setStatus("repair", pile: 2, via: cluster.urls[0], token: admin)
@@ -46,7 +44,6 @@ struct ClusterTests {
     func killedInstance() async throws {
         try await Cluster.run(instances: 2) { cluster in
             let pile = try await cluster.connectPile(3, to: cluster.urls[0])
-            _ = try await pile.next()
             let admin = try await cluster.adminToken(cluster.urls[1])
             cluster.instances[0].kill()
             let killedAt = ContinuousClock.now
@@ -55,7 +52,6 @@ struct ClusterTests {
             }
             #expect(ContinuousClock.now - killedAt < .seconds(15))
             let again = try await cluster.connectPile(3, to: cluster.urls[1])
-            #expect(try await again.next() == .welcome(status: "off"))
             let reply = try await cluster.setStatus("on", pile: 3, via: cluster.urls[1], token: admin)
             #expect(reply["code"] as? Int == 200)
             guard case .setStatus("on", _) = try await again.next() else { throw TestFailure("not controllable after reconnect") }
@@ -68,9 +64,8 @@ struct ClusterTests {
     func gracefulStop() async throws {
         try await Cluster.run(instances: 2) { cluster in
             let pile = try await cluster.connectPile(1, to: cluster.urls[0])
-            _ = try await pile.next()
             let admin = try await cluster.adminToken(cluster.urls[1])
-            cluster.instances[0].terminate()
+            cluster.instances[0].stop()
             let closed = try await pile.next()
             guard case .closed(1001, _) = closed else { throw TestFailure("not closed with 1001: \(closed)") }
             #expect(try await cluster.pileStatus(1, via: cluster.urls[1], token: admin) == "offline")
@@ -84,7 +79,6 @@ struct ClusterTests {
     func listenerTerminated() async throws {
         try await Cluster.run(instances: 2) { cluster in
             let pile = try await cluster.connectPile(4, to: cluster.urls[0])
-            _ = try await pile.next()
             let admin = try await cluster.adminToken(cluster.urls[1])
             let terminated: Int = try await cluster.pool.query("""
                 SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
@@ -108,7 +102,6 @@ struct ClusterTests {
         try await Cluster.run(instances: 2, nginx: true) { cluster in
             let front = try #require(cluster.nginxURL)
             let pile = try await cluster.connectPile(5, to: front)
-            #expect(try await pile.next() == .welcome(status: "off"))
             let admin = try await cluster.adminToken(front)
             for status in ["on", "repair", "off"] {
                 let reply = try await cluster.setStatus(status, pile: 5, via: front, token: admin)
@@ -123,7 +116,7 @@ struct ClusterTests {
 
 /// N `chargepile serve` processes (and optionally nginx) on loopback, on a fresh database.
 struct Cluster: Sendable {
-    let instances: [ServerProcess]
+    let instances: [ServeProcess]
     let nginx: NginxProcess?
     let pool: PostgresPool
     var urls: [String] { instances.map(\.url) }
@@ -134,16 +127,20 @@ struct Cluster: Sendable {
         let databaseURL = if let databaseURL { databaseURL } else { try await TestDatabase.makeDatabase() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var instances: [ServerProcess] = []
+        var instances: [ServeProcess] = []
         var front: NginxProcess?
         let pool = PostgresPool(conninfo: databaseURL, maxConnections: 2)
         defer {
-            for instance in instances { instance.terminate() }
+            for instance in instances { instance.stop() }
             front?.stop()
             Task { await pool.close() }
         }
         for index in 0..<count {
-            instances.append(try await ServerProcess.start(databaseURL: databaseURL, logFile: directory.appendingPathComponent("instance\(index).log")))
+            instances.append(try await ServeProcess.start(
+                name: "instance\(index)", databaseURL: databaseURL,
+                environment: ["CHARGEPILE_ADMIN_PASSWORD": TestServer.adminPassword, "CHARGEPILE_PILE_PASSWORD": TestServer.pilePassword,
+                              "LOG_LEVEL": "info"],
+                logDirectory: directory, arguments: ["--command-timeout", "3"]))
         }
         if nginx {
             front = try await NginxProcess.start(upstreams: instances.map(\.port), directory: directory)
@@ -151,13 +148,17 @@ struct Cluster: Sendable {
         try await body(Cluster(instances: instances, nginx: front, pool: pool))
     }
 
+    /// A simulated pile logged in through `baseURL`, once it has been welcomed (status `off`).
     func connectPile(_ pileID: Int, to baseURL: String) async throws -> ConnectedPile {
         var logger = Logger(label: "test.pile")
         logger.logLevel = .warning
         let simulated = SimulatedPile(PileSimulatorConfiguration(baseURL: baseURL, pileID: pileID, password: TestServer.pilePassword),
                                       logger: logger)
         let task = Task { _ = try? await simulated.run() }
-        return ConnectedPile(simulated: simulated, task: task, events: EventReader(simulated.events))
+        let pile = ConnectedPile(simulated: simulated, task: task, events: EventReader(simulated.events))
+        let welcome = try await pile.next(timeout: .seconds(10))
+        guard welcome == .welcome(status: "off") else { throw TestFailure("pile \(pileID) not welcomed through \(baseURL): \(welcome)") }
+        return pile
     }
 
     func adminToken(_ baseURL: String) async throws -> String {
@@ -174,55 +175,6 @@ struct Cluster: Sendable {
     func pileStatus(_ pileID: Int, via baseURL: String, token: String) async throws -> String? {
         let reply = try await HTTP.call(.get, baseURL + "/admin/charge/status/get", ["token": token])
         return (reply["data"] as? [[String: Any]])?.first { $0["charging_station_id"] as? Int == pileID }?["status"] as? String
-    }
-}
-
-/// One `chargepile serve` child process.
-final class ServerProcess: Sendable {
-    let process: Process
-    let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    init(process: Process, port: Int) {
-        self.process = process
-        self.port = port
-    }
-
-    /// The `chargepile` binary `swift test` built next to the test bundle.
-    static var binary: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("chargepile")
-    }
-
-    static func start(databaseURL: String, logFile: URL) async throws -> ServerProcess {
-        let port = try LoopbackPort.free()
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["serve", "--port", "\(port)", "--command-timeout", "3"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["DATABASE_URL"] = databaseURL
-        environment["CHARGEPILE_ADMIN_PASSWORD"] = TestServer.adminPassword
-        environment["CHARGEPILE_PILE_PASSWORD"] = TestServer.pilePassword
-        environment["LOG_LEVEL"] = "info"
-        process.environment = environment
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        let log = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let server = ServerProcess(process: process, port: port)
-        try await eventually(timeout: .seconds(30)) { (try? await HTTP.call(.get, server.url + "/healthz", [:], raw: true)) != nil }
-        return server
-    }
-
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
     }
 }
 
@@ -259,7 +211,7 @@ final class NginxProcess: Sendable {
                 }
                 server {
                     listen 127.0.0.1:\(port);
-                    location /p/ws {
+                    location ~ ^/(p/ws|ocpp/) {
                         proxy_pass http://chargepile;
                         proxy_http_version 1.1;
                         proxy_set_header Upgrade $http_upgrade;

@@ -1,6 +1,7 @@
 import Foundation
 import PileSimulator
 import Testing
+import TestSupport
 
 /// Drivers over HTTP: register, log in, one request at a time, and every kind of bad input.
 @Suite("Driver API")
@@ -48,6 +49,11 @@ struct DriverAPITests {
             try await pile.simulated.sendMeter(requestID: requestID + 100, energyKWh: 1)
             guard case .error = try await pile.next() else { throw TestFailure("meter for an unknown request accepted") }
             try await pile.simulated.sendMeter(requestID: requestID, energyKWh: 5)
+            // The reading travels over the WebSocket, the cancel over HTTP: wait until the reading is applied.
+            try await eventually {
+                let view = try await api.call(.get, "/user/charge/request", query: ["token": driver]).data as? [String: Any]
+                return view?["charged_kwh"] as? Double == 5
+            }
 
             let cancelled = try await api.call(.post, "/user/charge/request/cancel", query: ["token": driver])
             #expect(cancelled.code == 200)

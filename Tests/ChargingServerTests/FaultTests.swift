@@ -18,7 +18,6 @@ struct FaultTests {
         try postgres.createDatabaseIfMissing("chargepile")
         try await Cluster.run(instances: 2, databaseURL: postgres.conninfo(database: "chargepile")) { cluster in
             let pile = try await cluster.connectPile(1, to: cluster.urls[0])
-            _ = try await pile.next()
             let admin = try await cluster.adminToken(cluster.urls[1])
             #expect(try await cluster.setStatus("on", pile: 1, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
             guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("no command before the outage") }
@@ -64,7 +63,10 @@ struct FaultTests {
             // A detail record first, so there are totals to keep.
             try await cluster.pool.execute("UPDATE piles SET total_charging_times = 7, total_charging_kwh = 12.5 WHERE id = 2")
             let pile = try await cluster.connectPile(2, to: front)
-            _ = try await pile.next()
+            // A command that reaches the pile proves the recorded owner holds its socket (nginx may have
+            // retried the upgrade on a second instance, whose newer claim then wins).
+            #expect(try await cluster.setStatus("off", pile: 2, via: front, token: admin)["code"] as? Int == 200)
+            guard case .setStatus("off", _) = try await pile.next() else { throw TestFailure("command not delivered before the kill") }
             let owner: String = try await cluster.pool.query("""
                 SELECT i.address FROM piles p JOIN instances i ON i.id = p.owner_instance WHERE p.id = 2
                 """).first!.decode("address")

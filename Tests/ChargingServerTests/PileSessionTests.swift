@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PileSimulator
 import Testing
+import TestSupport
 
 /// Piles over WebSocket on one instance: login, welcome, admin commands, own status,
 /// bad frames, replacement and offline.
@@ -260,16 +261,6 @@ actor EventReader<Element: Sendable> {
         }
         return items.removeFirst()
     }
-}
-
-/// Polls `condition` until it holds (bounded), for state that settles asynchronously.
-func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw TestFailure("condition not met within \(timeout)")
 }
 
 extension TestAPI {

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+import PileRouting
 import Testing
 
 /// The pile socket's protocol rules, frame by frame, without a network or a database.
@@ -107,4 +108,5 @@ private struct IgnoredSession: PileSession {
     func opened(_ connection: PileConnection) async {}
     func received(_ text: String, on connection: PileConnection) async {}
     func closed(_ connection: PileConnection) async {}
+    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome { .unsupported }
 }

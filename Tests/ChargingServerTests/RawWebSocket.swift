@@ -25,7 +25,19 @@ final class RawWebSocket: @unchecked Sendable {
 
     /// Connects to 127.0.0.1:`port` and upgrades `path`; throws unless the answer is 101
     /// (with the whole answer in the error). `key: nil` leaves out `Sec-WebSocket-Key`.
-    static func open(port: Int, path: String, key: String? = "dGhlIHNhbXBsZSBub25jZQ==") async throws -> RawWebSocket {
+    static func open(
+        port: Int, path: String, key: String? = "dGhlIHNhbXBsZSBub25jZQ==", headers: [String] = []
+    ) async throws -> RawWebSocket {
+        let (connection, head) = try await handshake(port: port, path: path, key: key, headers: headers)
+        guard let connection else { throw TestFailure("not upgraded: \(head)") }
+        return connection
+    }
+
+    /// Sends an upgrade request with `headers` (`Name: value` lines); the socket when the answer
+    /// is 101, and the answer's head (the whole answer when refused).
+    static func handshake(
+        port: Int, path: String, key: String? = "dGhlIHNhbXBsZSBub25jZQ==", headers: [String] = []
+    ) async throws -> (RawWebSocket?, head: String) {
         let connection = try await connect(port: port)
         return try await onThread {
             try connection.writeAll(Array("""
@@ -33,7 +45,7 @@ final class RawWebSocket: @unchecked Sendable {
                 Host: 127.0.0.1:\(port)\r
                 Upgrade: websocket\r
                 Connection: Upgrade\r
-                \(key.map { "Sec-WebSocket-Key: \($0)\r\n" } ?? "")Sec-WebSocket-Version: 13\r
+                \(key.map { "Sec-WebSocket-Key: \($0)\r\n" } ?? "")\(headers.map { $0 + "\r\n" }.joined())Sec-WebSocket-Version: 13\r
                 \r
 
                 """.utf8))
@@ -41,9 +53,9 @@ final class RawWebSocket: @unchecked Sendable {
             while !head.ends(with: Array("\r\n\r\n".utf8)) { head += try connection.read(count: 1) }
             guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
                 while let byte = try? connection.read(count: 1) { head += byte }
-                throw TestFailure("not upgraded: \(String(decoding: head, as: UTF8.self))")
+                return (nil, String(decoding: head, as: UTF8.self))
             }
-            return connection
+            return (connection, String(decoding: head, as: UTF8.self))
         }
     }
 

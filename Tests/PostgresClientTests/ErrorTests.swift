@@ -1,5 +1,6 @@
 import Foundation
 import PostgresClient
+import TestSupport
 import Testing
 
 @Suite struct ErrorTests {
@@ -63,7 +64,7 @@ import Testing
     }
 
     @Test func connectingToNothingFailsFast() async throws {
-        let port = try freeLoopbackPort()
+        let port = try LoopbackPort.free()
         let start = ContinuousClock.now
         let error = try await #require(throws: PostgresError.self) {
             try await PostgresConnection.connect("host=127.0.0.1 port=\(port) user=postgres dbname=postgres")
@@ -82,20 +83,5 @@ import Testing
             try await PostgresConnection.connect("host=127.0.0.1 nonsense_option=1")
         }
         #expect(error.kind == .connection)
-    }
-
-    private func freeLoopbackPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -33,19 +33,3 @@ func terminateBackend(_ pid: Int32) async throws {
     await admin.close()
 }
 
-struct Timeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Polls `condition` until it holds or `seconds` pass.
-func eventually(
-    _ what: String, within seconds: Double = 10, _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw Timeout(what: what)
-}

@@ -1,3 +1,4 @@
+import ChargingDomain
 import ChargingStore
 import Foundation
 import Hummingbird
@@ -16,7 +17,7 @@ public struct TokenService: Sendable {
     public func issue(role: AccountRole, subject: String) async throws -> String {
         var generator = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
-        let expiresAt = Date().addingTimeInterval(TimeInterval(lifetime.components.seconds))
+        let expiresAt = Date().addingTimeInterval(lifetime.inSeconds)
         try await store.insert(hashHex: SHA256.hash(Array(token.utf8)).hexString, role: role, subject: subject, expiresAt: expiresAt)
         return token
     }

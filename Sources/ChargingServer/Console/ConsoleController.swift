@@ -102,7 +102,9 @@ struct ConsoleController {
 
     @Sendable func commands(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[CommandResponse]> {
         let parameters = try await authenticated(request, context)
-        let rows = try await store.commands(pileID: try parameters.optionalInteger("pile_id"), limit: try parameters.rowLimit(default: 50, max: 500))
+        let rows = try await store.commands(pileID: try parameters.optionalInteger("pile_id"),
+                                            kind: try parameters.optionalChoice("kind", as: CommandKind.self)?.rawValue,
+                                            limit: try parameters.rowLimit(default: 50, max: 500))
         return .success("获取成功", data: rows.map(CommandResponse.init))
     }
 
@@ -152,6 +154,11 @@ struct ConsoleController {
         _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
         return parameters
     }
+}
+
+/// `GET /admin/commands?kind=`: admins' status commands, or the other instructions for piles.
+enum CommandKind: String {
+    case status, instruction
 }
 
 extension RequestParameters {

@@ -127,7 +127,8 @@ struct AdminBillResponse: Encodable, Sendable {
 struct CommandResponse: Encodable, Sendable {
     var command_id: Int64
     var pile_id: Int
-    var status: String
+    var kind: String
+    var status: String?
     var state: String
     var error: String?
     var requested_at: String
@@ -140,6 +141,7 @@ struct CommandResponse: Encodable, Sendable {
     init(_ row: ConsoleStore.CommandRow) {
         command_id = row.commandID
         pile_id = row.pileID
+        kind = row.kind
         status = row.status
         state = row.state
         error = row.error
@@ -153,12 +155,13 @@ struct CommandResponse: Encodable, Sendable {
 
     func encode(to encoder: any Encoder) throws {
         enum Keys: String, CodingKey {
-            case command_id, pile_id, status, state, error, requested_at, finished_at, latency_ms, acked_at, owner_instance,
+            case command_id, pile_id, kind, status, state, error, requested_at, finished_at, latency_ms, acked_at, owner_instance,
                  requester_instance
         }
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(command_id, forKey: .command_id)
         try container.encode(pile_id, forKey: .pile_id)
+        try container.encode(kind, forKey: .kind)
         try container.encode(status, forKey: .status)
         try container.encode(state, forKey: .state)
         try container.encode(error, forKey: .error)

@@ -15,21 +15,15 @@ struct AdminController {
     let commandTimeout: Duration
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.post("/a/login", use: login)
+        LoginRoute(tokens: tokens, hasher: hasher).add(
+            "/a/login", role: .admin, to: router,
+            account: { try $0.string("username") }, credentials: { try await accounts.adminCredentials(username: $0) })
         router.get("/admin/charge/queue", use: queue)
         router.get("/admin/charge/status/get", use: statusGet)
         router.post("/admin/charge/status/set", use: statusSet)
         router.get("/admin/charge/waiting", use: waiting)
         router.get("/admin/clock", use: clock)
         router.post("/admin/clock/advance", use: advanceClock)
-    }
-
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        let username = try parameters.string("username")
-        let password = try parameters.string("password")
-        let token = try await tokens.logIn(try await accounts.adminCredentials(username: username), password: password, role: .admin, hasher: hasher)
-        return .success("登录成功", token: token)
     }
 
     @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {
@@ -57,7 +51,8 @@ struct AdminController {
             await stations.pileStatusChanged(pileID: pileID)
             return .success("设置成功")
         case .offline: throw APIError.pileOffline
-        case .failed, .expired: throw APIError.writeFailed
+        case .rejected: throw APIError.commandRejected
+        case .failed, .expired, .pending: throw APIError.writeFailed
         }
     }
 

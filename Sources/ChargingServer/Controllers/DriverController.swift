@@ -13,7 +13,9 @@ struct DriverController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/u/register", use: register)
-        router.post("/u/login", use: login)
+        LoginRoute(tokens: tokens, hasher: hasher).add(
+            "/u/login", role: .driver, to: router,
+            account: { try $0.string("username") }, credentials: { try await accounts.driverCredentials(username: $0) })
         router.post("/user/charge/request", use: submit)
         router.get("/user/charge/request", use: current)
         router.post("/user/charge/request/modify", use: modify)
@@ -38,14 +40,6 @@ struct DriverController {
         return .success("注册成功")
     }
 
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        let username = try parameters.string("username")
-        let password = try parameters.string("password")
-        let token = try await tokens.logIn(try await accounts.driverCredentials(username: username), password: password, role: .driver, hasher: hasher)
-        return .success("登录成功", token: token)
-    }
-
     @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> APIResponse<SubmittedRequestResponse> {
         let (parameters, driver) = try await authenticated(request, context)
         let mode = try parameters.choice("mode", as: ChargingMode.self)
@@ -64,7 +58,7 @@ struct DriverController {
     @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
         let (_, driver) = try await authenticated(request, context)
         guard let view = try await stations.request(of: driver.username) else { throw APIError(StationError.noActiveRequest.message) }
-        return .success("获取成功", data: RequestResponse(view))
+        return .success("获取成功", data: RequestResponse(view, idTag: driver.idTag))
     }
 
     @Sendable func modify(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
@@ -73,7 +67,7 @@ struct DriverController {
         let amount = try parameters.optionalEnergyKWh("request_quantity")
         _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount))
         guard let view = try await stations.request(of: driver.username) else { throw APIError.unavailable }
-        return .success("修改成功", data: RequestResponse(view))
+        return .success("修改成功", data: RequestResponse(view, idTag: driver.idTag))
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {

@@ -12,7 +12,7 @@ struct PileController {
     let tokens: TokenService
     let hasher: PasswordHasher
     let ownership: PileOwnership
-    let hub: PileHub
+    let lifecycle: PileSocketLifecycle
     let commands: PileCommandLog
     let stations: StationService
 
@@ -20,17 +20,11 @@ struct PileController {
     static let maxMessageSize = 64 * 1024
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.post("/p/login", use: login)
+        LoginRoute(tokens: tokens, hasher: hasher).add(
+            "/p/login", role: .pile, to: router,
+            account: { try $0.int("id") }, credentials: { try await piles.credentials(pileID: $0) })
         // Upgrades are taken by `PileSocketChannel`; what reaches the router is plain HTTP or a refused upgrade.
         router.get(RouterPath(Self.socketPath), use: notUpgraded)
-    }
-
-    @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        let pileID = try parameters.int("id")
-        let password = try parameters.string("password")
-        let token = try await tokens.logIn(try await piles.credentials(pileID: pileID), password: password, role: .pile, hasher: hasher)
-        return .success("登录成功", token: token)
     }
 
     /// Plain HTTP to `/p/ws`: the token is checked first (`code -1` when bad), then the pile is told to upgrade.
@@ -40,8 +34,15 @@ struct PileController {
     }
 }
 
-extension PileController: PileSocketAcceptor {
+extension PileController: PileSocketAcceptor, PileSession {
     static let socketPath = "/p/ws"
+
+    func serves(path: Substring) -> Bool { path == Self.socketPath }
+
+    func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
+        guard let pileID = try await pileID(upgrading: request) else { return .refused(.envelope(.invalidToken)) }
+        return .accepted(pileID: pileID, session: self, headers: [:])
+    }
 
     /// The pile a `/p/ws` request's token (query or bearer) speaks for; nil when the token is bad.
     func pileID(upgrading request: Request) async throws -> Int? {
@@ -55,20 +56,8 @@ extension PileController: PileSocketAcceptor {
 
     /// The newest socket of a pile owns it; it is greeted as `off`.
     func opened(_ connection: PileConnection) async {
-        let pileID = connection.pileID
-        do {
-            guard let claim = try await ownership.claim(pileID: pileID) else {
-                return await connection.close(.policyViolation, reason: "unknown pile")
-            }
-            connection.claimed(epoch: claim.epoch)
-            await hub.attach(connection, epoch: claim.epoch)
-            connection.logger.info("pile connected", metadata: ["epoch": "\(claim.epoch)"])
-            await stations.pileStatusChanged(pileID: pileID)
-            _ = await connection.write(PileFrame.welcome(pileID: pileID, status: .off))
-        } catch {
-            connection.logger.warning("pile could not be claimed", metadata: ["error": "\(error)"])
-            await connection.close(.unexpectedServerError, reason: "service unavailable")
-        }
+        guard await lifecycle.open(connection, protocol: .chargepile) else { return }
+        _ = await connection.write(PileFrame.welcome(pileID: connection.pileID, status: .off))
     }
 
     func received(_ text: String, on connection: PileConnection) async {
@@ -78,14 +67,21 @@ extension PileController: PileSocketAcceptor {
         }
     }
 
-    /// The pile goes offline unless a newer connection took over.
-    func closed(_ connection: PileConnection) async {
-        guard let epoch = connection.epoch else { return }
-        await hub.detach(pileID: connection.pileID, epoch: epoch)
-        if (try? await ownership.release(pileID: connection.pileID, epoch: epoch)) == true {
-            await stations.pileStatusChanged(pileID: connection.pileID)
+    /// Our protocol's frames: written is delivered (the pile's `ack` comes later, if at all).
+    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
+        let frame: String
+        switch instruction {
+        case .setStatus(let status, let commandID): frame = PileFrame.setStatus(status, commandID: commandID)
+        case .startCharging(let requestID, let driver, let queueNumber, let requestedKWh):
+            frame = PileFrame.startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh)
+        case .stopCharging(let requestID, let reason): frame = PileFrame.stopCharging(requestID: requestID, reason: reason)
+        case .ocppCall: return .unsupported
         }
-        connection.logger.info("pile disconnected", metadata: ["epoch": "\(epoch)"])
+        return await connection.write(frame) ? .delivered(answer: nil) : .failed("websocket write failed")
+    }
+
+    func closed(_ connection: PileConnection) async {
+        await lifecycle.close(connection)
     }
 
     /// Applies one frame; returns why it was refused, if it was.

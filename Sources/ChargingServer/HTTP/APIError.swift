@@ -9,6 +9,8 @@ public struct APIError: Error, Sendable, Equatable {
     static let unknownPile = APIError("充电桩不存在")
     static let pileOffline = APIError("充电桩离线")
     static let writeFailed = APIError("websocket写入失败")
+    /// An OCPP charger answered the command with Rejected (or a CALLERROR).
+    static let commandRejected = APIError("充电桩拒绝了该命令")
     static let bodyTooLarge = APIError("请求体过大")
     static let malformedBody = APIError("请求体格式错误")
     static let unavailable = APIError("服务暂时不可用，请稍后重试")

@@ -1,3 +1,4 @@
+import ChargingDomain
 import Foundation
 import Hummingbird
 import Logging
@@ -24,10 +25,9 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         // The matched route, not the raw path: unknown paths must not grow the metric's label set.
         ServerMetrics.recordRequest(method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: status,
                                     duration: elapsed)
-        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-        context.logger.info("request", metadata: [
+                context.logger.info("request", metadata: [
             "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(status)",
-            "ms": "\(String(format: "%.2f", milliseconds))",
+            "ms": "\(String(format: "%.2f", elapsed.inMilliseconds))",
         ])
     }
 }

@@ -97,7 +97,26 @@ struct RequestParameters: Sendable {
         guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(bytes)) else {
             throw .malformedBody
         }
-        return object.compactMapValues(\.text)
+        var fields = object.compactMapValues(\.text)
+        // A nested object or array is kept as its JSON text behind the NUL, for `optionalJSONText`.
+        if fields.values.contains(Self.nestedMark),
+           let whole = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] {
+            for (name, value) in fields where value == Self.nestedMark {
+                if let nested = whole[name], let data = try? JSONSerialization.data(withJSONObject: nested, options: [.sortedKeys]) {
+                    fields[name] = Self.nestedMark + String(decoding: data, as: UTF8.self)
+                }
+            }
+        }
+        return fields
+    }
+
+    static let nestedMark = "\u{0}"
+
+    /// A parameter that carries JSON: an object or array in a JSON body, or JSON text in any other place.
+    func optionalJSONText(_ name: String) throws(APIError) -> String? {
+        guard let value = values[name] else { return nil }
+        if value.hasPrefix(Self.nestedMark) { return String(value.dropFirst(Self.nestedMark.count)) }
+        return try optionalString(name)
     }
 }
 
@@ -121,7 +140,7 @@ private enum JSONScalar: Decodable {
         switch self {
         case .text(let value): value
         // An object or array where a scalar belongs is kept as a value no parser accepts.
-        case .nested: "\u{0}"
+        case .nested: RequestParameters.nestedMark
         case .null: nil
         }
     }

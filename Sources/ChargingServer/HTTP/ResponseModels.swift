@@ -124,8 +124,11 @@ struct RequestResponse: Encodable, Sendable {
     var charged_kwh: Double
     var charging_fee: Double
     var service_fee: Double
+    /// The driver's own OCPP idTag: a charger's RemoteStartTransaction carries it.
+    var id_tag: String
 
-    init(_ view: RequestView) {
+    init(_ view: RequestView, idTag: String) {
+        id_tag = idTag
         request_id = view.requestID
         queue_number = view.queueNumber
         mode = view.mode.rawValue
@@ -142,6 +145,7 @@ struct RequestResponse: Encodable, Sendable {
     func encode(to encoder: any Encoder) throws {
         enum Keys: String, CodingKey {
             case request_id, queue_number, mode, request_quantity, state, pile_id, cars_ahead, waiting_time, charged_kwh, charging_fee, service_fee
+            case id_tag
         }
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(request_id, forKey: .request_id)
@@ -155,6 +159,7 @@ struct RequestResponse: Encodable, Sendable {
         try container.encode(charged_kwh, forKey: .charged_kwh)
         try container.encode(charging_fee, forKey: .charging_fee)
         try container.encode(service_fee, forKey: .service_fee)
+        try container.encode(id_tag, forKey: .id_tag)
     }
 }
 

@@ -1,3 +1,4 @@
+import ChargingDomain
 import ChargingStore
 import Foundation
 import Hummingbird
@@ -38,7 +39,7 @@ struct OperationsController {
         Gauge(label: "chargepile_pool_connections_open").record(statistics.open)
         Gauge(label: "chargepile_pool_connections_in_use").record(statistics.inUse)
         Gauge(label: "chargepile_pool_waiting").record(statistics.waiting)
-        Gauge(label: "chargepile_pool_acquire_wait_seconds_total").record(Double(statistics.totalAcquireWait.nanoseconds) / 1e9)
+        Gauge(label: "chargepile_pool_acquire_wait_seconds_total").record(statistics.totalAcquireWait.inSeconds)
         Gauge(label: "chargepile_pool_acquire_timeouts_total").record(statistics.timeoutCount)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: ServerMetrics.registry.emitToBuffer())))

@@ -1,3 +1,4 @@
+import ChargingDomain
 import Metrics
 import Prometheus
 
@@ -14,13 +15,13 @@ enum ServerMetrics {
         _ = registry
         Timer(label: "chargepile_http_request_duration_seconds",
               dimensions: [("method", method), ("route", route), ("status", String(status))])
-            .recordNanoseconds(duration.nanoseconds)
+            .recordNanoseconds(duration.inNanoseconds)
     }
 
     static func recordCommand(outcome: String, duration: Duration) {
         _ = registry
         Counter(label: "chargepile_commands_total", dimensions: [("outcome", outcome)]).increment()
-        Timer(label: "chargepile_command_duration_seconds").recordNanoseconds(duration.nanoseconds)
+        Timer(label: "chargepile_command_duration_seconds").recordNanoseconds(duration.inNanoseconds)
     }
 
     static func setConnectedPiles(_ count: Int) {
@@ -31,11 +32,5 @@ enum ServerMetrics {
     static func listenerReconnected() {
         _ = registry
         Counter(label: "chargepile_listener_reconnects_total").increment()
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -2,12 +2,15 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
+import PileRouting
 
-/// What a pile's socket means to the station: called one event at a time, in order.
+/// What a pile's socket means to the station, in one protocol: its events are called one at a
+/// time, in order; `deliver` turns the station's instructions into that protocol's messages.
 protocol PileSession: Sendable {
     func opened(_ connection: PileConnection) async
     func received(_ text: String, on connection: PileConnection) async
     func closed(_ connection: PileConnection) async
+    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome
 }
 
 /// One pile's socket. Its channel handler feeds it events, which are applied in order by a
@@ -83,6 +86,10 @@ final class PileConnection: Sendable {
             }
             return state.pending.removeFirst()
         }
+    }
+
+    func deliver(_ instruction: PileInstruction) async -> DeliveryOutcome {
+        await session.deliver(instruction, on: self)
     }
 
     /// Writes a text frame; false when the socket is closing or the write did not finish in time.

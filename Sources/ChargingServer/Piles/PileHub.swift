@@ -26,9 +26,9 @@ actor PileHub: PileSockets {
         ServerMetrics.setConnectedPiles(held.count)
     }
 
-    func write(_ text: String, toPile pileID: Int, epoch: Int64?) async -> Bool {
-        guard let socket = held[pileID], epoch == nil || socket.epoch == epoch else { return false }
-        return await socket.connection.write(text)
+    func deliver(_ instruction: PileInstruction, toPile pileID: Int, epoch: Int64) async -> DeliveryOutcome {
+        guard let socket = held[pileID], socket.epoch == epoch else { return .failed("no socket for this pile here") }
+        return await socket.connection.deliver(instruction)
     }
 
     func closeReplaced(pileID: Int, newerEpoch: Int64) async {

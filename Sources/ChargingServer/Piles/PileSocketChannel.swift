@@ -8,18 +8,31 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 
-/// Who may open a pile socket, and what its events mean.
-protocol PileSocketAcceptor: PileSession {
-    static var socketPath: String { get }
-    /// The pile an upgrade request authenticates as, if any.
-    func pileID(upgrading request: Request) async throws -> Int?
+/// One pile protocol's door: which upgrade requests it takes, and the session it gives a socket.
+protocol PileSocketAcceptor: Sendable {
+    /// Whether upgrade requests to this path (without its query) are this acceptor's.
+    func serves(path: Substring) -> Bool
+    /// Authenticates an upgrade request: the pile, its session and extra 101 headers, or a refusal.
+    func accept(upgrading request: Request) async throws -> PileSocketAcceptance
+}
+
+enum PileSocketAcceptance: Sendable {
+    case accepted(pileID: Int, session: any PileSession, headers: HTTPHeaders)
+    case refused(UpgradeRefusal)
+}
+
+/// How a refused upgrade is answered: in the API's envelope (our protocol), or with a bare HTTP
+/// status, which is what OCPP chargers expect (400, 401 with a Basic challenge, 404).
+enum UpgradeRefusal: Sendable, Equatable {
+    case envelope(APIError)
+    case status(HTTPResponse.Status, challenge: Bool = false)
 }
 
 /// Each connection of the server: HTTP/1.1 for the APIs, or (as its first request) a pile's
-/// WebSocket upgrade at `PileSocketAcceptor.socketPath`. An upgraded socket is served by NIO
-/// channel handlers alone (`PileSocketHandler`), so 10,000 idle piles hold no Swift tasks;
-/// Hummingbird's own WebSocket channel keeps one (plus a ping task) for every socket.
-struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTPChannelHandler {
+/// WebSocket upgrade at one of the acceptors' paths (`/p/ws`, `/ocpp/{id}`). An upgraded socket
+/// is served by NIO channel handlers alone (`PileSocketHandler`), so 10,000 idle piles hold no
+/// Swift tasks; Hummingbird's own WebSocket channel keeps one (plus a ping task) for every socket.
+struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
     struct Settings: Sendable {
         var maxMessageSize: Int
         var pingInterval: Duration
@@ -32,7 +45,7 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
         case pileSocket
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// The first request asked to upgrade and was refused, for this reason.
-        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
+        case refusedUpgrade(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, UpgradeRefusal)
     }
 
     struct Value: ServerChildChannelValue {
@@ -41,48 +54,51 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
     }
 
     let responder: HTTPChannelHandler.Responder
-    private let acceptor: Acceptor
+    private let acceptors: [any PileSocketAcceptor]
     private let settings: Settings
 
-    init(responder: @escaping HTTPChannelHandler.Responder, acceptor: Acceptor, settings: Settings) {
+    init(responder: @escaping HTTPChannelHandler.Responder, acceptors: [any PileSocketAcceptor], settings: Settings) {
         self.responder = Self.redirectingLateUpgrades(responder)
-        self.acceptor = acceptor
+        self.acceptors = acceptors
         self.settings = settings
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let askedToUpgrade = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
-            let pileID = NIOLoopBoundBox(Int?.none, eventLoop: channel.eventLoop)
+            let accepted = NIOLoopBoundBox((pileID: Int, session: any PileSession)?.none, eventLoop: channel.eventLoop)
             // Why an upgrade was refused; NIO asks `shouldUpgrade` only once the handshake headers are valid.
-            let refusal = NIOLoopBoundBox(APIError("WebSocket握手无效"), eventLoop: channel.eventLoop)
-            let acceptor = self.acceptor
+            let refusal = NIOLoopBoundBox(UpgradeRefusal.envelope(APIError("WebSocket握手无效")), eventLoop: channel.eventLoop)
+            let acceptors = self.acceptors
             let settings = self.settings
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: settings.maxMessageSize,
                 shouldUpgrade: { channel, head in
-                    guard head.uri.split(separator: "?", maxSplits: 1).first == Substring(Acceptor.socketPath) else {
-                        refusal.value = APIError("该地址不支持WebSocket")
+                    let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                    guard let acceptor = acceptors.first(where: { $0.serves(path: path) }) else {
+                        refusal.value = .envelope(APIError("该地址不支持WebSocket"))
                         return channel.eventLoop.makeSucceededFuture(nil)
                     }
                     let request = Request(head: HTTPRequest(head), body: .init(buffer: ByteBuffer()))
-                    let authenticated = channel.eventLoop.makePromise(of: Result<Int?, any Error>.self)
+                    let authenticated = channel.eventLoop.makePromise(of: PileSocketAcceptance.self)
                     authenticated.completeWithTask {
-                        do { return .success(try await acceptor.pileID(upgrading: request)) } catch { return .failure(error) }
+                        do { return try await acceptor.accept(upgrading: request) } catch { return .refused(.envelope(.unavailable)) }
                     }
-                    return authenticated.futureResult.map { outcome in
-                        switch outcome {
-                        case .success(let id?): pileID.value = id
-                        case .success(nil): refusal.value = .invalidToken
-                        case .failure: refusal.value = .unavailable
+                    return authenticated.futureResult.map { acceptance in
+                        switch acceptance {
+                        case .accepted(let pileID, let session, let headers):
+                            accepted.value = (pileID, session)
+                            return headers
+                        case .refused(let reason):
+                            refusal.value = reason
+                            return nil
                         }
-                        return pileID.value == nil ? nil : HTTPHeaders()
                     }
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard let id = pileID.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
-                        let connection = PileConnection(pileID: id, channel: channel, session: acceptor,
+                        guard let (id, session) = accepted.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
+                        let connection = PileConnection(pileID: id, channel: channel, session: session,
                                                         writeTimeout: .init(settings.writeTimeout), logger: logger)
                         try channel.pipeline.syncOperations.addHandler(PileSocketHandler(
                             connection: connection, maxMessageSize: settings.maxMessageSize,
@@ -130,14 +146,25 @@ struct PileSocketChannel<Acceptor: PileSocketAcceptor>: ServerChildChannel, HTTP
     }
 
     /// NIO keeps a refused upgrade request to itself, so it can't go through the router: the
-    /// refusal is answered here, in the API's envelope (`code -1`), and the connection closed.
-    private static func answer(_ refusal: APIError, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
-        let body = try APIResponse<NoPayload>.failure(refusal).json()
+    /// refusal is answered here (in the API's envelope, `code -1`, or as a bare status) and the connection closed.
+    private static func answer(_ refusal: UpgradeRefusal, on http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>) async throws {
+        let head: HTTPResponse
+        let body: ByteBuffer
+        switch refusal {
+        case .envelope(let error):
+            body = try APIResponse<NoPayload>.failure(error).json()
+            head = HTTPResponse(status: .ok, headerFields: [.contentType: "application/json; charset=utf-8"])
+        case .status(let status, let challenge):
+            body = ByteBuffer(string: "\(status.code) \(status.reasonPhrase)\n")
+            var fields: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+            if challenge { fields[.wwwAuthenticate] = #"Basic realm="chargepile", charset="UTF-8""# }
+            head = HTTPResponse(status: status, headerFields: fields)
+        }
+        var response = head
+        response.headerFields[.connection] = "close"
+        response.headerFields[.contentLength] = "\(body.readableBytes)"
         try await http.executeThenClose { _, outbound in
-            let head = HTTPResponse(status: .ok, headerFields: [
-                .connection: "close", .contentType: "application/json; charset=utf-8", .contentLength: "\(body.readableBytes)",
-            ])
-            try await outbound.write(contentsOf: [.head(head), .body(body), .end(nil)])
+            try await outbound.write(contentsOf: [.head(response), .body(body), .end(nil)])
         }
     }
 

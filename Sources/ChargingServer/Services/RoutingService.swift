@@ -41,7 +41,6 @@ struct RoutingService: Service {
             case .command(let id, let pileID): await delivery.commandArrived(id, pileID: pileID)
             case .result(let id): await delivery.resultArrived(id)
             case .replaced(let pileID, let epoch): await hub.closeReplaced(pileID: pileID, newerEpoch: epoch)
-            case .frame(let pileID, let text): _ = await hub.write(text, toPile: pileID, epoch: nil)
             case nil: logger.warning("unknown routing message")
             }
         }

@@ -28,7 +28,7 @@ public struct StationService: Sendable {
             return try await store.update(
                 stationID: stationID ?? defaultStationID, offlineGrace: offlineGrace,
                 { station, clock in try station.apply(command, at: clock.now.instant) },
-                alsoInTransaction: Self.deliverFrames)
+                alsoInTransaction: Self.queueInstructions)
         } catch let error as StationError {
             throw APIError(error.message)
         } catch StoreError.notFound {
@@ -39,7 +39,7 @@ public struct StationService: Sendable {
     /// Applies completions due by now and any pile status changes; the ticker calls it.
     @discardableResult
     func catchUp(stationID: Int) async throws -> [StationEffect] {
-        try await store.update(stationID: stationID, offlineGrace: offlineGrace, alsoInTransaction: Self.deliverFrames)
+        try await store.update(stationID: stationID, offlineGrace: offlineGrace, alsoInTransaction: Self.queueInstructions)
     }
 
     func needsCatchUp(stationID: Int) async throws -> Bool {
@@ -65,6 +65,20 @@ public struct StationService: Sendable {
         } catch let error as APIError {
             return error.message
         }
+    }
+
+    /// A charger ended a session itself (the car left): the meter's energy is the session's, and
+    /// the car leaves as if its driver had cancelled. Nothing happens when the car no longer charges there.
+    func chargerStopped(pileID: Int, requestID: Int64, energyKWh: Decimal) async throws {
+        guard let charging = try await pileQueue(pileID: pileID)?.first(where: { $0.requestID == requestID && $0.state == .charging })
+        else { return }
+        if let refusal = try await meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh) {
+            logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
+        }
+        // The reading may have completed the session; only a car still charging here is cancelled.
+        guard try await pileQueue(pileID: pileID)?.contains(where: { $0.requestID == requestID && $0.state == .charging }) == true
+        else { return }
+        _ = try await apply(.cancel(driver: charging.driver), stationID: try await store.stationID(ofPile: pileID))
     }
 
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
@@ -97,24 +111,26 @@ public struct StationService: Sendable {
         guard current.mode == .manual else { throw APIError("仅手动时钟模式可以推进时间") }
         guard target >= current.now else { throw APIError("时间不能倒退") }
         _ = try await store.update(stationID: id, offlineGrace: offlineGrace, setClockTo: target,
-                                   alsoInTransaction: Self.deliverFrames)
+                                   alsoInTransaction: Self.queueInstructions)
         return try await clock(stationID: id)
     }
 
-    /// Frames for piles go out with the NOTIFY of the committing transaction.
-    @Sendable static func deliverFrames(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
+    /// How long an engine instruction may wait for its delivery (a listener reconnecting, a busy owner).
+    static let instructionDeadline: Duration = .seconds(300)
+
+    /// Instructions for piles are rows of the committing transaction; its NOTIFY rings the owner's bell.
+    @Sendable static func queueInstructions(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
         for effect in effects {
+            let instruction: (pileID: Int, PileInstruction)
             switch effect {
             case .startCharging(let pileID, let requestID, let driver, let queueNumber, let requestedKWh):
-                try await PileOwnership.sendFrame(
-                    PileFrame.startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh),
-                    toPile: pileID, on: connection)
+                instruction = (pileID, .startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh))
             case .stopCharging(let pileID, let requestID, let reason):
-                try await PileOwnership.sendFrame(PileFrame.stopCharging(requestID: requestID, reason: reason),
-                                                  toPile: pileID, on: connection)
+                instruction = (pileID, .stopCharging(requestID: requestID, reason: reason))
             default:
-                break
+                continue
             }
+            try await CommandDelivery.enqueue(instruction.1, toPile: instruction.pileID, deadline: instructionDeadline, on: connection)
         }
     }
 }

@@ -11,7 +11,8 @@
   const CAR_STATES = { charging: "充电中", queued: "排队中", waiting: "等候中", displaced: "故障调度中" };
   const MODE_NAMES = { F: "快充", T: "慢充" };
   const ENDED_BY = { completed: "充满", cancelled: "取消", fault: "故障", off: "关闭" };
-  const COMMAND_STATES = { pending: "执行中", written: "已写入", failed: "失败", expired: "超时" };
+  const COMMAND_STATES = { pending: "执行中", written: "已写入", rejected: "被拒绝", failed: "失败", expired: "超时" };
+  const COMMAND_KINDS = { startCharging: "开始充电", stopCharging: "停止充电", ocppCall: "OCPP调用" };
   const PILE_COLORS = ["#0b63c5", "#e8710a", "#1a7f37", "#a142f4", "#b42318", "#12b5cb", "#795548", "#607d8b"];
 
   const state = {
@@ -327,7 +328,7 @@
   function outcomeText(outcome) {
     if (!outcome) return "—";
     if (outcome.startsWith("failed")) return `失败 (${outcome.slice(7).trim() || "未知错误"})`;
-    return { pending: "执行中", written: "已写入", "written, acked": "已写入，已确认", expired: "超时" }[outcome] || outcome;
+    return { pending: "执行中", written: "已写入", "written, acked": "已写入，已确认", rejected: "被拒绝", expired: "超时" }[outcome] || outcome;
   }
 
   function renderPileSelects() {
@@ -529,7 +530,8 @@
     const { data } = await api("GET", "/admin/commands", { limit: 50 });
     const table = $("command-table");
     fill(table.tBodies[0], data.map((c) => row(table, [
-      [c.command_id, "num"], `${c.pile_id}号桩`, STATUS_NAMES[c.status] || c.status,
+      [c.command_id, "num"], `${c.pile_id}号桩`,
+      c.kind === "status" ? `设为${STATUS_NAMES[c.status] || c.status}` : COMMAND_KINDS[c.kind] || c.kind,
       [`${COMMAND_STATES[c.state] || c.state}${c.acked_at ? "，已确认" : ""}${c.error ? ` (${c.error})` : ""}`, `outcome-${c.state}`],
       formatTime(c.requested_at), [c.latency_ms === null ? "—" : fixed(c.latency_ms, 1), "num"], c.owner_instance, c.requester_instance,
     ])));

@@ -1,3 +1,4 @@
+import ChargingDomain
 import Foundation
 
 /// Latency samples in milliseconds, summarised by nearest-rank percentiles.
@@ -7,7 +8,7 @@ struct BenchLatencies: Sendable {
     init() {}
 
     mutating func append(_ duration: Duration) {
-        milliseconds.append(Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+        milliseconds.append(duration.inMilliseconds)
     }
 
     mutating func append(contentsOf other: BenchLatencies) {

@@ -1,3 +1,4 @@
+import ChargingDomain
 import Dispatch
 import Foundation
 #if canImport(Glibc)
@@ -52,8 +53,7 @@ final class BenchInbox<Item: Sendable>: @unchecked Sendable {
 
     /// The oldest item not taken yet, or nil after `timeout`.
     func take(timeout: Duration) -> (item: Item, at: ContinuousClock.Instant)? {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        let limit = Date(timeIntervalSinceNow: seconds)
+        let limit = Date(timeIntervalSinceNow: timeout.inSeconds)
         condition.lock()
         defer { condition.unlock() }
         while head == items.count {

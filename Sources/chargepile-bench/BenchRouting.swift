@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LocalCluster
 import Logging
 import PileSimulator
 import PostgresClient
@@ -15,7 +16,7 @@ struct BenchRouting: AsyncParsableCommand {
         commandName: "routing",
         abstract: "Command latency admin HTTP on one instance → frame at a pile on another, against raw NOTIFY → LISTEN.",
         discussion: """
-            Starts two `chargepile serve` children of this binary on a database of its own \
+            Starts two `chargepile serve` children (the build next to this binary) on a database of its own \
             (\(databaseName), dropped and created on each run), connects one simulated pile to \
             instance A, logs in as admin on instance B and sends status/set on/off to B one at \
             a time. Alternates with the raw NOTIFY → LISTEN round trip (PostgresListener on one \
@@ -66,10 +67,10 @@ struct BenchRouting: AsyncParsableCommand {
 
         print("Starting instances A and B on \(Self.databaseName) (logs in \(logs.path))…")
         // A first: it migrates and creates the admin and the default station; B finds them.
-        let owner = try await BenchServerProcess.start(
+        let owner = try await ServeProcess.start(
             name: "A", databaseURL: database.conninfo, environment: environment, logDirectory: logs, prefix: server.serverPrefix)
         defer { owner.stop() }
-        let requester = try await BenchServerProcess.start(
+        let requester = try await ServeProcess.start(
             name: "B", databaseURL: database.conninfo, environment: environment, logDirectory: logs, prefix: server.serverPrefix)
         defer { requester.stop() }
         let pool = PostgresPool(conninfo: database.conninfo, maxConnections: 2, acquireTimeout: .seconds(10))
@@ -103,7 +104,7 @@ struct BenchRouting: AsyncParsableCommand {
     }
 
     private func measure(
-        owner: BenchServerProcess, requester: BenchServerProcess, pool: PostgresPool, conninfo: String,
+        owner: ServeProcess, requester: ServeProcess, pool: PostgresPool, conninfo: String,
         adminPassword: String, pilePassword: String
     ) async throws {
         let httpComparison = try await compareHTTPClients(port: requester.port)

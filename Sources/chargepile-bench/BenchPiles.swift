@@ -1,6 +1,8 @@
 import ArgumentParser
 import ChargingServer
+import ChargingDomain
 import Foundation
+import LocalCluster
 import Logging
 import PileSimulator
 import PostgresClient
@@ -13,7 +15,7 @@ struct BenchPiles: AsyncParsableCommand {
         commandName: "piles",
         abstract: "Resident memory per idle pile WebSocket held by one instance, against the simulator's own per socket.",
         discussion: """
-            Starts one `chargepile serve` child of this binary (its open-file limit raised to the \
+            Starts one `chargepile serve` child (the build next to this binary) (its open-file limit raised to the \
             hard limit) on a database of its own (\(databaseName), dropped and created on each \
             run), provisions --piles piles in a second station (SQL, one bcrypt hash of cost 4 \
             shared by all, so logging in costs little), logs every pile in once as a warm-up, \
@@ -62,7 +64,7 @@ struct BenchPiles: AsyncParsableCommand {
         let password = BenchRouting.randomPassword()
 
         print("Starting one instance on \(Self.databaseName) (log in \(logs.path))…")
-        let server = try await BenchServerProcess.start(
+        let server = try await ServeProcess.start(
             name: "server", databaseURL: database.conninfo,
             environment: ["CHARGEPILE_ADMIN_PASSWORD": BenchRouting.randomPassword(), "CHARGEPILE_PILE_PASSWORD": password],
             logDirectory: logs, prefix: server.serverPrefix)
@@ -101,7 +103,7 @@ struct BenchPiles: AsyncParsableCommand {
         print("Provisioned piles \(Self.firstPileID)…\(lastPileID) in station \(Self.stationID) in \(Self.secondsText(clock.now - start)) s")
     }
 
-    private func measure(server: BenchServerProcess, pool: PostgresPool, password: String) async throws {
+    private func measure(server: ServeProcess, pool: PostgresPool, password: String) async throws {
         let clock = ContinuousClock()
 
         // Every pile logs in once before the baseline, so the baseline has served as many
@@ -250,14 +252,14 @@ struct BenchPiles: AsyncParsableCommand {
 
     private func report(
         before: BenchProcessMemory, after: BenchProcessMemory, simulatorBefore: BenchProcessMemory, simulatorAfter: BenchProcessMemory,
-        connectTime: Duration, owned: Int, server: BenchServerProcess
+        connectTime: Duration, owned: Int, server: ServeProcess
     ) {
         func perPile(_ before: Int, _ after: Int) -> Double { Double(after - before) / Double(piles) }
         let serverPerPile = perPile(before.residentKiB, after.residentKiB)
         let simulatorPerPile = perPile(simulatorBefore.residentKiB, simulatorAfter.residentKiB)
         print("")
         print("Idle piles: \(piles) pile WebSockets held by one `chargepile serve` (\(owned) owned in the database), "
-            + "connected in \(Self.secondsText(connectTime)) s (\(String(format: "%.0f", Double(piles) / Self.seconds(connectTime))) piles/s, "
+            + "connected in \(Self.secondsText(connectTime)) s (\(String(format: "%.0f", Double(piles) / connectTime.inSeconds)) piles/s, "
             + "\(concurrency) at a time); memory read \(settle) s after the last login / connect")
         BenchTable.print(
             header: ["process", "before (KiB)", "after (KiB)", "per pile (KiB)"],
@@ -273,11 +275,7 @@ struct BenchPiles: AsyncParsableCommand {
         print("goal: ≤ 20 KiB per pile on the server: \(serverPerPile <= 20 ? "met" : "NOT met") (\(String(format: "%.1f", serverPerPile)) KiB)")
     }
 
-    static func secondsText(_ duration: Duration) -> String { String(format: "%.1f", seconds(duration)) }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
+    static func secondsText(_ duration: Duration) -> String { String(format: "%.1f", duration.inSeconds) }
 }
 
 /// A counter several tasks bump and one reads.

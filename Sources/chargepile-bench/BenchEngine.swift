@@ -1,5 +1,7 @@
 import ArgumentParser
+import ChargingDomain
 import Foundation
+import LocalCluster
 import Logging
 import PileSimulator
 import PostgresClient
@@ -26,10 +28,10 @@ struct BenchEngine: AsyncParsableCommand {
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("chargepile-bench-engine-\(getpid())")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let environment = ["CHARGEPILE_ADMIN_PASSWORD": Self.password, "CHARGEPILE_PILE_PASSWORD": Self.password]
-        let first = try await BenchServerProcess.start(name: "instance-a", databaseURL: database.conninfo, environment: environment,
+        let first = try await ServeProcess.start(name: "instance-a", databaseURL: database.conninfo, environment: environment,
                                                        logDirectory: logs, prefix: server.serverPrefix)
         defer { first.stop() }
-        let second = try await BenchServerProcess.start(name: "instance-b", databaseURL: database.conninfo, environment: environment,
+        let second = try await ServeProcess.start(name: "instance-b", databaseURL: database.conninfo, environment: environment,
                                                         logDirectory: logs, prefix: server.serverPrefix)
         defer { second.stop() }
 
@@ -75,7 +77,7 @@ struct BenchEngine: AsyncParsableCommand {
         var requests: Int
         var elapsed: Duration
         var rate: String {
-            String(format: "%.0f", Double(requests) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            String(format: "%.0f", Double(requests) / elapsed.inSeconds)
         }
     }
 

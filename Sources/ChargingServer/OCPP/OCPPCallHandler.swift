@@ -1,0 +1,152 @@
+import ChargingDomain
+import ChargingStore
+import Foundation
+import Logging
+import OCPP16
+import PileRouting
+
+/// What an OCPP charger session needs from the instance.
+struct OCPPServices: Sendable {
+    let store: OCPPStore
+    let ownership: PileOwnership
+    let lifecycle: PileSocketLifecycle
+    let stations: StationService
+    let credentials: ChargePointCredentials
+    /// How long a CALL to a charger waits for its answer.
+    let callTimeout: Duration
+    /// The Heartbeat interval BootNotification gives chargers.
+    let heartbeatInterval: Duration
+    /// The DataTransfer vendorId we answer for; nil answers every DataTransfer UnknownVendorId.
+    let dataTransferVendor: String?
+}
+
+/// Applies one CALL of a charger to chargepile's model and builds its answer.
+struct OCPPCallHandler {
+    let services: OCPPServices
+    let pileID: Int
+    let epoch: Int64
+    let logger: Logger
+
+    /// How far ahead of our clock a charger's timestamp may be before it is flagged.
+    static let clockTolerance: TimeInterval = 300
+
+    func answer(_ call: ChargePointCall, id: String) async throws -> String {
+        let store = services.store
+        switch call {
+        case .bootNotification(let boot):
+            try await store.recordBoot(.init(vendor: boot.chargePointVendor, model: boot.chargePointModel,
+                                             serial: boot.chargePointSerialNumber ?? boot.chargeBoxSerialNumber,
+                                             firmware: boot.firmwareVersion), pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, BootNotificationResponse(
+                status: .accepted, currentTime: Date(), interval: max(1, Int(services.heartbeatInterval.inSeconds.rounded()))))
+
+        case .heartbeat:
+            return try OCPPOutbound.callResult(id: id, HeartbeatResponse(currentTime: Date()))
+
+        case .statusNotification(let report):
+            let status = Self.pileStatus(report.status)
+            if try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
+                                               errorCode: report.errorCode.rawValue, info: report.info, status: status) {
+                await services.stations.pileStatusChanged(pileID: pileID)
+            }
+            return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
+
+        case .authorize(let request):
+            return try OCPPOutbound.callResult(id: id, AuthorizeResponse(idTagInfo: try await idTagInfo(request.idTag).info))
+
+        case .startTransaction(let start):
+            return try await startTransaction(start, id: id)
+
+        case .meterValues(let values):
+            if let transactionID = values.transactionId, let energy = values.meterValue.latestEnergyActiveImportRegisterWh {
+                try await meterReading(transactionID: transactionID, registerWh: energy)
+            }
+            return try OCPPOutbound.callResult(id: id, MeterValuesResponse())
+
+        case .stopTransaction(let stop):
+            return try await stopTransaction(stop, id: id)
+
+        case .dataTransfer(let transfer):
+            let known = services.dataTransferVendor.map { $0 == transfer.vendorId } ?? false
+            return try OCPPOutbound.callResult(id: id, DataTransferResponse(status: known ? .unknownMessageId : .unknownVendorId))
+
+        case .diagnosticsStatusNotification(let notification):
+            try await store.recordDiagnosticsStatus(notification.status.rawValue, pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, DiagnosticsStatusNotificationResponse())
+
+        case .firmwareStatusNotification(let notification):
+            try await store.recordFirmwareStatus(notification.status.rawValue, pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, FirmwareStatusNotificationResponse())
+        }
+    }
+
+    /// Available…Finishing: the pile works (`on`); Unavailable: `off`; Faulted: `repair` (a fault).
+    static func pileStatus(_ status: ChargePointStatus) -> PileStatus {
+        switch status {
+        case .available, .preparing, .charging, .suspendedEV, .suspendedEVSE, .finishing, .reserved: .on
+        case .unavailable: .off
+        case .faulted: .repair
+        }
+    }
+
+    private func idTagInfo(_ idTag: String) async throws -> (info: IdTagInfo, tag: OCPPStore.IdTag?) {
+        guard let tag = try await services.store.idTag(idTag) else { return (IdTagInfo(status: .invalid), nil) }
+        let status: AuthorizationStatus =
+            if tag.blocked { .blocked } else if let expiry = tag.expiresAt, expiry <= Date() { .expired } else { .accepted }
+        return (IdTagInfo(status: status, expiryDate: tag.expiresAt, parentIdTag: tag.parentIdTag), tag)
+    }
+
+    /// Accepted only for the car the station is charging on this pile (the one RemoteStartTransaction
+    /// named); a resent StartTransaction gets its original transactionId back.
+    private func startTransaction(_ start: StartTransactionRequest, id: String) async throws -> String {
+        let store = services.store
+        var (info, tag) = try await idTagInfo(start.idTag)
+        var request: (stationID: Int, requestID: Int64)?
+        if info.status == .accepted, let tag {
+            request = try await store.chargingRequest(pileID: pileID, driverID: tag.driverID)
+            if request == nil {
+                info.status = try await store.hasOpenTransaction(driverID: tag.driverID, otherThanPile: pileID) ? .concurrentTx : .invalid
+            }
+        }
+        var flags: [String] = []
+        if start.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("start_in_future") }
+        let transactionID = try await store.startTransaction(
+            pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
+            chargerTimestamp: start.timestamp, request: info.status == .accepted ? request : nil, flags: flags)
+        logger.info("OCPP transaction started", metadata: ["transaction": "\(transactionID)", "status": "\(info.status.rawValue)"])
+        return try OCPPOutbound.callResult(id: id, StartTransactionResponse(transactionId: Int(transactionID), idTagInfo: info))
+    }
+
+    /// The register reading of a transaction's meter, as the session's energy so far.
+    private func meterReading(transactionID: Int, registerWh: Decimal) async throws {
+        guard let transactionID = Int32(exactly: transactionID),
+              let transaction = try await services.store.transaction(transactionID, pileID: pileID),
+              !transaction.stopped, let requestID = transaction.requestID
+        else { return }
+        let energyKWh = max(0, registerWh - Decimal(transaction.meterStartWh)) / 1000
+        if let refusal = try await services.stations.meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh) {
+            logger.notice("meter reading refused", metadata: ["transaction": "\(transactionID)", "why": "\(refusal)"])
+        }
+    }
+
+    /// Closes the transaction once; when the car is still charging here (the charger stopped it), the
+    /// session ends with meterStop − meterStart as its energy.
+    private func stopTransaction(_ stop: StopTransactionRequest, id: String) async throws -> String {
+        var flags: [String] = []
+        if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
+        if let transactionID = Int32(exactly: stop.transactionId) {
+            if try await services.store.startedAfter(transactionID, stop.timestamp) { flags.append("stop_before_start") }
+            let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
+            if let closed = try await services.store.stopTransaction(
+                transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
+                reason: stop.reason?.rawValue, transactionData: data, flags: flags),
+               let requestID = closed.requestID {
+                let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
+                try await services.stations.chargerStopped(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
+            }
+        }
+        var info: IdTagInfo?
+        if let idTag = stop.idTag { info = try await idTagInfo(idTag).info }
+        return try OCPPOutbound.callResult(id: id, StopTransactionResponse(idTagInfo: info))
+    }
+}

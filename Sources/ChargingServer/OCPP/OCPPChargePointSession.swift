@@ -1,0 +1,175 @@
+import ChargingDomain
+import ChargingStore
+import Foundation
+import Logging
+import OCPP16
+import PileRouting
+import Synchronization
+
+/// One OCPP 1.6J charger's socket: `OCPPSessionStateMachine` decides (one CALL in flight each
+/// way, timeouts), this shell performs, and the charger's CALLs are mapped onto chargepile's
+/// model through the same stores and station engine as our own piles.
+final class OCPPChargePointSession: PileSession {
+    let chargePointID: String
+    private let services: OCPPServices
+    private let state: Mutex<State>
+
+    private struct State {
+        var machine: OCPPSessionStateMachine
+        /// Our calls waiting for their outcome, by call id.
+        var waiting: [String: CheckedContinuation<OCPPSessionStateMachine.CallOutcome, Never>] = [:]
+    }
+
+    init(chargePointID: String, services: OCPPServices) {
+        self.chargePointID = chargePointID
+        self.services = services
+        self.state = Mutex(State(machine: OCPPSessionStateMachine(configuration: .init(callTimeout: services.callTimeout))))
+    }
+
+    // MARK: PileSession
+
+    func opened(_ connection: PileConnection) async {
+        _ = await services.lifecycle.open(connection, protocol: .ocpp16)
+    }
+
+    func closed(_ connection: PileConnection) async {
+        perform(state.withLock { $0.machine.closed() }, on: connection)
+        await services.lifecycle.close(connection)
+    }
+
+    func received(_ text: String, on connection: PileConnection) async {
+        switch OCPPInbound.parse(text) {
+        case .failure(let failure):
+            connection.logger.notice("refused an OCPP message", metadata: ["code": "\(failure.code.rawValue)", "why": "\(failure.description)"])
+            if let reply = failure.reply { _ = await connection.write(reply) }
+        case .success(let message):
+            var action = state.withLock { $0.machine.received(message, now: .now) }
+            // A handled CALL is answered before the next one waiting behind it is handed over.
+            while case .handle(let id, let call) = action {
+                _ = await connection.write(await answer(call, id: id, on: connection))
+                action = state.withLock { $0.machine.answered(id: id) }
+            }
+            perform(action, on: connection)
+        }
+    }
+
+    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
+        do {
+            switch instruction {
+            case .setStatus(let status, _):
+                // `offline` is the socket closing (after the row is recorded), nothing to say to the charger.
+                guard status != .offline else { return .delivered(answer: nil) }
+                let type: AvailabilityType = status == .on ? .operative : .inoperative
+                return try await call(ChangeAvailabilityRequest(connectorId: 0, type: type), on: connection) { response in
+                    response.status == .rejected ? .rejected(answer: Self.json(response)) : .delivered(answer: Self.json(response))
+                }
+            case .startCharging(_, let driver, _, _):
+                guard let idTag = try await services.store.idTag(ofDriver: driver) else { return .failed("the driver has no idTag") }
+                return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), on: connection) { response in
+                    response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
+                }
+            case .stopCharging(let requestID, _):
+                guard let transactionID = try await services.store.openTransaction(requestID: requestID, pileID: connection.pileID) else {
+                    return .failed("no open transaction for this request")
+                }
+                return try await call(RemoteStopTransactionRequest(transactionId: Int(transactionID)), on: connection) { response in
+                    response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
+                }
+            case .ocppCall(let actionName, let payloadText):
+                guard let action = OCPPAction(rawValue: actionName), action.isSentByCentralSystem else {
+                    return .failed("not an OCPP 1.6 action a central system sends: \(actionName)")
+                }
+                let payload = try JSONValue(parsing: payloadText)
+                try action.validateRequest(payload)
+                return outcome(of: await send(action, payload: payload, on: connection)) { .delivered(answer: $0.jsonText) }
+            }
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    // MARK: Our calls
+
+    /// Sends a typed CALL and maps its CALLRESULT with `accepted`; errors and timeouts fail it.
+    private func call<Request: OCPPRequest>(
+        _ request: Request, on connection: PileConnection, _ accepted: (Request.Response) -> DeliveryOutcome
+    ) async throws -> DeliveryOutcome {
+        outcome(of: await send(Request.action, payload: try JSONValue(encoding: request), on: connection)) { payload in
+            guard let response = try? payload.decode(Request.Response.self) else { return .failed("unreadable answer") }
+            return accepted(response)
+        }
+    }
+
+    private func outcome(of outcome: OCPPSessionStateMachine.CallOutcome, _ result: (JSONValue) -> DeliveryOutcome) -> DeliveryOutcome {
+        switch outcome {
+        case .result(let payload): result(payload)
+        case .invalidResult(let error): .failed("invalid answer: \(error.description)")
+        case .error(let error):
+            .rejected(answer: JSONValue.object([
+                "errorCode": .string(error.rawCode), "errorDescription": .string(error.description), "errorDetails": error.details,
+            ]).jsonText)
+        case .timedOut: .failed("no answer within \(services.callTimeout)")
+        case .connectionClosed: .failed("the connection closed")
+        }
+    }
+
+    private func send(_ action: OCPPAction, payload: JSONValue, on connection: PileConnection) async -> OCPPSessionStateMachine.CallOutcome {
+        let id = UUID().uuidString.lowercased()
+        return await withCheckedContinuation { continuation in
+            let next = state.withLock { state in
+                state.waiting[id] = continuation
+                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now)
+            }
+            perform(next, on: connection)
+        }
+    }
+
+    /// Performs what the machine decided; runs on any task, never waits for the charger.
+    private func perform(_ action: OCPPSessionStateMachine.Action, on connection: PileConnection) {
+        switch action {
+        case .none, .handle:
+            break  // `.handle` only comes from `received`, which answers it there
+        case .send(let frame):
+            sendAndWatch(frame, on: connection)
+        case .complete(let call, let outcome, let next):
+            state.withLock { $0.waiting.removeValue(forKey: call.id) }?.resume(returning: outcome)
+            if let next { sendAndWatch(next, on: connection) }
+        case .dropUnexpected(let id):
+            connection.logger.notice("dropped an OCPP answer to no call in flight (late or unknown)", metadata: ["id": "\(id)"])
+        case .failAll(let calls):
+            for call in calls {
+                state.withLock { $0.waiting.removeValue(forKey: call.id) }?.resume(returning: .connectionClosed)
+            }
+        }
+    }
+
+    /// Writes a CALL and wakes the machine at its deadline, so an unanswered call times out.
+    private func sendAndWatch(_ frame: String, on connection: PileConnection) {
+        let timeout = services.callTimeout
+        Task {
+            _ = await connection.write(frame)
+            try? await Task.sleep(for: timeout)
+            perform(state.withLock { $0.machine.tick(now: .now) }, on: connection)
+        }
+    }
+
+    private static func json(_ payload: some Encodable) -> String {
+        (try? JSONValue(encoding: payload).jsonText) ?? "{}"
+    }
+
+    // MARK: The charger's calls
+
+    /// The CALLRESULT (or CALLERROR) for one of the charger's CALLs, after applying it.
+    private func answer(_ call: ChargePointCall, id: String, on connection: PileConnection) async -> String {
+        guard let epoch = connection.epoch else {
+            return OCPPOutbound.callError(id: id, code: .genericError, description: "the connection is not established")
+        }
+        do {
+            let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger)
+            return try await handler.answer(call, id: id)
+        } catch {
+            connection.logger.warning("OCPP call failed", metadata: ["action": "\(call.action.rawValue)", "error": "\(error)"])
+            return OCPPOutbound.callError(id: id, code: .internalError, description: "the central system could not process the call")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import ChargingStore
+import Foundation
+import Hummingbird
+import NIOHTTP1
+import OCPP16
+import PileRouting
+
+/// OCPP 1.6J chargers: the WebSocket door `/ocpp/{chargePointId}` (subprotocol `ocpp1.6`, HTTP
+/// Basic auth with the pile's secret) and the operator's endpoints beside the seed's.
+struct OCPPController: PileSocketAcceptor {
+    let services: OCPPServices
+    let tokens: TokenService
+    let delivery: CommandDelivery
+    let commandTimeout: Duration
+
+    static let pathPrefix = "/ocpp/"
+    static let subprotocol = "ocpp1.6"
+
+    func serves(path: Substring) -> Bool { path.hasPrefix(Self.pathPrefix) }
+
+    /// No `ocpp1.6` subprotocol → 400; unknown chargePointId → 404; bad or missing credentials → 401.
+    func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
+        let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard offered.contains(Self.subprotocol) else { return .refused(.status(.badRequest)) }
+        let path = request.uri.path
+        guard let chargePointID = String(path.dropFirst(Self.pathPrefix.count)).removingPercentEncoding,
+              (1...20).contains(chargePointID.count), !chargePointID.contains("/"),
+              let chargePoint = try await services.store.chargePoint(ocppID: chargePointID)
+        else { return .refused(.status(.notFound)) }
+        guard let (user, password) = Self.basicCredentials(request), user == chargePointID,
+              try await services.credentials.verify(password, pileID: chargePoint.pileID, credentials: chargePoint.credentials)
+        else { return .refused(.status(.unauthorized, challenge: true)) }
+        let session = OCPPChargePointSession(chargePointID: chargePointID, services: services)
+        return .accepted(pileID: chargePoint.pileID, session: session, headers: ["Sec-WebSocket-Protocol": Self.subprotocol])
+    }
+
+    /// `Authorization: Basic base64(user:password)`.
+    static func basicCredentials(_ request: Request) -> (user: String, password: String)? {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("basic "),
+              let data = Data(base64Encoded: String(header.dropFirst("basic ".count)).trimmingCharacters(in: .whitespaces)),
+              let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    // MARK: Operator endpoints
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.post("/admin/ocpp/call", use: operatorCall)
+        router.post("/admin/idtags", use: provisionTag)
+    }
+
+    /// Any CSMS-initiated 1.6 action to a pile wherever it is connected: `data` is the charger's
+    /// CALLRESULT payload; its CALLERROR is `-1` with the error as `data`.
+    @Sendable func operatorCall(_ request: Request, context: AppRequestContext) async throws -> APIResponse<JSONValue> {
+        let parameters = try await authenticated(request, context)
+        let pileID = try parameters.int("id")
+        let actionName = try parameters.string("action")
+        guard let action = OCPPAction(rawValue: actionName), action.isSentByCentralSystem else {
+            throw APIError.invalidParameter("action")
+        }
+        let payloadText = try parameters.optionalJSONText("payload") ?? "{}"
+        guard let payload = try? JSONValue(parsing: payloadText), payload.objectValue != nil else {
+            throw APIError.invalidParameter("payload")
+        }
+        do { try action.validateRequest(payload) } catch { throw APIError("payload不符合OCPP 1.6: \(error.description)") }
+        guard let protocolName = try await services.store.protocolOfPile(pileID) else {
+            throw try await services.store.pileExists(pileID) ? APIError.pileOffline : APIError.unknownPile
+        }
+        guard protocolName == PileProtocolName.ocpp16.rawValue else { throw APIError("该充电桩不使用OCPP协议") }
+        let result = try await delivery.sendOCPPCall(action: action.rawValue, payload: payload.jsonText, toPile: pileID, timeout: commandTimeout)
+        let answer = result.answer.flatMap { try? JSONValue(parsing: $0) }
+        switch result.outcome {
+        case .written: return .success("获取成功", data: answer ?? [:])
+        case .rejected: return APIResponse(code: -1, msg: "充电桩返回错误", token: nil, data: answer ?? [:])
+        case .unknownPile: throw APIError.unknownPile
+        case .offline: throw APIError.pileOffline
+        case .failed, .expired, .pending: throw APIError.writeFailed
+        }
+    }
+
+    /// An RFID card for a driver: `id_tag`, `username`, optional `parent_id_tag`, `expires_at` (ISO-8601), `blocked`.
+    @Sendable func provisionTag(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
+        let parameters = try await authenticated(request, context)
+        let idTag = try parameters.string("id_tag")
+        guard (1...20).contains(idTag.count) else { throw APIError.invalidParameter("id_tag") }
+        let parent = try parameters.optionalString("parent_id_tag")
+        guard parent.map({ (1...20).contains($0.count) }) ?? true else { throw APIError.invalidParameter("parent_id_tag") }
+        let expiry = try parameters.optionalString("expires_at").map { text in
+            guard let date = ISO8601.parse(text) else { throw APIError.invalidParameter("expires_at") }
+            return date
+        }
+        let blocked = try parameters.optionalString("blocked").map { text in
+            guard let value = Bool(text.lowercased()) else { throw APIError.invalidParameter("blocked") }
+            return value
+        } ?? false
+        guard try await services.store.upsertIdTag(idTag, driverUsername: try parameters.string("username"), parentIdTag: parent,
+                                                   expiresAt: expiry, blocked: blocked)
+        else { throw APIError("用户不存在") }
+        return .success("设置成功")
+    }
+
+    private func authenticated(_ request: Request, _ context: AppRequestContext) async throws -> RequestParameters {
+        let parameters = try await RequestParameters.parse(request, context: context)
+        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
+        return parameters
+    }
+}

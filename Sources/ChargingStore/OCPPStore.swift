@@ -1,0 +1,188 @@
+import ChargingDomain
+import Foundation
+import PostgresClient
+
+/// Every SQL statement of the OCPP 1.6J central system: charge point identities, what chargers
+/// report, idTags and transactions. Writes about a pile's socket are fenced by its epoch.
+public struct OCPPStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    /// The pile of a chargePointId, with its password hash (the same secret as `/p/login`).
+    public func chargePoint(ocppID: String) async throws -> (pileID: Int, credentials: Credentials)? {
+        try await pool.query("SELECT id, password_hash FROM piles WHERE ocpp_id = \(ocppID)").first.map { row in
+            let pileID: Int = try row.decode("id")
+            return (pileID, Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")))
+        }
+    }
+
+    public func setOCPPID(_ ocppID: String, pileID: Int) async throws {
+        try await pool.execute("UPDATE piles SET ocpp_id = \(ocppID) WHERE id = \(pileID)")
+    }
+
+    public func pileExists(_ pileID: Int) async throws -> Bool {
+        try await pool.query("SELECT 1 AS one FROM piles WHERE id = \(pileID)").first != nil
+    }
+
+    /// The protocol of the pile's live socket; nil when no instance holds one.
+    public func protocolOfPile(_ pileID: Int) async throws -> String? {
+        try await pool.query("SELECT protocol FROM piles WHERE id = \(pileID) AND owner_instance IS NOT NULL").first?.decode("protocol")
+    }
+
+    public struct Boot: Sendable {
+        public var vendor: String, model: String, serial: String?, firmware: String?
+        public init(vendor: String, model: String, serial: String?, firmware: String?) {
+            self.vendor = vendor
+            self.model = model
+            self.serial = serial
+            self.firmware = firmware
+        }
+    }
+
+    @discardableResult
+    public func recordBoot(_ boot: Boot, pileID: Int, epoch: Int64) async throws -> Bool {
+        try await pool.execute("""
+            UPDATE piles SET boot_vendor = \(boot.vendor), boot_model = \(boot.model), boot_serial = \(boot.serial),
+                             boot_firmware = \(boot.firmware), booted_at = now()
+            WHERE id = \(pileID) AND owner_epoch = \(epoch)
+            """) == 1
+    }
+
+    /// A StatusNotification: the connector's report is kept as sent, and the pile's status follows
+    /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
+    /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's
+    /// own Faulted ends with its next report). False when a newer socket holds the pile.
+    public func recordConnector(
+        pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
+    ) async throws -> Bool {
+        try await pool.execute("""
+            UPDATE piles SET connector_status = \(connectorStatus), connector_error = \(errorCode), connector_info = \(info),
+                             connector_reported_at = now(),
+                             status = CASE WHEN \(status.rawValue) = 'off' AND status = 'repair' AND connector_status IS DISTINCT FROM 'Faulted'
+                                           THEN 'repair' ELSE \(status.rawValue) END,
+                             status_changed_at = CASE WHEN status = \(status.rawValue) THEN status_changed_at ELSE now() END
+            WHERE id = \(pileID) AND owner_epoch = \(epoch)
+            """) == 1
+    }
+
+    public func recordDiagnosticsStatus(_ status: String, pileID: Int, epoch: Int64) async throws {
+        try await pool.execute("UPDATE piles SET diagnostics_status = \(status) WHERE id = \(pileID) AND owner_epoch = \(epoch)")
+    }
+
+    public func recordFirmwareStatus(_ status: String, pileID: Int, epoch: Int64) async throws {
+        try await pool.execute("UPDATE piles SET firmware_status = \(status) WHERE id = \(pileID) AND owner_epoch = \(epoch)")
+    }
+
+    // MARK: idTags
+
+    public struct IdTag: Sendable {
+        public var driverID: Int64
+        public var parentIdTag: String?
+        public var expiresAt: Date?
+        public var blocked: Bool
+    }
+
+    public func idTag(_ idTag: String) async throws -> IdTag? {
+        try await pool.query("SELECT driver_id, parent_id_tag, expires_at, blocked FROM id_tags WHERE id_tag = \(idTag)").first.map {
+            IdTag(driverID: try $0.decode("driver_id"), parentIdTag: try $0.decode("parent_id_tag"),
+                  expiresAt: try $0.decode("expires_at"), blocked: try $0.decode("blocked"))
+        }
+    }
+
+    /// The driver's own idTag, by username (what RemoteStartTransaction carries).
+    public func idTag(ofDriver username: String) async throws -> String? {
+        try await pool.query("SELECT id_tag FROM drivers WHERE username = \(username)").first?.decode("id_tag")
+    }
+
+    /// Provisions (or updates) an RFID card for a driver.
+    public func upsertIdTag(_ idTag: String, driverUsername: String, parentIdTag: String?, expiresAt: Date?, blocked: Bool) async throws -> Bool {
+        try await pool.execute("""
+            INSERT INTO id_tags (id_tag, driver_id, parent_id_tag, expires_at, blocked)
+            SELECT \(idTag), id, \(parentIdTag), \(expiresAt), \(blocked) FROM drivers WHERE username = \(driverUsername)
+            ON CONFLICT (id_tag) DO UPDATE SET driver_id = EXCLUDED.driver_id, parent_id_tag = EXCLUDED.parent_id_tag,
+                                               expires_at = EXCLUDED.expires_at, blocked = EXCLUDED.blocked
+            """) == 1
+    }
+
+    // MARK: transactions
+
+    public struct Transaction: Sendable {
+        public var id: Int32
+        public var pileID: Int
+        public var stationID: Int?
+        public var requestID: Int64?
+        public var meterStartWh: Int64
+        public var stopped: Bool
+    }
+
+    /// The request charging on this pile for this driver, if the station scheduled one.
+    public func chargingRequest(pileID: Int, driverID: Int64) async throws -> (stationID: Int, requestID: Int64)? {
+        try await pool.query("""
+            SELECT station_id, id FROM charging_requests WHERE pile_id = \(pileID) AND driver_id = \(driverID) AND state = 'charging'
+            """).first.map { (try $0.decode("station_id"), try $0.decode("id")) }
+    }
+
+    /// Whether the driver has a transaction open on another pile.
+    public func hasOpenTransaction(driverID: Int64, otherThanPile pileID: Int) async throws -> Bool {
+        try await pool.query("""
+            SELECT 1 AS one FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag
+            WHERE g.driver_id = \(driverID) AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL LIMIT 1
+            """).first != nil
+    }
+
+    /// Opens a transaction, or finds the one a resent identical StartTransaction opened.
+    public func startTransaction(
+        pileID: Int, connectorID: Int, idTag: String, meterStartWh: Int64, chargerTimestamp: Date,
+        request: (stationID: Int, requestID: Int64)?, flags: [String]
+    ) async throws -> Int32 {
+        try await pool.query("""
+            INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, station_id, request_id,
+                                           timestamp_flags)
+            VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), \(request?.stationID), \(request?.requestID),
+                    string_to_array(\(flags.joined(separator: ",")), ','))
+            ON CONFLICT (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at) DO UPDATE SET pile_id = EXCLUDED.pile_id
+            RETURNING id
+            """).first!.decode("id")
+    }
+
+    public func transaction(_ id: Int32, pileID: Int) async throws -> Transaction? {
+        try await pool.query("""
+            SELECT id, pile_id, station_id, request_id, meter_start_wh, stopped_at IS NOT NULL AS stopped FROM ocpp_transactions
+            WHERE id = \(id) AND pile_id = \(pileID)
+            """).first.map(Self.transaction(row:))
+    }
+
+    /// The open transaction serving a charging request (for RemoteStopTransaction).
+    public func openTransaction(requestID: Int64, pileID: Int) async throws -> Int32? {
+        try await pool.query("""
+            SELECT id FROM ocpp_transactions WHERE request_id = \(requestID) AND pile_id = \(pileID) AND stopped_at IS NULL
+            ORDER BY id DESC LIMIT 1
+            """).first?.decode("id")
+    }
+
+    /// Closes a transaction once: nil when it is unknown on this pile or was closed already (a resent StopTransaction).
+    public func stopTransaction(
+        _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String]
+    ) async throws -> Transaction? {
+        try await pool.query("""
+            UPDATE ocpp_transactions SET meter_stop_wh = \(meterStopWh), charger_stopped_at = \(chargerTimestamp), stopped_at = now(),
+                                         stop_reason = \(reason), transaction_data = \(transactionData)::jsonb,
+                                         timestamp_flags = timestamp_flags || string_to_array(\(flags.joined(separator: ",")), ',')
+            WHERE id = \(id) AND pile_id = \(pileID) AND stopped_at IS NULL
+            RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped
+            """).first.map(Self.transaction(row:))
+    }
+
+    /// Whether a charger timestamp came before the transaction's start as we recorded it.
+    public func startedAfter(_ id: Int32, _ timestamp: Date) async throws -> Bool {
+        try await pool.query("SELECT charger_started_at > \(timestamp) AS later FROM ocpp_transactions WHERE id = \(id)")
+            .first?.decode("later") ?? false
+    }
+
+    private static func transaction(row: PostgresRow) throws -> Transaction {
+        Transaction(id: try row.decode("id"), pileID: try row.decode("pile_id"), stationID: try row.decode("station_id"),
+                    requestID: try row.decode("request_id"), meterStartWh: try row.decode("meter_start_wh"),
+                    stopped: try row.decode("stopped"))
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+import PileSimulator
+import Testing
+import TestSupport
+
+/// OCPP 1.6J chargers against a live instance, through a raw WebSocket client (so the tests can
+/// send what a charger library never would). PyPI's mobilityhouse `ocpp` drives a cluster in
+/// `scripts/ocpp-test`; these pin the protocol corners.
+@Suite("OCPP 1.6J central system")
+struct OCPPTests {
+    @Test("the handshake: no ocpp1.6 subprotocol 400, unknown charger 404, bad credentials 401, else 101 with ocpp1.6")
+    func handshake() async throws {
+        try await TestServer.run { api in
+            let port = api.client.port!
+            let good = OCPPCharger.basic("1", TestServer.pilePassword)
+            let cases: [(path: String, headers: [String], status: String)] = [
+                ("/ocpp/1", [good], "400"),
+                ("/ocpp/1", ["Sec-WebSocket-Protocol: ocpp2.0.1", good], "400"),
+                ("/ocpp/CP-404", ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("CP-404", TestServer.pilePassword)], "404"),
+                ("/ocpp/1", ["Sec-WebSocket-Protocol: ocpp1.6"], "401"),
+                ("/ocpp/1", ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("1", "wrong")], "401"),
+                ("/ocpp/1", ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("2", TestServer.pilePassword)], "401"),
+            ]
+            for (path, headers, status) in cases {
+                let (socket, head) = try await RawWebSocket.handshake(port: port, path: path, headers: headers)
+                #expect(socket == nil)
+                #expect(head.hasPrefix("HTTP/1.1 \(status)"), "\(headers): \(head)")
+            }
+            let (_, challenge) = try await RawWebSocket.handshake(port: port, path: "/ocpp/1", headers: ["Sec-WebSocket-Protocol: ocpp1.6"])
+            #expect(challenge.lowercased().contains("www-authenticate: basic"))
+            // Nothing was upgraded, so no pile is connected.
+            #expect(try await api.pileStatus(1, token: try await api.adminToken()) == "offline")
+
+            let (socket, head) = try await RawWebSocket.handshake(
+                port: port, path: "/ocpp/1", headers: ["Sec-WebSocket-Protocol: ocpp1.6, ocpp2.0", good])
+            #expect(socket != nil)
+            #expect(head.lowercased().contains("sec-websocket-protocol: ocpp1.6"))
+        }
+    }
+
+    @Test("boot and status: Available is on, Faulted is repair, Unavailable is off; boot info is stored")
+    func bootAndStatus() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "3")
+            let boot = try await charger.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1","firmwareVersion":"1.2"}"#)
+            #expect(boot["status"] as? String == "Accepted")
+            #expect(boot["interval"] as? Int == 300)
+            let now = try #require(ISO8601DateFormatter.withFractions.date(from: boot["currentTime"] as? String ?? ""))
+            #expect(abs(now.timeIntervalSinceNow) < 60)
+
+            for (status, expected) in [("Available", "on"), ("Faulted", "repair"), ("Unavailable", "off"), ("Charging", "on")] {
+                _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"\#(status)"}"#)
+                #expect(try await api.pileStatus(3, token: admin) == expected, "\(status)")
+            }
+            let stored: String = try await api.pool.query("SELECT boot_vendor || '/' || boot_model || '/' || boot_firmware AS boot FROM piles WHERE id = 3")
+                .first!.decode("boot")
+            #expect(stored == "ACME/X1/1.2")
+            _ = try await charger.call("Heartbeat", "{}")
+            let answer = try await charger.call("DataTransfer", #"{"vendorId":"someone"}"#)
+            #expect(answer["status"] as? String == "UnknownVendorId")
+        }
+    }
+
+    @Test("admin status/set becomes ChangeAvailability; Accepted is 200, Rejected and CALLERROR are -1; offline closes")
+    func adminCommands() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "2")
+            _ = try await charger.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
+
+            for (status, type, answer, code) in [
+                ("on", "Operative", #"{"status":"Accepted"}"#, 200), ("off", "Inoperative", #"{"status":"Scheduled"}"#, 200),
+                ("repair", "Inoperative", #"{"status":"Rejected"}"#, -1),
+            ] {
+                let command = Task { try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "2", "status": status]) }
+                let call = try await charger.expectCall()
+                #expect(call.action == "ChangeAvailability")
+                #expect(call.payload["connectorId"] as? Int == 0)
+                #expect(call.payload["type"] as? String == type)
+                try await charger.reply(call.id, answer)
+                let reply = try await command.value
+                #expect(reply.code == code, "\(status): \(reply.object)")
+                if code == -1 { #expect(reply.msg == "充电桩拒绝了该命令") }
+            }
+            #expect(try await api.pileStatus(2, token: admin) == "off", "a rejected repair changes nothing")
+            let answers: [String] = try await api.pool.query(
+                "SELECT state || ':' || coalesce(answer->>'status', '') AS outcome FROM pile_commands WHERE pile_id = 2 ORDER BY id")
+                .map { try $0.decode("outcome") }
+            #expect(answers == ["written:Accepted", "written:Scheduled", "rejected:Rejected"])
+
+            // A CALLERROR is a refusal too; an operator call passes the charger's answer through.
+            let command = Task { try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "2", "status": "on"]) }
+            let call = try await charger.expectCall()
+            try await charger.send(#"[4,"\#(call.id)","NotSupported","no",{}]"#)
+            #expect(try await command.value.code == -1)
+            let operatorCall = Task {
+                try await api.call(.post, "/admin/ocpp/call", body: .json(#"{"token":"\#(admin)","id":2,"action":"GetConfiguration","payload":{"key":["HeartbeatInterval"]}}"#))
+            }
+            let get = try await charger.expectCall()
+            #expect(get.action == "GetConfiguration")
+            #expect(get.payload["key"] as? [String] == ["HeartbeatInterval"])
+            try await charger.reply(get.id, #"{"configurationKey":[{"key":"HeartbeatInterval","readonly":false,"value":"300"}]}"#)
+            let passed = try await operatorCall.value
+            #expect(passed.code == 200)
+            #expect(((passed.data as? [String: Any])?["configurationKey"] as? [[String: Any]])?.first?["value"] as? String == "300")
+            let invalid = try await api.call(.post, "/admin/ocpp/call", query: ["token": admin, "id": "2", "action": "Reset", "payload": #"{"type":"Sideways"}"#])
+            #expect(invalid.code == -1)
+            #expect(invalid.msg?.hasPrefix("payload不符合OCPP 1.6") == true)
+
+            let offline = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "2", "status": "offline"])
+            #expect(offline.code == 200)
+            let end = try await charger.socket.receive()
+            #expect(end == nil || end?.opcode == RawWebSocket.close, "\(String(describing: end))")
+            #expect(try await api.pileStatus(2, token: admin) == "offline")
+        }
+    }
+
+    @Test("malformed messages get the right CALLERROR, change nothing and leave the socket open")
+    func malformedInput() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "4")
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let before = try await api.databaseFingerprint()
+            let cases: [(String, String, String)] = [
+                ("not json", "-1", "FormationViolation"),
+                (#"{"a":1}"#, "-1", "ProtocolError"),
+                (#"[2,"m1","Heartbeat"]"#, "m1", "ProtocolError"),
+                (#"[2,"m2","Dance",{}]"#, "m2", "NotImplemented"),
+                (#"[2,"m3","RemoteStartTransaction",{"idTag":"x"}]"#, "m3", "NotSupported"),
+                (#"[2,"m4","StatusNotification",{"connectorId":"1","errorCode":"NoError","status":"Faulted"}]"#, "m4", "TypeConstraintViolation"),
+                (#"[2,"m5","StatusNotification",{"connectorId":1,"status":"Faulted"}]"#, "m5", "ProtocolError"),
+                (#"[2,"m6","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Melting"}]"#, "m6", "FormationViolation"),
+                (#"[2,"m7","Heartbeat",{"extra":1}]"#, "m7", "FormationViolation"),
+                (#"[2,"m8","Authorize",{"idTag":"123456789012345678901"}]"#, "m8", "TypeConstraintViolation"),
+            ]
+            for (text, id, code) in cases {
+                try await charger.send(text)
+                let answer = try await charger.nextMessage()
+                #expect(answer.count == 5, "\(text): \(answer)")
+                #expect(answer.first as? Int == 4)
+                #expect(answer[1] as? String == id, "\(text)")
+                #expect(answer[2] as? String == code, "\(text): \(answer)")
+            }
+            #expect(try await api.databaseFingerprint() == before)
+            #expect(try await api.pileStatus(4, token: admin) == "on")
+            _ = try await charger.call("Heartbeat", "{}")
+        }
+    }
+
+    @Test("a driver's request charges on an OCPP charger: RemoteStart, StartTransaction (resent: same id), MeterValues, RemoteStop, StopTransaction, one bill")
+    func chargingSession() async throws {
+        let start = OfficialCase.stationTime("09:00")
+        try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "3")
+            _ = try await charger.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let driver = try await api.driverToken("alice", capacity: "60")
+            let submitted = try await api.call(.post, "/user/charge/request", query: ["token": driver, "mode": "T", "request_quantity": "20"])
+            #expect(submitted.code == 200)
+            let idTag = try #require((try await api.call(.get, "/user/charge/request", query: ["token": driver]).data as? [String: Any])?["id_tag"] as? String)
+
+            let remoteStart = try await charger.expectCall()
+            #expect(remoteStart.action == "RemoteStartTransaction")
+            #expect(remoteStart.payload["idTag"] as? String == idTag)
+            try await charger.reply(remoteStart.id, #"{"status":"Accepted"}"#)
+            #expect((try await charger.call("Authorize", #"{"idTag":"\#(idTag)"}"#)["idTagInfo"] as? [String: Any])?["status"] as? String == "Accepted")
+            let startPayload = #"{"connectorId":1,"idTag":"\#(idTag)","meterStart":1000,"timestamp":"2024-05-20T01:00:00Z"}"#
+            let started = try await charger.call("StartTransaction", startPayload)
+            let transactionID = try #require(started["transactionId"] as? Int)
+            #expect(transactionID > 0)
+            #expect((started["idTagInfo"] as? [String: Any])?["status"] as? String == "Accepted")
+            #expect(try await charger.call("StartTransaction", startPayload)["transactionId"] as? Int == transactionID)
+            // Someone else's card is not this car.
+            let other = try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"NOBODY","meterStart":1,"timestamp":"2024-05-20T01:00:00Z"}"#)
+            #expect((other["idTagInfo"] as? [String: Any])?["status"] as? String == "Invalid")
+
+            // Half an hour at 10 kW models 5 kWh; the charger's register says 4.5 kWh since the start, and wins.
+            _ = try await api.call(.post, "/admin/clock/advance", query: ["token": admin, "to": ISO8601Format.string(start.addingTimeInterval(30 * 60))])
+            _ = try await charger.call("MeterValues", """
+                {"connectorId":1,"transactionId":\(transactionID),"meterValue":[{"timestamp":"2024-05-20T01:30:00Z",\
+                "sampledValue":[{"value":"5.5","measurand":"Energy.Active.Import.Register","unit":"kWh"}]}]}
+                """)
+            let view = try await api.call(.get, "/user/charge/request", query: ["token": driver]).data as? [String: Any]
+            #expect(view?["charged_kwh"] as? Double == 4.5)
+
+            let cancel = Task { try await api.call(.post, "/user/charge/request/cancel", query: ["token": driver]) }
+            let remoteStop = try await charger.expectCall()
+            #expect(remoteStop.action == "RemoteStopTransaction")
+            #expect(remoteStop.payload["transactionId"] as? Int == transactionID)
+            try await charger.reply(remoteStop.id, #"{"status":"Accepted"}"#)
+            #expect(try await cancel.value.code == 200)
+            let stopPayload = #"{"transactionId":\#(transactionID),"meterStop":5500,"timestamp":"2024-05-20T01:30:05Z","reason":"Remote"}"#
+            _ = try await charger.call("StopTransaction", stopPayload)
+            _ = try await charger.call("StopTransaction", stopPayload)
+            let bills = try await api.call(.get, "/user/charge/bills", query: ["token": driver]).rows
+            #expect(bills.count == 1)
+            #expect(bills.first?["energy_kwh"] as? Double == 4.5)
+            #expect(bills.first?["total_fee"] as? Double == 6.75)  // 09:00–09:30 flat 0.7 + service 0.8, × 4.5 kWh
+            let stored: Int64 = try await api.pool.query("SELECT meter_stop_wh - meter_start_wh AS wh FROM ocpp_transactions WHERE id = \(transactionID)")
+                .first!.decode("wh")
+            #expect(stored == 4500)
+        }
+    }
+}
+
+/// A charger for the tests: OCPP-J frames over `RawWebSocket`, checked by hand.
+struct OCPPCharger: Sendable {
+    let socket: RawWebSocket
+
+    static func basic(_ user: String, _ password: String) -> String {
+        "Authorization: Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+
+    static func connect(_ api: TestAPI, chargePointID: String) async throws -> OCPPCharger {
+        let socket = try await RawWebSocket.open(port: api.client.port!, path: "/ocpp/\(chargePointID)",
+                                                 headers: ["Sec-WebSocket-Protocol: ocpp1.6", basic(chargePointID, TestServer.pilePassword)])
+        return OCPPCharger(socket: socket)
+    }
+
+    func send(_ text: String) async throws { try await socket.send(text: text) }
+
+    /// The next OCPP message (a JSON array), skipping pings.
+    func nextMessage() async throws -> [Any] {
+        while true {
+            guard let frame = try await socket.receive() else { throw TestFailure("the server closed the socket") }
+            if frame.opcode == RawWebSocket.ping { continue }
+            guard frame.opcode == RawWebSocket.text, let message = try JSONSerialization.jsonObject(with: Data(frame.payload)) as? [Any] else {
+                throw TestFailure("not an OCPP message: \(frame)")
+            }
+            return message
+        }
+    }
+
+    /// Sends a CALL and returns its CALLRESULT payload; a CALLERROR fails the test.
+    func call(_ action: String, _ payload: String) async throws -> [String: Any] {
+        let id = UUID().uuidString
+        try await send(#"[2,"\#(id)","\#(action)",\#(payload)]"#)
+        let answer = try await nextMessage()
+        guard answer.first as? Int == 3, answer[1] as? String == id, let result = answer[2] as? [String: Any] else {
+            throw TestFailure("\(action) answered \(answer)")
+        }
+        return result
+    }
+
+    /// The next CALL the central system sends.
+    func expectCall() async throws -> (id: String, action: String, payload: [String: Any]) {
+        let message = try await nextMessage()
+        guard message.count == 4, message[0] as? Int == 2, let id = message[1] as? String, let action = message[2] as? String,
+              let payload = message[3] as? [String: Any]
+        else { throw TestFailure("expected a CALL, got \(message)") }
+        return (id, action, payload)
+    }
+
+    func reply(_ id: String, _ payload: String) async throws { try await send(#"[3,"\#(id)",\#(payload)]"#) }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractions: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}

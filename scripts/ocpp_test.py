@@ -1,0 +1,1095 @@
+#!/usr/bin/env python3
+"""OCPP 1.6J charge points built on PyPI's `ocpp` (mobilityhouse) driving a live chargepile cluster.
+
+Run through scripts/ocpp-test, which installs the tools, starts the cluster (two instances on one
+PostgreSQL, nginx in front, manual station clock) and passes its topology here:
+
+    ocpp_test.py --instance URL-A --instance URL-B --instance-pid PID-A --instance-pid PID-B \
+                 --lb URL-NGINX --database-url DSN --clock-start ISO [--only a,b,…]
+
+Passwords come from the environment: CHARGEPILE_ADMIN_USER (default admin), CHARGEPILE_ADMIN_PASSWORD,
+CHARGEPILE_PILE_PASSWORD. Every scenario prints one PASS or FAIL line per check; the exit status is 1
+when any check failed. Every wait polls with a deadline; nothing synchronises on a fixed sleep.
+
+Scenarios (each uses its own piles; d kills an instance, so it runs last):
+  a  Boot, Heartbeat, StatusNotification mapping (charger on instance A, admin reads on B)
+  b  admin status/set on B → ChangeAvailability on the charger on A; Accepted, Scheduled, Rejected,
+     CALLERROR, no answer, repair, offline
+  c  a driver's request → RemoteStart → StartTransaction → MeterValues → completion → RemoteStop →
+     StopTransaction → bill from meterStop − meterStart
+  e  duplicate StartTransaction, cancel with a meter below the model, repeated StopTransaction
+  h  the charger stops a session itself (StopTransaction EVDisconnected, no RemoteStop) → bill from its meter
+  f  malformed frames → the CALLERROR of the table below; sockets stay open; nothing changes
+  g  handshake refusals: subprotocol 400, credentials 401, unknown charger 404
+  d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
+"""
+
+import argparse
+import asyncio
+import base64
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+from ocpp.exceptions import GenericError, OCPPError
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint as OCPP16ChargePoint
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.protocol import State
+
+# --- the expected CALLERROR codes: ONE table, adjust here ------------------------------------------
+# As Sources/OCPP16 maps them (OCPPFrame.parse, OCPPInbound.parse, Schema.firstViolation), which follow
+# mobilityhouse/ocpp 2.1.0's own validate_payload for 1.6 with 1.6's spelling "FormationViolation".
+# A frame whose id cannot be read is answered with id "-1".
+UNREADABLE_ID = "-1"
+CODE = {
+    "not JSON": "FormationViolation",
+    "not an array": "ProtocolError",
+    "empty array": "ProtocolError",
+    "message type not a number": "ProtocolError",
+    "unknown message type": "ProtocolError",
+    "id not a string": "ProtocolError",
+    "id over 36 characters": "ProtocolError",
+    "CALL with 3 elements": "ProtocolError",
+    "CALL with 5 elements": "ProtocolError",
+    "action not a string": "ProtocolError",
+    "payload not an object": "ProtocolError",
+    "unknown action": "NotImplemented",
+    "central-system action (RemoteStartTransaction)": "NotSupported",
+    "central-system action outside Core (GetDiagnostics)": "NotSupported",
+    "field of the wrong type": "TypeConstraintViolation",
+    "integer field with a fraction": "TypeConstraintViolation",
+    "missing required field": "ProtocolError",
+    "unknown field": "FormationViolation",
+    "value not in the enum": "FormationViolation",
+    "string over its maxLength": "TypeConstraintViolation",
+    "date-time that is not RFC 3339": "FormationViolation",
+}
+
+# One malformed frame per row: (name in CODE, frame text, id the CALLERROR must carry).
+# {id} is replaced by a fresh message id. The StatusNotification rows would change the pile's status
+# if they were applied; the scenario checks that none did.
+MALFORMED = [
+    ("not JSON", "this is not json", UNREADABLE_ID),
+    ("not an array", '{"messageTypeId": 2}', UNREADABLE_ID),
+    ("empty array", "[]", UNREADABLE_ID),
+    ("message type not a number", '["2", "{id}", "Heartbeat", {}]', "{id}"),
+    ("unknown message type", '[7, "{id}", "Heartbeat", {}]', "{id}"),
+    ("id not a string", '[2, 12345, "Heartbeat", {}]', UNREADABLE_ID),
+    ("id over 36 characters", '[2, "{id}-0123456789abcdef0123456789abcdef", "Heartbeat", {}]', "{id}-0123456789abcdef0123456789abcdef"),
+    ("CALL with 3 elements", '[2, "{id}", "Heartbeat"]', "{id}"),
+    ("CALL with 5 elements", '[2, "{id}", "Heartbeat", {}, {}]', "{id}"),
+    ("action not a string", '[2, "{id}", 42, {}]', "{id}"),
+    ("payload not an object", '[2, "{id}", "Heartbeat", []]', "{id}"),
+    ("unknown action", '[2, "{id}", "MakeCoffee", {}]', "{id}"),
+    ("central-system action (RemoteStartTransaction)", '[2, "{id}", "RemoteStartTransaction", {"idTag": "X"}]', "{id}"),
+    ("central-system action outside Core (GetDiagnostics)",
+     '[2, "{id}", "GetDiagnostics", {"location": "ftp://example.invalid/"}]', "{id}"),
+    ("field of the wrong type",
+     '[2, "{id}", "StatusNotification", {"connectorId": "1", "errorCode": "NoError", "status": "Unavailable"}]', "{id}"),
+    ("integer field with a fraction",
+     '[2, "{id}", "StatusNotification", {"connectorId": 1.5, "errorCode": "NoError", "status": "Unavailable"}]', "{id}"),
+    ("missing required field", '[2, "{id}", "StatusNotification", {"connectorId": 1, "status": "Faulted"}]', "{id}"),
+    ("unknown field",
+     '[2, "{id}", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Faulted", "colour": "red"}]',
+     "{id}"),
+    ("value not in the enum", '[2, "{id}", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Broken"}]',
+     "{id}"),
+    ("string over its maxLength",
+     '[2, "{id}", "StatusNotification", {"connectorId": 1, "errorCode": "OtherError", "status": "Faulted", "info": "' + "x" * 51
+     + '"}]', "{id}"),
+    ("string over its maxLength",
+     '[2, "{id}", "BootNotification", {"chargePointVendor": "' + "v" * 21 + '", "chargePointModel": "m"}]', "{id}"),
+    ("date-time that is not RFC 3339",
+     '[2, "{id}", "StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Unavailable", "timestamp": "yesterday"}]',
+     "{id}"),
+]
+
+# Pile status as the admin API reports it for each StatusNotification status.
+STATUS_MAP = {
+    "Available": "on", "Preparing": "on", "Charging": "on", "SuspendedEV": "on", "SuspendedEVSE": "on",
+    "Finishing": "on", "Unavailable": "off", "Faulted": "repair",
+}
+
+STATION_ZONE = dt.timezone(dt.timedelta(hours=8))  # Asia/Shanghai, the station's default
+FAST_POLL = 0.1
+DEADLINE = 20.0          # default wait for a state to become visible
+COMMAND_DEADLINE = 45.0  # an admin command's HTTP answer (the server's command deadline is far shorter)
+OCPP_TIMEOUT = 30        # the charge point's wait for a CALLRESULT
+SCENARIO_TIMEOUT = 240.0
+
+LOG = logging.getLogger("ocpp-test")
+
+
+class Failure(Exception):
+    pass
+
+
+# --- results ------------------------------------------------------------------------------------
+
+class Results:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.failures = []
+
+    def check(self, scenario, what, ok, detail=""):
+        line = f"{'PASS' if ok else 'FAIL'} {scenario}: {what}" + (f" ({detail})" if detail else "")
+        print(line, flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            self.failures.append(line)
+        return ok
+
+    def require(self, scenario, what, ok, detail=""):
+        """A check the rest of the scenario depends on."""
+        if not self.check(scenario, what, ok, detail):
+            raise Failure(f"{what} failed")
+
+
+R = Results()
+
+
+async def poll(fetch, predicate, timeout=DEADLINE, interval=FAST_POLL):
+    """(ok, last value): fetch() until predicate(value) holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while True:
+        try:
+            value = await fetch()
+            if predicate(value):
+                return True, value
+        except Exception as error:  # a transient error while a state settles: keep polling
+            value = f"error: {error!r}"
+        if time.monotonic() >= deadline:
+            return False, value
+        await asyncio.sleep(interval)
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class Api:
+    """The chargepile HTTP API of one instance (or of nginx). Blocking calls run in a thread, so the
+    charge points keep answering CSMS calls while an admin command waits for them."""
+
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+
+    def _request(self, method, path, params, timeout):
+        url = self.base + path
+        data = None
+        headers = {"Accept": "application/json"}
+        encoded = urllib.parse.urlencode(params)
+        if method == "GET":
+            if encoded:
+                url += "?" + encoded
+        else:
+            data = encoded.encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with OPENER.open(request, timeout=timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            raise Failure(f"{method} {path}: HTTP {error.code} {error.read()[:300]!r}") from None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise Failure(f"{method} {path}: not JSON: {body[:300]!r}") from None
+
+    async def call(self, method, path, timeout=30.0, **params):
+        return await asyncio.to_thread(self._request, method, path, params, timeout)
+
+    async def ok(self, method, path, **params):
+        answer = await self.call(method, path, **params)
+        if answer.get("code") != 200:
+            raise Failure(f"{method} {path} {redact(params)} → {answer}")
+        return answer
+
+
+def redact(params):
+    return {key: ("…" if key in ("token", "password") else value) for key, value in params.items()}
+
+
+class Station:
+    """Admin and driver helpers over one instance's API."""
+
+    def __init__(self, api, admin_token):
+        self.api = api
+        self.token = admin_token
+
+    async def piles(self):
+        answer = await self.api.ok("GET", "/admin/charge/status/get", token=self.token)
+        return {pile["charging_station_id"]: pile for pile in answer["data"]}
+
+    async def pile(self, pile_id):
+        return (await self.piles()).get(pile_id)
+
+    async def status(self, pile_id):
+        pile = await self.pile(pile_id)
+        return pile and pile.get("status")
+
+    async def wait_status(self, pile_id, expected, timeout=DEADLINE):
+        return await poll(lambda: self.status(pile_id), lambda status: status == expected, timeout)
+
+    async def set_status(self, pile_id, status):
+        return await self.api.call("POST", "/admin/charge/status/set", timeout=COMMAND_DEADLINE,
+                                   token=self.token, id=str(pile_id), status=status)
+
+    async def advance(self, to):
+        await self.api.ok("POST", "/admin/clock/advance", token=self.token, to=to.isoformat())
+
+
+async def login_admin(api, user, password):
+    answer = await api.ok("POST", "/a/login", username=user, password=password)
+    return answer["token"]
+
+
+async def new_driver(api, username, capacity):
+    password = "driver-" + uuid.uuid4().hex[:12]
+    await api.ok("POST", "/u/register", username=username, password=password, battery_capacity=str(capacity))
+    answer = await api.ok("POST", "/u/login", username=username, password=password)
+    return answer["token"]
+
+
+def projection(piles):
+    """What a malformed frame or a refused handshake must not change."""
+    keys = ("status", "total_charging_times", "total_charging_power", "total_charging_duration", "connected")
+    return {pile_id: {key: pile.get(key) for key in keys} for pile_id, pile in piles.items()}
+
+
+def near(a, b, tolerance=1e-6):
+    try:
+        return abs(float(a) - float(b)) <= tolerance
+    except (TypeError, ValueError):
+        return False
+
+
+def ocpp_time(moment):
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text):
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def real_time_ok(text, slack=120):
+    try:
+        moment = parse_time(text)
+    except (TypeError, ValueError):
+        return False
+    return moment.tzinfo is not None and abs((moment - dt.datetime.now(dt.timezone.utc)).total_seconds()) <= slack
+
+
+# --- the charge point ---------------------------------------------------------------------------
+
+class Charger(OCPP16ChargePoint):
+    """A mobilityhouse 1.6 charge point whose answers to CSMS calls are configurable.
+
+    Every CSMS call lands in `inbox` as (action, camelCase payload). Raw frames can be sent on the
+    underlying socket; the answer with a given id is taken out before mobilityhouse routes it.
+    """
+
+    def __init__(self, cp_id, ws):
+        super().__init__(cp_id, ws, response_timeout=OCPP_TIMEOUT)
+        self.ws = ws
+        # Accepted | Rejected | Scheduled | callerror | silent (never answered)
+        self.availability_answer = "Accepted"
+        self.remote_start_answer = "Accepted"
+        self.remote_stop_answer = "Accepted"
+        self.inbox = asyncio.Queue()
+        self.frames = []  # every text frame received, in order
+        self._waiters = {}
+        self.task = None
+
+    @classmethod
+    async def open(cls, base_url, cp_id, password, subprotocols=("ocpp1.6",)):
+        ws = await open_socket(base_url, cp_id, password, subprotocols)
+        charger = cls(cp_id, ws)
+        charger.task = asyncio.create_task(charger._serve(), name=f"charger {cp_id}")
+        return charger
+
+    async def _serve(self):
+        try:
+            await self.start()
+        except ConnectionClosed:
+            pass
+
+    async def close(self):
+        if self.ws.state is not State.CLOSED:
+            await self.ws.close()
+        if self.task:
+            try:
+                await asyncio.wait_for(self.task, 10)
+            except (asyncio.TimeoutError, Exception):
+                self.task.cancel()
+
+    @property
+    def is_open(self):
+        return self.ws.state is State.OPEN
+
+    async def route_message(self, raw_msg):
+        self.frames.append(raw_msg)
+        try:
+            frame = json.loads(raw_msg)
+        except ValueError:
+            frame = None
+        if isinstance(frame, list) and len(frame) >= 2 and frame[0] in (3, 4) and isinstance(frame[1], str):
+            waiter = self._waiters.pop(frame[1], None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(frame)
+                return
+        if (self.availability_answer == "silent" and isinstance(frame, list) and len(frame) == 4
+                and frame[0] == 2 and frame[2] == "ChangeAvailability"):
+            self.inbox.put_nowait(("ChangeAvailability", frame[3]))
+            return
+        await super().route_message(raw_msg)
+
+    # CSMS → charge point
+
+    @on(Action.change_availability)
+    def on_change_availability(self, connector_id, type):
+        self.inbox.put_nowait(("ChangeAvailability", {"connectorId": connector_id, "type": type}))
+        if self.availability_answer == "callerror":
+            raise GenericError(description="the test charge point answers ChangeAvailability with a CALLERROR")
+        return call_result.ChangeAvailability(status=self.availability_answer)
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag, connector_id=None, charging_profile=None):
+        self.inbox.put_nowait(("RemoteStartTransaction", {"idTag": id_tag, "connectorId": connector_id}))
+        return call_result.RemoteStartTransaction(status=self.remote_start_answer)
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop(self, transaction_id):
+        self.inbox.put_nowait(("RemoteStopTransaction", {"transactionId": transaction_id}))
+        return call_result.RemoteStopTransaction(status=self.remote_stop_answer)
+
+    @on(Action.reset)
+    def on_reset(self, type):
+        self.inbox.put_nowait(("Reset", {"type": type}))
+        return call_result.Reset(status="Accepted")
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key=None):
+        self.inbox.put_nowait(("GetConfiguration", {"key": key}))
+        return call_result.GetConfiguration(configuration_key=[], unknown_key=key or None)
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, key, value):
+        self.inbox.put_nowait(("ChangeConfiguration", {"key": key, "value": value}))
+        return call_result.ChangeConfiguration(status="Accepted")
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self):
+        self.inbox.put_nowait(("ClearCache", {}))
+        return call_result.ClearCache(status="Accepted")
+
+    @on(Action.unlock_connector)
+    def on_unlock_connector(self, connector_id):
+        self.inbox.put_nowait(("UnlockConnector", {"connectorId": connector_id}))
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on(Action.trigger_message)
+    def on_trigger_message(self, requested_message, connector_id=None):
+        self.inbox.put_nowait(("TriggerMessage", {"requestedMessage": requested_message, "connectorId": connector_id}))
+        return call_result.TriggerMessage(status="Rejected")
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id, message_id=None, data=None):
+        self.inbox.put_nowait(("DataTransfer", {"vendorId": vendor_id}))
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    async def expect(self, action, timeout=DEADLINE):
+        """The next CSMS call of this action (others before it are logged and skipped), or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                got, payload = await asyncio.wait_for(self.inbox.get(), left)
+            except asyncio.TimeoutError:
+                return None
+            if got == action:
+                return payload
+            print(f"  note: charger {self.id} received {got} {payload} while waiting for {action}", flush=True)
+
+    def drain(self):
+        drained = []
+        while not self.inbox.empty():
+            drained.append(self.inbox.get_nowait())
+        return drained
+
+    # charge point → CSMS
+
+    async def boot(self):
+        return await self.call(call.BootNotification(
+            charge_point_vendor="chargepile-tests", charge_point_model="mobilityhouse-2.1.0",
+            charge_point_serial_number=f"SN-{self.id}", firmware_version="test-1"), suppress=False)
+
+    async def heartbeat(self):
+        return await self.call(call.Heartbeat(), suppress=False)
+
+    async def notify(self, connector_id, status, error_code="NoError", info=None):
+        return await self.call(call.StatusNotification(
+            connector_id=connector_id, error_code=error_code, status=status, info=info,
+            timestamp=ocpp_time(dt.datetime.now(dt.timezone.utc))), suppress=False)
+
+    async def authorize(self, id_tag):
+        return await self.call(call.Authorize(id_tag=id_tag), suppress=False)
+
+    async def start_transaction(self, id_tag, meter_start, timestamp, connector_id=1, unique_id=None):
+        return await self.call(call.StartTransaction(
+            connector_id=connector_id, id_tag=id_tag, meter_start=meter_start, timestamp=ocpp_time(timestamp)),
+            suppress=False, unique_id=unique_id)
+
+    async def meter(self, transaction_id, wh, timestamp, connector_id=1):
+        return await self.call(call.MeterValues(connector_id=connector_id, transaction_id=transaction_id, meter_value=[{
+            "timestamp": ocpp_time(timestamp),
+            "sampled_value": [{"value": str(wh), "context": "Sample.Periodic", "measurand": "Energy.Active.Import.Register",
+                               "unit": "Wh"}],
+        }]), suppress=False)
+
+    async def stop_transaction(self, transaction_id, meter_stop, timestamp, reason="Remote", id_tag=None):
+        return await self.call(call.StopTransaction(
+            transaction_id=transaction_id, meter_stop=meter_stop, timestamp=ocpp_time(timestamp), reason=reason,
+            id_tag=id_tag), suppress=False)
+
+    async def raw(self, text, answer_id, timeout=10.0):
+        """Sends a text frame as is; the CALLRESULT/CALLERROR frame carrying answer_id, or None."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters[answer_id] = waiter
+        try:
+            await self.ws.send(text)
+            return await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            return None
+        finally:
+            self._waiters.pop(answer_id, None)
+
+
+async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
+    """A WebSocket to /ocpp/{cp_id} with HTTP Basic credentials (user defaults to cp_id)."""
+    url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
+    url += "/ocpp/" + urllib.parse.quote(cp_id, safe="")
+    headers = {}
+    if authorization and password is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user or cp_id}:{password}".encode()).decode()
+    return await connect(url, subprotocols=list(subprotocols) if subprotocols else None, additional_headers=headers,
+                         proxy=None, open_timeout=10, ping_interval=None, close_timeout=5, compression=None)
+
+
+async def booted_charger(sc, base_url, cp_id, password, station, pile_id):
+    """Connects, boots and reports Available; requires the admin to see the pile `on`."""
+    charger = await Charger.open(base_url, cp_id, password)
+    R.require(sc, f"charger {cp_id} connects to {base_url} with subprotocol ocpp1.6", charger.ws.subprotocol == "ocpp1.6",
+              f"subprotocol {charger.ws.subprotocol!r}")
+    boot = await charger.boot()
+    R.require(sc, f"charger {cp_id} BootNotification Accepted", boot.status == "Accepted", f"{boot}")
+    await charger.notify(0, "Available")
+    ok, status = await station.wait_status(pile_id, "on")
+    R.require(sc, f"pile {pile_id} is on after Boot + Available", ok, f"status {status!r}")
+    return charger
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+class Context:
+    def __init__(self, args):
+        self.args = args
+        self.admin_user = os.environ.get("CHARGEPILE_ADMIN_USER", "admin")
+        self.admin_password = os.environ["CHARGEPILE_ADMIN_PASSWORD"]
+        self.pile_password = os.environ["CHARGEPILE_PILE_PASSWORD"]
+        self.urls = args.instance
+        self.pids = args.instance_pid
+        self.lb = args.lb
+        self.a = Api(self.urls[0])
+        self.b = Api(self.urls[1])
+        self.station_now = parse_time(args.clock_start)
+        self.chargers = []
+        self.token = None
+        self.station_a = None
+        self.station_b = None
+
+    async def setup(self):
+        self.token = await login_admin(self.a, self.admin_user, self.admin_password)
+        self.station_a = Station(self.a, self.token)
+        self.station_b = Station(self.b, self.token)
+        clock = await self.a.ok("GET", "/admin/clock", token=self.token)
+        data = clock.get("data") or clock
+        print(f"station clock: {data}", flush=True)
+        now = data.get("now")
+        if now:
+            self.station_now = parse_time(now)
+
+    async def charger(self, sc, url, cp_id, pile_id, station):
+        charger = await booted_charger(sc, url, cp_id, self.pile_password, station, pile_id)
+        self.chargers.append(charger)
+        return charger
+
+    async def advance(self, minutes):
+        self.station_now += dt.timedelta(minutes=minutes)
+        await self.station_a.advance(self.station_now)
+
+    async def close_all(self):
+        for charger in self.chargers:
+            await charger.close()
+        self.chargers.clear()
+
+    def psql(self, sql):
+        result = subprocess.run([self.args.psql, self.args.database_url, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                 "-c", sql], capture_output=True, text=True, timeout=30)
+        if result.returncode != 0:
+            raise Failure(f"psql {sql!r}: {result.stderr.strip()}")
+        return result.stdout.strip()
+
+
+async def scenario_a(ctx):
+    """Boot, Heartbeat and the status mapping; the charger on A, the admin reading on B."""
+    sc = "a"
+    station = ctx.station_b
+    charger = await Charger.open(ctx.urls[0], "1", ctx.pile_password)
+    ctx.chargers.append(charger)
+    R.check(sc, "the handshake selects subprotocol ocpp1.6", charger.ws.subprotocol == "ocpp1.6",
+            f"{charger.ws.subprotocol!r}")
+    boot = await charger.boot()
+    R.require(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+    R.check(sc, "BootNotification currentTime is real UTC (not the station's manual clock)",
+            real_time_ok(boot.current_time), f"currentTime {boot.current_time!r}")
+    R.check(sc, "BootNotification interval is a positive integer",
+            isinstance(boot.interval, int) and boot.interval > 0, f"interval {boot.interval!r}")
+    beat = await charger.heartbeat()
+    R.check(sc, "Heartbeat → currentTime in real UTC", real_time_ok(beat.current_time), f"{beat.current_time!r}")
+
+    await charger.notify(0, "Available")
+    ok, status = await station.wait_status(1, "on")
+    R.require(sc, "StatusNotification(0, Available) → pile 1 on (seen on instance B)", ok, f"status {status!r}")
+
+    for state in ("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing", "Available"):
+        await charger.notify(1, "Unavailable")
+        ok, status = await station.wait_status(1, "off")
+        R.check(sc, "StatusNotification(1, Unavailable) → off", ok, f"status {status!r}")
+        await charger.notify(1, state)
+        ok, status = await station.wait_status(1, "on")
+        R.check(sc, f"StatusNotification(1, {state}) → on", ok, f"status {status!r}")
+
+    await charger.notify(1, "Faulted", error_code="GroundFailure", info="test fault")
+    ok, status = await station.wait_status(1, "repair")
+    R.check(sc, "StatusNotification(1, Faulted) → repair", ok, f"status {status!r}")
+    await charger.notify(1, "Available")
+    ok, status = await station.wait_status(1, "on")
+    R.check(sc, "StatusNotification(1, Available) after Faulted → on", ok, f"status {status!r}")
+    await charger.notify(0, "Unavailable")
+    ok, status = await station.wait_status(1, "off")
+    R.check(sc, "StatusNotification(0, Unavailable) → off", ok, f"status {status!r}")
+    await charger.notify(0, "Faulted", error_code="OtherError")
+    ok, status = await station.wait_status(1, "repair")
+    R.check(sc, "StatusNotification(0, Faulted) → repair", ok, f"status {status!r}")
+    await charger.notify(0, "Available")
+    ok, status = await station.wait_status(1, "on")
+    R.check(sc, "StatusNotification(0, Available) → on", ok, f"status {status!r}")
+
+    await charger.close()
+    ok, status = await station.wait_status(1, "offline")
+    R.check(sc, "the charger closes its socket → offline", ok, f"status {status!r}")
+
+
+async def scenario_b(ctx):
+    """Admin status/set on instance B → ChangeAvailability(0, …) on the charger on A, and the answers."""
+    sc = "b"
+    station = ctx.station_b
+    charger = await ctx.charger(sc, ctx.urls[0], "2", 2, station)
+
+    async def command(status, answer, expected_type, expect_code):
+        charger.availability_answer = answer
+        charger.drain()
+        reply = await station.set_status(2, status)
+        frame = await charger.expect("ChangeAvailability", timeout=5)
+        R.check(sc, f"status/set {status} (charger answers {answer}) → ChangeAvailability(0, {expected_type})",
+                frame == {"connectorId": 0, "type": expected_type}, f"received {frame}")
+        if expect_code == 200:
+            R.check(sc, f"status/set {status} answered {answer} → {{code 200, 设置成功}}",
+                    reply.get("code") == 200 and reply.get("msg") == "设置成功", f"{reply}")
+        else:
+            R.check(sc, f"status/set {status} answered {answer} → code -1 with a msg",
+                    reply.get("code") == -1 and bool(reply.get("msg")), f"{reply}")
+        return reply
+
+    await command("off", "Accepted", "Inoperative", 200)
+    await charger.notify(0, "Unavailable")  # what a real charger reports once inoperative
+    ok, status = await station.wait_status(2, "off")
+    R.check(sc, "after Accepted Inoperative and StatusNotification Unavailable → off", ok, f"status {status!r}")
+
+    await command("on", "Accepted", "Operative", 200)
+    await charger.notify(0, "Available")
+    ok, status = await station.wait_status(2, "on")
+    R.check(sc, "after Accepted Operative and StatusNotification Available → on", ok, f"status {status!r}")
+
+    await command("off", "Scheduled", "Inoperative", 200)
+    await command("on", "Accepted", "Operative", 200)
+    await charger.notify(0, "Available")
+    ok, status = await station.wait_status(2, "on")
+    R.check(sc, "back on after Scheduled", ok, f"status {status!r}")
+
+    await command("off", "Rejected", "Inoperative", -1)
+    ok, status = await station.wait_status(2, "on", timeout=2)
+    R.check(sc, "a Rejected off leaves the pile on", ok, f"status {status!r}")
+    await command("off", "callerror", "Inoperative", -1)
+    ok, status = await station.wait_status(2, "on", timeout=2)
+    R.check(sc, "an off answered with a CALLERROR leaves the pile on", ok, f"status {status!r}")
+
+    await command("repair", "Accepted", "Inoperative", 200)
+    ok, status = await station.wait_status(2, "repair")
+    R.check(sc, "status/set repair → pile repair", ok, f"status {status!r}")
+    await command("on", "Accepted", "Operative", 200)
+    await charger.notify(0, "Available")
+    ok, status = await station.wait_status(2, "on")
+    R.check(sc, "status/set on after repair → on", ok, f"status {status!r}")
+
+    charger.drain()
+    reply = await station.set_status(2, "offline")
+    R.check(sc, "status/set offline → {code 200, 设置成功}", reply.get("code") == 200 and reply.get("msg") == "设置成功",
+            f"{reply}")
+    ok, _ = await poll(lambda: asyncio.sleep(0, charger.ws.state), lambda state: state is State.CLOSED, timeout=10)
+    R.check(sc, "status/set offline closes the charger's socket", ok,
+            f"state {charger.ws.state.name}, close code {charger.ws.close_code}")
+    ok, status = await station.wait_status(2, "offline")
+    R.check(sc, "status/set offline → offline", ok, f"status {status!r}")
+    R.check(sc, "status/set offline sends no ChangeAvailability", not any(a == "ChangeAvailability" for a, _ in charger.drain()))
+
+    # A charger that never answers: the admin gets -1 once the command's deadline passes.
+    charger = await ctx.charger(sc, ctx.urls[0], "2", 2, station)
+    charger.availability_answer = "silent"
+    started = time.monotonic()
+    reply = await station.set_status(2, "off")
+    elapsed = time.monotonic() - started
+    frame = await charger.expect("ChangeAvailability", timeout=2)
+    R.check(sc, "a ChangeAvailability the charger never answers reached it", frame is not None, f"{frame}")
+    R.check(sc, "status/set off with no answer → code -1 with a msg", reply.get("code") == -1 and bool(reply.get("msg")),
+            f"{reply} after {elapsed:.1f} s")
+    await charger.close()
+    ok, status = await station.wait_status(2, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
+async def charging_session(ctx, sc, charger, station_driver, token, pile_id):
+    """Waits for RemoteStartTransaction and checks its idTag against the driver's id_tag."""
+    start = await charger.expect("RemoteStartTransaction")
+    R.require(sc, f"the driver's request is scheduled onto pile {pile_id}: RemoteStartTransaction reaches the charger",
+              start is not None, f"{start}" if start else "nothing within the deadline")
+    R.check(sc, "RemoteStartTransaction connectorId 1", start.get("connectorId") == 1, f"{start}")
+    view = (await station_driver.ok("GET", "/user/charge/request", token=token)).get("data") or {}
+    R.check(sc, "RemoteStartTransaction idTag is the driver's id_tag (GET /user/charge/request)",
+            bool(start.get("idTag")) and start.get("idTag") == view.get("id_tag"),
+            f"RemoteStart idTag {start.get('idTag')!r}, id_tag {view.get('id_tag')!r}")
+    R.check(sc, f"GET /user/charge/request: the car is at pile {pile_id}", view.get("pile_id") == pile_id, f"{view}")
+    return start["idTag"]
+
+
+async def driver_view(api, token):
+    return (await api.ok("GET", "/user/charge/request", token=token)).get("data") or {}
+
+
+async def bills(api, token):
+    return (await api.ok("GET", "/user/charge/bills", token=token)).get("data") or []
+
+
+async def scenario_c(ctx):
+    """A driver's request through RemoteStart, StartTransaction, MeterValues, completion, RemoteStop, StopTransaction
+    and the bill (the worked example of DriverAPITests: 30 min at 10 kW from 09:00, flat 0.7 + service 0.8)."""
+    sc = "c"
+    charger = await ctx.charger(sc, ctx.urls[0], "3", 3, ctx.station_b)
+    ctx.pile3 = charger
+    driver = await new_driver(ctx.b, "ocpp-c", 60)
+    t0 = ctx.station_now
+    submitted = await ctx.b.ok("POST", "/user/charge/request", token=driver, mode="T", request_quantity="5")
+    print(f"  request: {submitted.get('data')}", flush=True)
+    id_tag = await charging_session(ctx, sc, charger, ctx.b, driver, 3)
+
+    auth = await charger.authorize(id_tag)
+    R.check(sc, "Authorize(driver's idTag) → Accepted", auth.id_tag_info.get("status") == "Accepted", f"{auth}")
+    await charger.notify(1, "Preparing")
+    started = await charger.start_transaction(id_tag, 1000, t0)
+    tx = started.transaction_id
+    R.require(sc, "StartTransaction → a positive integer transactionId", isinstance(tx, int) and 0 < tx < 2 ** 31, f"{started}")
+    R.check(sc, "StartTransaction → idTagInfo Accepted", started.id_tag_info.get("status") == "Accepted", f"{started}")
+    await charger.notify(1, "Charging")
+    ctx.c_transaction = tx
+
+    await ctx.advance(15)
+    await charger.meter(tx, 1000 + 2500, ctx.station_now)
+    ok, view = await poll(lambda: driver_view(ctx.b, driver), lambda v: near(v.get("charged_kwh"), 2.5))
+    R.check(sc, "MeterValues 2.5 kWh into the session → charged_kwh 2.5", ok, f"{view}")
+
+    await ctx.advance(15)  # 09:30: 5 kWh at 10 kW, the request is complete
+    stop = await charger.expect("RemoteStopTransaction")
+    R.require(sc, "completion → RemoteStopTransaction reaches the charger", stop is not None, f"{stop}" if stop else "nothing within the deadline")
+    R.check(sc, "RemoteStopTransaction carries the transactionId", stop.get("transactionId") == tx, f"{stop}, tx {tx}")
+    await charger.notify(1, "Finishing")
+    stopped = await charger.stop_transaction(tx, 1000 + 5000, ctx.station_now, reason="Remote", id_tag=id_tag)
+    R.check(sc, "StopTransaction answered", stopped is not None, f"{stopped}")
+    await charger.notify(1, "Available")
+
+    ok, found = await poll(lambda: bills(ctx.b, driver), lambda rows: len(rows) >= 1 and near(rows[0].get("energy_kwh"), 5))
+    bill = found[0] if ok else found
+    R.check(sc, "a bill for meterStop − meterStart = 5 kWh", ok, f"{found}")
+    if ok:
+        R.check(sc, "bill fees: charging 3.5 (flat 0.7) + service 4.0 = total 7.5",
+                near(bill.get("charging_fee"), 3.5) and near(bill.get("service_fee"), 4) and near(bill.get("total_fee"), 7.5),
+                f"{bill}")
+        R.check(sc, "bill pile_id 3", bill.get("pile_id") == 3, f"{bill}")
+    ok, view = await poll(lambda: ctx.b.call("GET", "/user/charge/request", token=driver),
+                          lambda answer: answer.get("code") != 200 or (answer.get("data") or {}).get("state") != "charging")
+    R.check(sc, "the request is no longer charging", ok, f"{view}")
+
+
+async def scenario_e(ctx):
+    """Duplicate StartTransaction, a cancel with a meter below the model, a repeated StopTransaction."""
+    sc = "e"
+    charger = getattr(ctx, "pile3", None)
+    if charger is None or not charger.is_open:
+        charger = await ctx.charger(sc, ctx.urls[0], "3", 3, ctx.station_b)
+    ok, status = await ctx.station_b.wait_status(3, "on")
+    R.require(sc, "pile 3 on and idle", ok, f"status {status!r}")
+    before = (await ctx.station_b.pile(3)) or {}
+    driver = await new_driver(ctx.b, "ocpp-e", 60)
+    t0 = ctx.station_now
+    charger.drain()
+    await ctx.b.ok("POST", "/user/charge/request", token=driver, mode="T", request_quantity="10")
+    id_tag = await charging_session(ctx, sc, charger, ctx.b, driver, 3)
+
+    first = await charger.start_transaction(id_tag, 6000, t0)
+    tx = first.transaction_id
+    R.require(sc, "StartTransaction → a positive integer transactionId", isinstance(tx, int) and tx > 0, f"{first}")
+    previous = getattr(ctx, "c_transaction", None)
+    if previous is not None:
+        R.check(sc, "a new session gets a new transactionId", tx != previous, f"{tx} after {previous}")
+    again = await charger.start_transaction(id_tag, 6000, t0)
+    R.check(sc, "an identical StartTransaction sent again → the same transactionId", again.transaction_id == tx,
+            f"first {tx}, again {again.transaction_id}")
+    await charger.notify(1, "Charging")
+
+    await ctx.advance(15)
+    await charger.meter(tx, 6000 + 2000, ctx.station_now)
+    ok, view = await poll(lambda: driver_view(ctx.b, driver), lambda v: near(v.get("charged_kwh"), 2))
+    R.check(sc, "MeterValues below the model (2 kWh in 15 min at 10 kW) → charged_kwh 2", ok, f"{view}")
+
+    await ctx.advance(15)
+    charger.drain()
+    cancelled = await ctx.b.call("POST", "/user/charge/request/cancel", token=driver)
+    R.check(sc, "the driver cancels → code 200", cancelled.get("code") == 200, f"{cancelled}")
+    stop = await charger.expect("RemoteStopTransaction")
+    R.require(sc, "cancel → RemoteStopTransaction reaches the charger", stop is not None, f"{stop}" if stop else "nothing within the deadline")
+    R.check(sc, "RemoteStopTransaction carries the transactionId", stop.get("transactionId") == tx, f"{stop}, tx {tx}")
+    await charger.notify(1, "Finishing")
+    await charger.stop_transaction(tx, 6000 + 4000, ctx.station_now, reason="Remote", id_tag=id_tag)
+    ok, found = await poll(lambda: bills(ctx.b, driver), lambda rows: len(rows) >= 1 and near(rows[0].get("energy_kwh"), 4))
+    R.check(sc, "the bill uses meterStop − meterStart = 4 kWh", ok, f"{found}")
+    if ok:
+        bill = found[0]
+        R.check(sc, "bill fees: charging 2.8 + service 3.2 = total 6.0",
+                near(bill.get("charging_fee"), 2.8) and near(bill.get("service_fee"), 3.2) and near(bill.get("total_fee"), 6),
+                f"{bill}")
+    ok, totals = await poll(lambda: ctx.station_b.pile(3),
+                            lambda p: p and p.get("total_charging_times") == (before.get("total_charging_times") or 0) + 1)
+    R.check(sc, "pile 3 totals count the session once", ok, f"before {before}, after {totals}")
+    after_first = (await ctx.station_b.pile(3)) or {}
+
+    repeated = None
+    try:
+        repeated = await charger.stop_transaction(tx, 6000 + 4000, ctx.station_now, reason="Remote", id_tag=id_tag)
+        R.check(sc, "a repeated StopTransaction is answered with a CALLRESULT", True, f"{repeated}")
+    except OCPPError as error:
+        R.check(sc, "a repeated StopTransaction is answered with a CALLRESULT", False, f"CALLERROR {error!r}")
+    R.check(sc, "the charger's socket is still open", charger.is_open)
+    # Visible effects of the second stop, if any, would be there once the charger heard back; compare
+    # against a fresh read after one more round trip on the same socket.
+    await charger.heartbeat()
+    rows = await bills(ctx.b, driver)
+    R.check(sc, "a repeated StopTransaction bills nothing twice (one bill)", len(rows) == 1, f"{rows}")
+    after = (await ctx.station_b.pile(3)) or {}
+    keys = ("total_charging_times", "total_charging_power", "total_charging_duration")
+    R.check(sc, "a repeated StopTransaction leaves the pile totals unchanged",
+            all(after.get(key) == after_first.get(key) for key in keys), f"{after_first} → {after}")
+    await charger.notify(1, "Available")
+    await charger.close()
+    ok, status = await ctx.station_b.wait_status(3, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
+async def scenario_h(ctx):
+    """The charger stops a session on its own (no RemoteStop): the bill uses meterStop − meterStart."""
+    sc = "h"
+    charger = await ctx.charger(sc, ctx.urls[0], "3", 3, ctx.station_b)
+    driver = await new_driver(ctx.b, "ocpp-h", 60)
+    t0 = ctx.station_now  # 10:00, peak 1.0 until 15:00
+    await ctx.b.ok("POST", "/user/charge/request", token=driver, mode="T", request_quantity="10")
+    id_tag = await charging_session(ctx, sc, charger, ctx.b, driver, 3)
+    started = await charger.start_transaction(id_tag, 10000, t0)
+    tx = started.transaction_id
+    R.require(sc, "StartTransaction → a positive integer transactionId", isinstance(tx, int) and tx > 0, f"{started}")
+    await charger.notify(1, "Charging")
+    await ctx.advance(20)
+    await charger.meter(tx, 10000 + 2000, ctx.station_now)
+    ok, view = await poll(lambda: driver_view(ctx.b, driver), lambda v: near(v.get("charged_kwh"), 2))
+    R.check(sc, "MeterValues 2 kWh → charged_kwh 2", ok, f"{view}")
+    charger.drain()
+    await charger.notify(1, "Finishing")
+    stopped = await charger.stop_transaction(tx, 10000 + 2500, ctx.station_now, reason="EVDisconnected", id_tag=id_tag)
+    R.check(sc, "StopTransaction(EVDisconnected) from the charger answered", stopped is not None, f"{stopped}")
+    await charger.notify(1, "Available")
+    ok, found = await poll(lambda: bills(ctx.b, driver), lambda rows: len(rows) >= 1 and near(rows[0].get("energy_kwh"), 2.5))
+    R.check(sc, "the bill uses meterStop − meterStart = 2.5 kWh", ok, f"{found}")
+    if ok:
+        bill = found[0]
+        R.check(sc, "bill fees: charging 2.5 (peak 1.0) + service 2.0 = total 4.5",
+                near(bill.get("charging_fee"), 2.5) and near(bill.get("service_fee"), 2) and near(bill.get("total_fee"), 4.5),
+                f"{bill}")
+    ok, answer = await poll(lambda: ctx.b.call("GET", "/user/charge/request", token=driver),
+                            lambda a: a.get("code") != 200 or (a.get("data") or {}).get("state") != "charging")
+    R.check(sc, "the driver's request no longer charges", ok, f"{answer}")
+    await charger.heartbeat()
+    late = [action for action, _ in charger.drain()]
+    if late:
+        print(f"  note: after the charger's own StopTransaction it received {late}", flush=True)
+    await charger.close()
+    ok, status = await ctx.station_b.wait_status(3, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
+async def scenario_f(ctx):
+    """Malformed frames get the CALLERROR of the table; sockets stay open; nothing changes."""
+    sc = "f"
+    victim = await ctx.charger(sc, ctx.urls[0], "4", 4, ctx.station_b)
+    bystander = await ctx.charger(sc, ctx.urls[1], "1", 1, ctx.station_a)
+    before = projection(await ctx.station_b.piles())
+    bills_before = ctx.psql("SELECT count(*) FROM bills")
+
+    for number, (name, template, answer_template) in enumerate(MALFORMED):
+        message_id = f"bad-{number}-{uuid.uuid4().hex[:8]}"
+        text = template.replace("{id}", message_id)
+        answer_id = answer_template.replace("{id}", message_id)
+        expected = CODE[name]
+        reply = await victim.raw(text, answer_id)
+        well_formed = (isinstance(reply, list) and len(reply) == 5 and reply[0] == 4 and reply[1] == answer_id
+                       and isinstance(reply[3], str) and isinstance(reply[4], dict))
+        R.check(sc, f"{name}: {text[:70]}{'…' if len(text) > 70 else ''} → [4, {answer_id!r}, {expected!r}, …]",
+                well_formed and reply[2] == expected, f"got {reply}")
+        if not victim.is_open:
+            R.check(sc, f"{name}: the socket stays open", False, f"closed with {victim.ws.close_code} {victim.ws.close_reason!r}")
+            break
+
+    # Answers are never answered: a CALLRESULT or CALLERROR for no call of ours is dropped without a reply.
+    for name, text in (("a CALLRESULT for an unknown id", '[3, "{id}", {}]'),
+                       ("a CALLERROR for an unknown id", '[4, "{id}", "GenericError", "", {}]')):
+        message_id = f"stray-{uuid.uuid4().hex[:8]}"
+        reply = await victim.raw(text.replace("{id}", message_id), message_id, timeout=0.01)
+        probe = f"probe-{uuid.uuid4().hex[:8]}"
+        answer = await victim.raw(f'[2, "{probe}", "Heartbeat", {{}}]', probe)
+        unanswered = reply is None and not any(f'"{message_id}"' in frame for frame in victim.frames)
+        R.check(sc, f"{name} gets no reply and the next Heartbeat is answered",
+                unanswered and isinstance(answer, list) and answer[0] == 3, f"reply {reply}, heartbeat {answer}")
+
+    R.check(sc, "the malformed charger's socket is still open", victim.is_open,
+            f"close code {victim.ws.close_code}")
+    beat = await victim.heartbeat()
+    R.check(sc, "the malformed charger's Heartbeat still answered", real_time_ok(beat.current_time), f"{beat}")
+    R.check(sc, "the other charger's socket (instance B) is still open", bystander.is_open,
+            f"close code {bystander.ws.close_code}")
+    beat = await bystander.heartbeat()
+    R.check(sc, "the other charger's Heartbeat still answered", real_time_ok(beat.current_time), f"{beat}")
+    after = projection(await ctx.station_b.piles())
+    changed = {pile: (before.get(pile), after.get(pile)) for pile in set(before) | set(after) if before.get(pile) != after.get(pile)}
+    R.check(sc, "nothing changed: status/get (status, totals, connected) as before", not changed, f"changed {changed}")
+    bills_after = ctx.psql("SELECT count(*) FROM bills")
+    R.check(sc, "nothing changed: no bill written", bills_before == bills_after, f"{bills_before} → {bills_after}")
+
+    # The socket still changes state when a frame is well formed.
+    await victim.notify(1, "Faulted", error_code="OtherError")
+    ok, status = await ctx.station_b.wait_status(4, "repair")
+    R.check(sc, "a well-formed StatusNotification(Faulted) afterwards → repair", ok, f"status {status!r}")
+    await victim.notify(1, "Available")
+    ok, status = await ctx.station_b.wait_status(4, "on")
+    R.check(sc, "and Available → on", ok, f"status {status!r}")
+    await ctx.close_all()
+    for pile in (1, 4):
+        ok, status = await ctx.station_b.wait_status(pile, "offline")
+        R.check(sc, f"pile {pile} closed → offline", ok, f"status {status!r}")
+
+
+async def refused(url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
+    """The HTTP status of a refused upgrade, or 101 when it was upgraded (the socket is closed again)."""
+    try:
+        ws = await open_socket(url, cp_id, password, subprotocols, authorization, user)
+    except InvalidStatus as error:
+        return error.response.status_code, error.response.body[:200] if error.response.body else b""
+    await ws.close()
+    return 101, f"upgraded, subprotocol {ws.subprotocol!r}"
+
+
+async def scenario_g(ctx):
+    """Handshake refusals: nothing is upgraded, nothing changes."""
+    sc = "g"
+    url = ctx.urls[0]
+    before = projection(await ctx.station_b.piles())
+    cases = [
+        ("no subprotocol", dict(cp_id="5", password=ctx.pile_password, subprotocols=()), 400),
+        ("another subprotocol (ocpp2.0.1)", dict(cp_id="5", password=ctx.pile_password, subprotocols=("ocpp2.0.1",)), 400),
+        ("wrong password", dict(cp_id="5", password=ctx.pile_password + "-wrong"), 401),
+        ("no credentials", dict(cp_id="5", password=ctx.pile_password, authorization=False), 401),
+        ("credentials of another charger (user 4 on /ocpp/5)", dict(cp_id="5", password=ctx.pile_password, user="4"), 401),
+        ("unknown chargePointId", dict(cp_id="CP-NO-SUCH-1", password=ctx.pile_password), 404),
+    ]
+    for name, kwargs, expected in cases:
+        status, detail = await refused(url, **kwargs)
+        R.check(sc, f"{name} → HTTP {expected}, not upgraded", status == expected, f"got {status} {detail!r}")
+    after = projection(await ctx.station_b.piles())
+    R.check(sc, "refused handshakes change nothing", before == after,
+            f"{ {p: (before.get(p), after.get(p)) for p in before if before.get(p) != after.get(p)} }")
+
+    # Offering several subprotocols, ocpp1.6 among them, is accepted with ocpp1.6.
+    ws = await open_socket(url, "5", ctx.pile_password, ("ocpp2.0.1", "ocpp1.6"))
+    R.check(sc, "offering ocpp2.0.1 and ocpp1.6 → upgraded with ocpp1.6", ws.subprotocol == "ocpp1.6",
+            f"{ws.subprotocol!r}")
+    await ws.close()
+    ok, status = await ctx.station_b.wait_status(5, "offline")
+    R.check(sc, "pile 5 offline again", ok, f"status {status!r}")
+
+
+async def scenario_d(ctx):
+    """kill -9 of the instance holding the charger; it reconnects through nginx and is controllable again."""
+    sc = "d"
+    if len(ctx.pids) < 2:
+        R.check(sc, "instance pids given (--instance-pid)", False)
+        return
+    lb = Station(Api(ctx.lb), ctx.token)
+    charger = await ctx.charger(sc, ctx.lb, "5", 5, lb)
+    ok, owner = await poll(lambda: asyncio.to_thread(ctx.psql, "SELECT owner_address FROM pile_overview WHERE pile_id = 5"),
+                           lambda address: bool(address))
+    R.require(sc, "pile_overview names the instance holding pile 5", ok, f"owner_address {owner!r}")
+    ports = [urllib.parse.urlsplit(url).port for url in ctx.urls]
+    owner_port = int(owner.rsplit(":", 1)[1])
+    R.require(sc, "the owner is one of the cluster's instances", owner_port in ports, f"{owner} vs {ctx.urls}")
+    victim = ports.index(owner_port)
+    survivor = 1 - victim
+    survivor_station = Station(Api(ctx.urls[survivor]), ctx.token)
+    print(f"  kill -9 instance {victim + 1} ({ctx.urls[victim]}, pid {ctx.pids[victim]}) holding pile 5", flush=True)
+    os.kill(ctx.pids[victim], signal.SIGKILL)
+
+    ok, _ = await poll(lambda: asyncio.sleep(0, charger.ws.state), lambda state: state is State.CLOSED, timeout=30)
+    R.require(sc, "the charger's socket drops when its instance dies", ok, f"state {charger.ws.state.name}")
+
+    # Reconnect through nginx, as a real charger does, until a survivor takes it.
+    deadline = time.monotonic() + 30
+    reconnected, last = None, None
+    while reconnected is None and time.monotonic() < deadline:
+        try:
+            reconnected = await Charger.open(ctx.lb, "5", ctx.pile_password)
+        except Exception as error:
+            last = error
+            await asyncio.sleep(0.5)
+    R.require(sc, "the charger reconnects through nginx", reconnected is not None, f"last error {last!r}")
+    ctx.chargers.append(reconnected)
+    boot = await reconnected.boot()
+    R.check(sc, "BootNotification after reconnecting → Accepted", boot.status == "Accepted", f"{boot}")
+    await reconnected.notify(0, "Available")
+    ok, status = await survivor_station.wait_status(5, "on")
+    R.check(sc, "pile 5 on again (survivor's status/get)", ok, f"status {status!r}")
+
+    # Until the survivor reaps the dead instance, its old ownership could still bite: wait for the reap.
+    ok, count = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT count(*) FROM instances WHERE address = '{owner}'"),
+                           lambda value: value == "0", timeout=40, interval=0.5)
+    R.check(sc, "the survivor reaps the dead instance", ok, f"rows {count!r}")
+    ok, status = await survivor_station.wait_status(5, "on")
+    R.check(sc, "pile 5 still on after the reap", ok, f"status {status!r}")
+    new_owner = await asyncio.to_thread(ctx.psql, "SELECT owner_address FROM pile_overview WHERE pile_id = 5")
+    R.check(sc, "pile 5 is held by the survivor", new_owner.endswith(f":{ports[survivor]}"), f"owner_address {new_owner!r}")
+
+    for station, where in ((survivor_station, "the survivor"), (lb, "nginx")):
+        reconnected.drain()
+        reply = await station.set_status(5, "off")
+        frame = await reconnected.expect("ChangeAvailability", timeout=5)
+        R.check(sc, f"status/set off via {where} → ChangeAvailability(0, Inoperative) on the reconnected charger",
+                frame == {"connectorId": 0, "type": "Inoperative"}, f"{frame}")
+        R.check(sc, f"status/set off via {where} → {{code 200, 设置成功}}", reply.get("code") == 200, f"{reply}")
+        await reconnected.notify(0, "Unavailable")
+        ok, status = await survivor_station.wait_status(5, "off")
+        R.check(sc, "pile 5 off", ok, f"status {status!r}")
+        reply = await station.set_status(5, "on")
+        frame = await reconnected.expect("ChangeAvailability", timeout=5)
+        R.check(sc, f"status/set on via {where} → ChangeAvailability(0, Operative), code 200",
+                frame == {"connectorId": 0, "type": "Operative"} and reply.get("code") == 200, f"{frame} {reply}")
+        await reconnected.notify(0, "Available")
+        ok, status = await survivor_station.wait_status(5, "on")
+        R.check(sc, "pile 5 on", ok, f"status {status!r}")
+    await ctx.close_all()
+
+
+SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
+             "g": scenario_g, "d": scenario_d}
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instance", action="append", required=True, help="base URL of an instance (two: A then B)")
+    parser.add_argument("--instance-pid", action="append", type=int, default=[], help="pid of each instance, same order")
+    parser.add_argument("--lb", required=True, help="base URL of nginx in front of the instances")
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--psql", default="psql")
+    parser.add_argument("--clock-start", required=True, help="the --clock-start the instances got")
+    parser.add_argument("--only", default="", help="comma-separated scenarios, e.g. a,b (default: all, d last)")
+    parser.add_argument("--verbose", action="store_true", help="log every OCPP frame")
+    args = parser.parse_args()
+    if len(args.instance) < 2:
+        parser.error("two --instance URLs are needed")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.CRITICAL, format="%(asctime)s %(name)s %(message)s")
+
+    ctx = Context(args)
+    await ctx.setup()
+    chosen = [name for name in SCENARIOS if not args.only or name in args.only.split(",")]
+    for name in chosen:
+        function = SCENARIOS[name]
+        print(f"\n== scenario {name}: {function.__doc__.strip().splitlines()[0]}", flush=True)
+        try:
+            await asyncio.wait_for(function(ctx), SCENARIO_TIMEOUT)
+        except Failure as error:
+            R.check(name, "scenario stopped", False, str(error))
+        except asyncio.TimeoutError:
+            R.check(name, f"scenario finished within {SCENARIO_TIMEOUT:.0f} s", False, "timed out")
+        except Exception as error:
+            R.check(name, "scenario raised", False, f"{error!r}")
+            traceback.print_exc(limit=-4)
+        finally:
+            try:
+                await asyncio.wait_for(ctx.close_all(), 20)
+            except Exception as error:
+                print(f"  note: closing chargers: {error!r}", flush=True)
+
+    print(f"\nocpp-test: {R.passed} passed, {R.failed} failed", flush=True)
+    if R.failures:
+        print("failures:", flush=True)
+        for line in R.failures:
+            print("  " + line, flush=True)
+    return 1 if R.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
