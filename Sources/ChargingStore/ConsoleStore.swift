@@ -157,13 +157,14 @@ public struct ConsoleStore: Sendable {
             SELECT r.command_id, r.pile_id, r.status, r.state, r.error, r.requested_at, r.finished_at, r.latency_ms, r.acked_at,
                    r.owner_address, r.requester_address,
                    CASE WHEN r.status IS NOT NULL THEN 'status'
-                        ELSE coalesce((SELECT min(k) FROM pile_commands pc, jsonb_object_keys(
-                                           CASE WHEN jsonb_typeof(pc.instruction) = 'object' THEN pc.instruction ELSE '{}' END) k
+                        ELSE coalesce((SELECT min(k.key) FROM pile_commands pc, jsonb_object_keys(
+                                           CASE WHEN jsonb_typeof(pc.instruction) = 'object' THEN pc.instruction
+                                                ELSE '{}'::jsonb END) AS k (key)
                                        WHERE pc.id = r.command_id), 'instruction')
                    END AS kind
             FROM recent_commands r
             WHERE (\(pileID) IS NULL OR r.pile_id = \(pileID))
-              AND (\(kind) IS NULL OR (r.status IS NOT NULL) = (\(kind) = 'status'))
+              AND (\(kind)::text IS NULL OR (r.status IS NOT NULL) = (\(kind)::text = 'status'))
             ORDER BY r.command_id DESC
             LIMIT \(limit)
             """).map { row in

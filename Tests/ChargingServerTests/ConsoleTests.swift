@@ -85,6 +85,7 @@ struct ConsoleTests {
 
             let commands = try await api.call(.get, "/admin/commands", query: ["token": admin]).rows
             #expect(commands.count == 1)
+            #expect(commands.first?["kind"] as? String == "status")
             #expect(commands.first?["pile_id"] as? Int == 1)
             #expect(commands.first?["state"] as? String == "written")
             #expect(commands.first?["latency_ms"] is NSNumber)
@@ -125,10 +126,23 @@ struct ConsoleTests {
             #expect(try await api.call(.get, "/admin/bills", query: ["token": admin, "driver": "nobody"]).rows.isEmpty)
             #expect(try await api.call(.get, "/admin/bills", query: ["token": admin, "from": "2999-01-01"]).rows.isEmpty)
 
+            // The engine's start/stop went to the pile as rows of the same outbox: in the log with their kind,
+            // but the piles' "last command" stays the admin's status command.
+            let log = try await api.call(.get, "/admin/commands", query: ["token": admin]).rows
+            #expect(log.contains { $0["kind"] as? String == "startCharging" && $0["status"] is NSNull })
+            #expect(log.last?["kind"] as? String == "status")
+            let statusOnly = try await api.call(.get, "/admin/commands", query: ["token": admin, "kind": "status"]).rows
+            #expect(statusOnly.map { $0["status"] as? String } == ["on"])
+            let instructions = try await api.call(.get, "/admin/commands", query: ["token": admin, "kind": "instruction"]).rows
+            #expect(!instructions.isEmpty && instructions.allSatisfy { $0["kind"] as? String != "status" })
+            let afterSession = try await api.call(.get, "/admin/piles", query: ["token": admin]).rows.first
+            #expect(afterSession?["last_command_status"] as? String == "on")
+            #expect(afterSession?["total_charging_times"] as? Int == 1)
+
             for (path, name, value) in [
                 ("/admin/reports", "granularity", "year"), ("/admin/reports", "from", "2025-02-30"), ("/admin/reports", "to", "20250101"),
                 ("/admin/reports", "pile_id", "one"), ("/admin/reports", "limit", "0"), ("/admin/bills", "limit", "100000"),
-                ("/admin/bills", "from", "0000-01-01"), ("/admin/bills", "to", "２０２５-01-01"), ("/admin/commands", "pile_id", "99999999999999999999"),
+                ("/admin/bills", "from", "0000-01-01"), ("/admin/bills", "to", "２０２５-01-01"), ("/admin/commands", "pile_id", "99999999999999999999"), ("/admin/commands", "kind", "start"),
             ] {
                 let reply = try await api.call(.get, path, query: ["token": admin, name: value])
                 #expect(reply.code == -1, "\(path) \(name)=\(value)")
