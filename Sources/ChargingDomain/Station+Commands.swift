@@ -15,7 +15,29 @@ extension Station {
             return setStatus(ofPileAt: index, to: status)
         case let .meter(pileID, requestID, energyKWh):
             return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
+        case let .plugIn(driver, pileID, requestedKWh, batteryCapacityKWh):
+            return try plugIn(driver: driver, pileID: pileID, requestedKWh: requestedKWh, batteryCapacityKWh: batteryCapacityKWh)
         }
+    }
+
+    /// A car at an idle working pile starts there at once. Dispatch has already placed every waiting car
+    /// of that mode it could, so an idle working pile means nobody of that mode is waiting for it.
+    private mutating func plugIn(
+        driver: String, pileID: Int, requestedKWh: Decimal, batteryCapacityKWh: Decimal
+    ) throws(StationError) -> [StationEffect] {
+        guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+        guard activeRequestIndex(driver: driver) == nil else { throw .alreadyHasActiveRequest }
+        guard piles[index].status.isWorking, piles[index].queue.isEmpty, piles[index].session == nil else { throw .pileBusy }
+        guard let battery = Energy(kWh: batteryCapacityKWh), let requested = Energy(kWh: requestedKWh),
+              requested > .zero, requested <= battery
+        else { throw .invalidAmount }
+        let id = nextRequestID
+        nextRequestID += 1
+        let request = ChargingRequest(
+            id: id, driver: driver, mode: piles[index].mode, number: numbering.take(piles[index].mode),
+            requested: requested, batteryCapacity: battery, submittedAt: now)
+        requests.append(request)
+        return [.accepted(requestID: id, queueNumber: request.queueNumber)] + enqueue(id, atPile: index) + dispatch()
     }
 
     /// Rules 1–2: the car enters the waiting area and dispatch runs; if it is still waiting and the area

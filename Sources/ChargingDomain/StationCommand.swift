@@ -12,4 +12,8 @@ public enum StationCommand: Sendable, Equatable {
     /// previous reading is spread evenly over that time for the tariff; a reading below the previous one is
     /// refused; one at or above what the session should deliver completes it (billing what was asked for).
     case meter(pileID: Int, requestID: Int64, energyKWh: Decimal)
+    /// A car that plugged in at the pile itself (an OCPP charger's card session): taken only when the pile
+    /// works and has nobody charging or waiting there; it gets the next number of the pile's mode and
+    /// charges at once, for `requestedKWh` (its battery, when the driver asked for no amount).
+    case plugIn(driver: String, pileID: Int, requestedKWh: Decimal, batteryCapacityKWh: Decimal)
 }

@@ -9,6 +9,7 @@ public enum StationError: Error, Equatable, Sendable {
     case pileAlreadyExists
     case unknownRequest
     case invalidMeterReading
+    case pileBusy
     case invalidSettings(String)
 
     /// The user-facing message (the API's `msg`).
@@ -24,6 +25,7 @@ public enum StationError: Error, Equatable, Sendable {
         case .pileAlreadyExists: "充电桩编号已存在"
         case .unknownRequest: "充电请求不存在或未在该桩充电"
         case .invalidMeterReading: "电表读数无效"
+        case .pileBusy: "该充电桩正在使用或有车辆排队"
         case .invalidSettings(let problem): "站点设置无效：\(problem)"
         }
     }

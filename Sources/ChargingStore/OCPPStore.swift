@@ -123,6 +123,35 @@ public struct OCPPStore: Sendable {
             """).first.map { (try $0.decode("station_id"), try $0.decode("id")) }
     }
 
+    /// The driver behind a card: username and battery capacity (a card session charges up to the battery).
+    public func driver(id: Int64) async throws -> (username: String, batteryCapacityKWh: Decimal)? {
+        try await pool.query("SELECT username, battery_capacity_kwh FROM drivers WHERE id = \(id)").first.map {
+            (try $0.decode("username"), try $0.decode("battery_capacity_kwh"))
+        }
+    }
+
+    /// Links a card session's transaction to the request the station made for it.
+    public func link(_ transactionID: Int32, stationID: Int, requestID: Int64) async throws {
+        try await pool.execute("""
+            UPDATE ocpp_transactions SET station_id = \(stationID), request_id = \(requestID) WHERE id = \(transactionID)
+            """)
+    }
+
+    /// Closes a transaction the central system refused (the charger should end it; nothing is billed).
+    public func refuse(_ transactionID: Int32) async throws {
+        try await pool.execute("""
+            UPDATE ocpp_transactions SET stopped_at = now(), stop_reason = 'Refused' WHERE id = \(transactionID) AND request_id IS NULL
+            """)
+    }
+
+    /// Whether a card session of this driver already runs on this pile (the station need not start it remotely).
+    public func hasOpenTransaction(driver username: String, onPile pileID: Int) async throws -> Bool {
+        try await pool.query("""
+            SELECT 1 AS one FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag JOIN drivers d ON d.id = g.driver_id
+            WHERE d.username = \(username) AND t.pile_id = \(pileID) AND t.stopped_at IS NULL LIMIT 1
+            """).first != nil
+    }
+
     /// Whether the driver has a transaction open on another pile.
     public func hasOpenTransaction(driverID: Int64, otherThanPile pileID: Int) async throws -> Bool {
         try await pool.query("""

@@ -107,6 +107,36 @@ public struct StationStore: Sendable {
         }
     }
 
+    /// A charger's final meter reading for a session the station had already billed (it stopped the car
+    /// first): the session's last bill takes that energy, spread evenly over the session for the tariff,
+    /// and the pile's energy total follows. False when there is no such bill or it already says so.
+    public func correctBill(stationID: Int, requestID: Int64, pileID: Int, energyKWh: Decimal) async throws -> Bool {
+        try await pool.withTransaction { connection in
+            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
+            guard let stationRow = try await connection.query(Self.stationQuery(stationID)).first,
+                  let bill = try await connection.query("""
+                      SELECT id, energy_kwh, started_at, finished_at FROM bills
+                      WHERE station_id = \(stationID) AND request_id = \(requestID) AND pile_id = \(pileID) ORDER BY id DESC LIMIT 1
+                      """).first
+            else { return false }
+            let billed: Decimal = try bill.decode("energy_kwh")
+            let started: Date = try bill.decode("started_at")
+            let finished: Date = try bill.decode("finished_at")
+            guard abs(billed - energyKWh) >= Decimal(string: "0.001")!,
+                  let fees = try Self.decodeStation(stationRow).0.settings.billFees(energyKWh: energyKWh, from: started.instant, to: finished.instant)
+            else { return false }
+            try await connection.execute("""
+                UPDATE bills SET energy_kwh = \(energyKWh), charging_fee = \(fees.chargingFee), service_fee = \(fees.serviceFee),
+                                 total_fee = \(fees.chargingFee + fees.serviceFee)
+                WHERE id = \(try bill.decode("id", as: Int64.self))
+                """)
+            try await connection.execute("""
+                UPDATE piles SET total_charging_kwh = total_charging_kwh + \(energyKWh - billed) WHERE id = \(pileID)
+                """)
+            return true
+        }
+    }
+
     private func syncPileStatuses(_ station: inout Station, stationID: Int, grace: Duration, on connection: PostgresConnection) async throws -> [StationEffect] {
         let rows = try await connection.query(Self.pileStatusQuery(stationID: stationID, grace: grace))
         var effects: [StationEffect] = []

@@ -24,7 +24,7 @@ struct Demo: AsyncParsableCommand {
     var pileProtocol: Simulate.PileProtocol = .chargepile
     @Option(
         name: .customLong("meter-interval"),
-        help: "Real seconds between the piles' meter readings while charging; none by default, so the station models energy and the replay is exact.")
+        help: "Real seconds between the piles' meter readings while charging. None by default: the station models energy and the replay is exact; real-time readings override the model, so the replay no longer follows the case.")
     var meterInterval: Double = 0
 
     static let password = "demo-password"

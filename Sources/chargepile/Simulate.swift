@@ -30,7 +30,8 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "The server's HTTP base URL (OCPP: its ws:// form is used).") var url = "http://127.0.0.1:8080"
     @Option(help: "Piles to simulate: a range (1-5), a list (1,3,4) or a count N (piles 1…N; one pile: 4-4).") var piles = "1-5"
     @OptionGroup(title: "The piles' password (else $CHARGEPILE_PILE_PASSWORD, else a prompt)") var password: PasswordSource
-    @Flag(name: .customLong("turn-on"), help: "After welcome, press each pile's own `on` button.") var turnOn = false
+    @Flag(name: .customLong("turn-on"), help: "After welcome, press each pile's own `on` button (OCPP: Available after Boot, else Unavailable).")
+    var turnOn = false
     @Flag(help: """
         Log in and reconnect 1 s after a socket closes or a login fails, except after `set_status offline` \
         (OCPP: reconnect with backoff, 1 s doubling to 30 s).
@@ -42,7 +43,9 @@ struct Simulate: AsyncParsableCommand {
     var meterInterval: Double = 0
     @Option(name: .customLong("fast-piles"), help: "OCPP: the piles that charge at 30 kW (the others 10 kW).")
     var fastPiles = "1-2"
-    @Flag(name: .customLong("no-ack"), help: "Do not answer set_status with ack.") var noAck = false
+    @Option(name: .customLong("ocpp-ids"), help: "OCPP: the piles' charge point identities, comma-separated in --piles order (default: the pile numbers).")
+    var ocppIDs: String?
+    @Flag(name: .customLong("no-ack"), help: "Do not answer set_status with ack (chargepile protocol).") var noAck = false
     @Option(name: .customLong("log-level"), help: "Log level on standard error (trace … critical).") var logLevel = "notice"
 
     func validate() throws {
@@ -51,6 +54,12 @@ struct Simulate: AsyncParsableCommand {
         }
         guard meterInterval >= 0, meterInterval.isFinite else { throw ValidationError("--meter-interval must be ≥ 0") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let ocppIDs {
+            let ids = ocppIDs.split(separator: ",", omittingEmptySubsequences: false)
+            guard ids.count == PileFleet.pileIDs(parsing: piles)?.count, ids.allSatisfy({ !$0.isEmpty && $0.count <= 20 }) else {
+                throw ValidationError("--ocpp-ids needs one identity (1–20 characters) per pile of --piles")
+            }
+        }
         guard PileFleet.pileIDs(parsing: fastPiles) != nil else {
             throw ValidationError("--fast-piles must be a range (1-2), a list (1,2) or a count")
         }
@@ -90,15 +99,19 @@ struct Simulate: AsyncParsableCommand {
     }
 
     private func runOCPP(password: String, logger: Logger) async throws {
+        let pileIDs = PileFleet.pileIDs(parsing: piles) ?? []
+        let identities = Dictionary(
+            uniqueKeysWithValues: zip(pileIDs, ocppIDs.map { $0.split(separator: ",").map(String.init) } ?? pileIDs.map(String.init)))
         let fleet = OCPPChargerFleet(
             OCPPChargerFleet.Configuration(
                 baseURL: url,
-                pileIDs: PileFleet.pileIDs(parsing: piles) ?? [],
+                pileIDs: pileIDs,
                 password: password,
                 fastPileIDs: Set(PileFleet.pileIDs(parsing: fastPiles) ?? []),
                 turnOn: turnOn,
                 reconnect: reconnect,
-                meterInterval: meterInterval > 0 ? .seconds(meterInterval) : nil),
+                meterInterval: meterInterval > 0 ? .seconds(meterInterval) : nil,
+                chargePointID: { identities[$0] ?? String($0) }),
             logger: logger,
             onFrame: { pileID, direction, text in
                 PileTranscript.write(PileTranscript.line(pileID: pileID, direction: direction, text: text))

@@ -379,7 +379,7 @@ struct OCPPChargePointTests {
         #expect(try sent(timedOut).isEmpty)
     }
 
-    @Test("A StopTransaction lost with the connection is sent again after the next Boot; the register survives")
+    @Test("A StopTransaction lost with the connection is sent again after the next Boot, before the status; the register survives")
     func reconnect() throws {
         var machine = machine()
         try booted(&machine)
@@ -393,10 +393,10 @@ struct OCPPChargePointTests {
         let boot = try call(machine.connected(now: at(400)), .bootNotification)
         let afterBoot = machine.received(
             answer(boot.id, ["status": "Accepted", "currentTime": "2026-11-30T20:00:00Z", "interval": 60]), now: at(400))
-        let status = try call(afterBoot, .statusNotification)
-        #expect(status.payload["status"] == "Available")
-        let again = try call(machine.received(answer(status.id, [:]), now: at(400)), .stopTransaction)
+        let again = try call(afterBoot, .stopTransaction)
         #expect(again.payload == stop.payload)
+        let status = try call(machine.received(answer(again.id, [:]), now: at(400)), .statusNotification)
+        #expect(status.payload["status"] == "Available")
         #expect(machine.registerWh(at: at(500)) == 1000)
     }
 

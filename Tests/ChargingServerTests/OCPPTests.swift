@@ -206,6 +206,77 @@ struct OCPPTests {
     }
 }
 
+extension OCPPTests {
+    @Test("when the station stops first, the later StopTransaction's meterStop − meterStart is the bill")
+    func billFollowsMeterStop() async throws {
+        let start = OfficialCase.stationTime("09:00")
+        try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "4")
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let driver = try await api.driverToken("bob", capacity: "60")
+            #expect(try await api.call(.post, "/user/charge/request", query: ["token": driver, "mode": "T", "request_quantity": "20"]).code == 200)
+            let remoteStart = try await charger.expectCall()
+            let idTag = try #require(remoteStart.payload["idTag"] as? String)
+            try await charger.reply(remoteStart.id, #"{"status":"Accepted"}"#)
+            let started = try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"\#(idTag)","meterStart":6000,"timestamp":"2024-05-20T01:00:00Z"}"#)
+            let transactionID = try #require(started["transactionId"] as? Int)
+            // The model says 5 kWh at 09:30; the charger's meter says 4.
+            _ = try await api.call(.post, "/admin/clock/advance", query: ["token": admin, "to": ISO8601Format.string(start.addingTimeInterval(30 * 60))])
+            let cancel = Task { try await api.call(.post, "/user/charge/request/cancel", query: ["token": driver]) }
+            let remoteStop = try await charger.expectCall()
+            try await charger.reply(remoteStop.id, #"{"status":"Accepted"}"#)
+            #expect(try await cancel.value.code == 200)
+            #expect(try await api.call(.get, "/user/charge/bills", query: ["token": driver]).rows.first?["energy_kwh"] as? Double == 5)
+            _ = try await charger.call("StopTransaction", #"{"transactionId":\#(transactionID),"meterStop":10000,"timestamp":"2024-05-20T01:30:00Z"}"#)
+            let bills = try await api.call(.get, "/user/charge/bills", query: ["token": driver]).rows
+            #expect(bills.count == 1)
+            #expect(bills.first?["energy_kwh"] as? Double == 4)
+            #expect(bills.first?["total_fee"] as? Double == 6)  // 4 kWh × (flat 0.7 + service 0.8)
+            let total = try await api.call(.get, "/admin/charge/status/get", query: ["token": admin]).rows.first { $0["charging_station_id"] as? Int == 4 }
+            #expect(total?["total_charging_power"] as? Double == 4)
+        }
+    }
+
+    @Test("a card at an idle charger starts a session the station schedules and bills; at a busy one it is refused")
+    func cardSession() async throws {
+        let start = OfficialCase.stationTime("09:00")
+        try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "5")
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            _ = try await api.driverToken("carol", capacity: "40")
+            _ = try await api.driverToken("dave", capacity: "40")
+            for (tag, driver, expiry, blocked) in [("CARD-CAROL", "carol", "2030-01-01T00:00:00Z", "false"), ("CARD-OLD", "carol", "2020-01-01T00:00:00Z", "false"),
+                                                  ("CARD-BLOCKED", "dave", "2030-01-01T00:00:00Z", "true"), ("CARD-DAVE", "dave", "2030-01-01T00:00:00Z", "false")] {
+                let provisioned = try await api.call(.post, "/admin/idtags", query: [
+                    "token": admin, "id_tag": tag, "username": driver, "expires_at": expiry, "blocked": blocked])
+                #expect(provisioned.code == 200, "\(provisioned.object)")
+            }
+            for (tag, status) in [("CARD-CAROL", "Accepted"), ("CARD-OLD", "Expired"), ("CARD-BLOCKED", "Blocked"), ("NO-SUCH-CARD", "Invalid")] {
+                let answer = try await charger.call("Authorize", #"{"idTag":"\#(tag)"}"#)
+                #expect((answer["idTagInfo"] as? [String: Any])?["status"] as? String == status, "\(tag)")
+            }
+            let started = try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"CARD-CAROL","meterStart":0,"timestamp":"2024-05-20T01:00:00Z"}"#)
+            #expect((started["idTagInfo"] as? [String: Any])?["status"] as? String == "Accepted")
+            let transactionID = try #require(started["transactionId"] as? Int)
+            let queue = try await api.call(.get, "/admin/charge/queue", query: ["token": admin, "id": "5"]).rows
+            #expect(queue.map { $0["user_id"] as? String } == ["carol"])
+            #expect(queue.first?["state"] as? String == "charging")
+            // Somebody else's card while carol charges here is refused.
+            let busy = try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"CARD-DAVE","meterStart":0,"timestamp":"2024-05-20T01:01:00Z"}"#)
+            #expect((busy["idTagInfo"] as? [String: Any])?["status"] as? String == "Invalid")
+
+            _ = try await api.call(.post, "/admin/clock/advance", query: ["token": admin, "to": ISO8601Format.string(start.addingTimeInterval(30 * 60))])
+            _ = try await charger.call("StopTransaction", #"{"transactionId":\#(transactionID),"meterStop":3000,"timestamp":"2024-05-20T01:30:00Z","reason":"EVDisconnected"}"#)
+            #expect(try await api.call(.get, "/admin/charge/queue", query: ["token": admin, "id": "5"]).rows.isEmpty)
+            let energy: Double = try await api.pool.query("SELECT energy_kwh::float8 AS e FROM bills b JOIN drivers d ON d.id = b.driver_id WHERE d.username = 'carol'")
+                .first!.decode("e")
+            #expect(energy == 3)
+        }
+    }
+}
+
 /// A charger for the tests: OCPP-J frames over `RawWebSocket`, checked by hand.
 struct OCPPCharger: Sendable {
     let socket: RawWebSocket

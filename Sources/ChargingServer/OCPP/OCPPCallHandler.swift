@@ -96,16 +96,17 @@ struct OCPPCallHandler {
         return (IdTagInfo(status: status, expiryDate: tag.expiresAt, parentIdTag: tag.parentIdTag), tag)
     }
 
-    /// Accepted only for the car the station is charging on this pile (the one RemoteStartTransaction
-    /// named); a resent StartTransaction gets its original transactionId back.
+    /// Accepted for the car the station is charging on this pile (the one RemoteStartTransaction named),
+    /// or for a card at an idle pile, which the station then takes as a car that plugged in there (a
+    /// session started at the charger). A resent StartTransaction gets its original transactionId back.
     private func startTransaction(_ start: StartTransactionRequest, id: String) async throws -> String {
         let store = services.store
         var (info, tag) = try await idTagInfo(start.idTag)
         var request: (stationID: Int, requestID: Int64)?
         if info.status == .accepted, let tag {
             request = try await store.chargingRequest(pileID: pileID, driverID: tag.driverID)
-            if request == nil {
-                info.status = try await store.hasOpenTransaction(driverID: tag.driverID, otherThanPile: pileID) ? .concurrentTx : .invalid
+            if request == nil, try await store.hasOpenTransaction(driverID: tag.driverID, otherThanPile: pileID) {
+                info.status = .concurrentTx
             }
         }
         var flags: [String] = []
@@ -113,8 +114,34 @@ struct OCPPCallHandler {
         let transactionID = try await store.startTransaction(
             pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
             chargerTimestamp: start.timestamp, request: info.status == .accepted ? request : nil, flags: flags)
+        if info.status == .accepted, request == nil, let tag,
+           try await store.transaction(transactionID, pileID: pileID)?.requestID == nil {
+            info.status = try await cardSession(transactionID, driverID: tag.driverID)
+        }
+        if info.status != .accepted { try await store.refuse(transactionID) }
         logger.info("OCPP transaction started", metadata: ["transaction": "\(transactionID)", "status": "\(info.status.rawValue)"])
         return try OCPPOutbound.callResult(id: id, StartTransactionResponse(transactionId: Int(transactionID), idTagInfo: info))
+    }
+
+    /// A card at the charger with nothing scheduled for it: the station takes the car if the pile is idle
+    /// and the driver has no other request, charging up to the battery; else the card is refused.
+    private func cardSession(_ transactionID: Int32, driverID: Int64) async throws -> AuthorizationStatus {
+        guard let driver = try await services.store.driver(id: driverID) else { return .invalid }
+        do {
+            let effects = try await services.stations.apply(.plugIn(
+                driver: driver.username, pileID: pileID, requestedKWh: driver.batteryCapacityKWh,
+                batteryCapacityKWh: driver.batteryCapacityKWh), pileID: pileID)
+            let accepted = effects.lazy.compactMap { effect -> Int64? in
+                if case .accepted(let requestID, _) = effect { requestID } else { nil }
+            }.first
+            guard let requestID = accepted, let stationID = try await services.stations.stationID(ofPile: pileID) else { return .invalid }
+            try await services.store.link(transactionID, stationID: stationID, requestID: requestID)
+            return .accepted
+        } catch let error as APIError where error.message == StationError.alreadyHasActiveRequest.message {
+            return .concurrentTx
+        } catch is APIError {
+            return .invalid
+        }
     }
 
     /// The register reading of a transaction's meter, as the session's energy so far.
@@ -143,6 +170,9 @@ struct OCPPCallHandler {
                let requestID = closed.requestID {
                 let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
                 try await services.stations.chargerStopped(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
+                if let stationID = closed.stationID {
+                    try await services.stations.meterAtStop(stationID: stationID, requestID: requestID, pileID: pileID, energyKWh: energyKWh)
+                }
             }
         }
         var info: IdTagInfo?

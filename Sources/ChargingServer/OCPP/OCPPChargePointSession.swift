@@ -64,6 +64,10 @@ final class OCPPChargePointSession: PileSession {
                     response.status == .rejected ? .rejected(answer: Self.json(response)) : .delivered(answer: Self.json(response))
                 }
             case .startCharging(_, let driver, _, _):
+                // A card session the charger started itself needs no remote start.
+                if try await services.store.hasOpenTransaction(driver: driver, onPile: connection.pileID) {
+                    return .delivered(answer: nil)
+                }
                 guard let idTag = try await services.store.idTag(ofDriver: driver) else { return .failed("the driver has no idTag") }
                 return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))

@@ -22,6 +22,16 @@ public struct StationService: Sendable {
         self.logger = logger
     }
 
+    /// Applies a command at a pile, in the pile's station.
+    func apply(_ command: StationCommand, pileID: Int) async throws -> [StationEffect] {
+        guard let stationID = try await store.stationID(ofPile: pileID) else { throw APIError(StationError.unknownPile.message) }
+        return try await apply(command, stationID: stationID)
+    }
+
+    func stationID(ofPile pileID: Int) async throws -> Int? {
+        try await store.stationID(ofPile: pileID)
+    }
+
     /// Applies a driver's or a pile's command at station time now.
     func apply(_ command: StationCommand, stationID: Int? = nil) async throws -> [StationEffect] {
         do {
@@ -79,6 +89,13 @@ public struct StationService: Sendable {
         guard try await pileQueue(pileID: pileID)?.contains(where: { $0.requestID == requestID && $0.state == .charging }) == true
         else { return }
         _ = try await apply(.cancel(driver: charging.driver), stationID: try await store.stationID(ofPile: pileID))
+    }
+
+    /// The charger's meterStop − meterStart for a session the station ended first: the bill takes it.
+    func meterAtStop(stationID: Int, requestID: Int64, pileID: Int, energyKWh: Decimal) async throws {
+        if try await store.correctBill(stationID: stationID, requestID: requestID, pileID: pileID, energyKWh: energyKWh) {
+            logger.info("bill corrected to the charger's meter", metadata: ["pile": "\(pileID)", "request": "\(requestID)"])
+        }
     }
 
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {

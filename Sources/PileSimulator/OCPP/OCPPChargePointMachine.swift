@@ -454,13 +454,14 @@ public struct OCPPChargePointMachine: Sendable {
         nextHeartbeat = now + heartbeatInterval
         guard !isRegistered else { return outputs }
         isRegistered = true
-        // Where the connector stands, then what waited for the Boot (transactions lost with a connection).
-        outputs += send(statusNotification(now: now), now: now)
+        // What waited for the Boot (transaction messages lost with a connection or held while offline),
+        // as a charger flushes its queue, then where the connector stands.
         let waiting = afterBoot
         afterBoot = []
         for (action, payload) in waiting {
             outputs += perform(session.enqueueCall(action, payload: payload, callID: nextCallID(), now: now), now: now)
         }
+        outputs += send(statusNotification(now: now), now: now)
         if transaction?.transactionID != nil { nextMeter = meterInterval.map { now + $0 } }
         return outputs
     }
