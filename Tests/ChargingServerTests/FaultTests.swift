@@ -63,10 +63,6 @@ struct FaultTests {
             // A detail record first, so there are totals to keep.
             try await cluster.pool.execute("UPDATE piles SET total_charging_times = 7, total_charging_kwh = 12.5 WHERE id = 2")
             let pile = try await cluster.connectPile(2, to: front)
-            // A command that reaches the pile proves the recorded owner holds its socket (nginx may have
-            // retried the upgrade on a second instance, whose newer claim then wins).
-            #expect(try await cluster.setStatus("off", pile: 2, via: front, token: admin)["code"] as? Int == 200)
-            guard case .setStatus("off", _) = try await pile.next() else { throw TestFailure("command not delivered before the kill") }
             let owner: String = try await cluster.pool.query("""
                 SELECT i.address FROM piles p JOIN instances i ON i.id = p.owner_instance WHERE p.id = 2
                 """).first!.decode("address")
@@ -75,7 +71,6 @@ struct FaultTests {
             guard case .closed = try await pile.next(timeout: .seconds(10)) else { throw TestFailure("socket survived its instance") }
 
             let again = try await cluster.connectPile(2, to: front)
-            #expect(try await again.next(timeout: .seconds(10)) == .welcome(status: "off"))
             try await eventually(timeout: .seconds(10)) {
                 try await cluster.setStatus("on", pile: 2, via: front, token: admin)["code"] as? Int == 200
             }
