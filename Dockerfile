@@ -29,7 +29,8 @@ RUN swift build -c release --product chargepile --static-swift-stdlib \
     && mkdir -p /staging \
     && cp "$bin/chargepile" /staging/ \
     && find "$bin" -maxdepth 1 -name '*.resources' -exec cp -R {} /staging/ \; \
-    && test -f /staging/chargepile_ChargingStore.resources/Migrations/0001_initial.sql
+    && test -f /staging/chargepile_ChargingStore.resources/Migrations/0001_initial.sql \
+    && test -f /staging/chargepile_ChargingServer.resources/console/index.html
 
 FROM debian:bookworm-slim AS runtime
 # libpq5: the database client library; tzdata: station time zones (Asia/Shanghai);

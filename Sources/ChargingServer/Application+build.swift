@@ -41,6 +41,7 @@ public func buildApplication(
 
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: CORSOriginsMiddleware(origins: configuration.corsOrigins))
     router.add(middleware: APIErrorMiddleware())
     AdminController(accounts: accounts, piles: piles, tokens: tokens, hasher: hasher, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
@@ -62,6 +63,9 @@ public func buildApplication(
     // What other instances and DBAs see: behind a wildcard bind, the host name tells containers apart.
     let advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::" ? ProcessInfo.processInfo.hostName : configuration.host
     let address = "\(advertisedHost):\(configuration.port)"
+    let consoleEvents = ConsoleEvents()
+    ConsoleController(store: ConsoleStore(pool: pool), tokens: tokens, events: consoleEvents, instanceAddress: address)
+        .addRoutes(to: router)
     let listener = PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-listener"], logger: logger)
     return Application(
         router: router,
@@ -78,6 +82,9 @@ public func buildApplication(
                             stations: stations, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, store: stationStore, interval: configuration.tickInterval, logger: logger),
+            ConsoleEventService(
+                listener: PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-console"], logger: logger),
+                events: consoleEvents, keepaliveInterval: configuration.consoleKeepalive, logger: logger),
         ],
         logger: logger)
 }

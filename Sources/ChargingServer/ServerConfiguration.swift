@@ -31,6 +31,10 @@ public struct ServerConfiguration: Sendable {
     public var firstStart = FirstStart()
     /// When set, every station's clock is reset to it at start (`serve --clock …`).
     public var clock: ClockSetting?
+    /// Origins whose browsers may read the API's answers (CORS); `*` for any. None by default.
+    public var corsOrigins: [String] = []
+    /// How often the console event stream sends a keep-alive (and finds closed connections).
+    public var consoleKeepalive: Duration = .seconds(15)
 
     public struct ClockSetting: Sendable {
         public var mode: StationClock.Mode

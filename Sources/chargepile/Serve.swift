@@ -30,6 +30,8 @@ struct Serve: AsyncParsableCommand {
     var ocppHeartbeatInterval: Double = 300
     @Option(name: .customLong("ocpp-vendor"), help: "DataTransfer vendorId to answer for (default: none, UnknownVendorId).")
     var ocppVendor: String?
+    @Option(name: .customLong("cors-origin"), help: "An origin whose browsers may call the API (repeatable; * for any; also CHARGEPILE_CORS_ORIGINS).")
+    var corsOrigins: [String] = []
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -47,6 +49,7 @@ struct Serve: AsyncParsableCommand {
         configuration.ocppCallTimeout = .seconds(ocppCallTimeout)
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor
+        configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
         configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]

@@ -1,0 +1,190 @@
+import ChargingStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The admin console: its page at `/` (files bundled with the binary), the operator
+/// endpoints it reads beside the seed's, and the live event stream.
+struct ConsoleController {
+    let store: ConsoleStore
+    let tokens: TokenService
+    let events: ConsoleEvents
+    /// Shown to consoles: which instance their event stream comes from.
+    let instanceAddress: String
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("/", use: page)
+        router.get("/console/{file}", use: asset)
+        router.post("/a/logout", use: logout)
+        router.get("/admin/piles", use: piles)
+        router.get("/admin/reports", use: reports)
+        router.get("/admin/bills", use: bills)
+        router.get("/admin/commands", use: commands)
+        router.get("/admin/events", use: eventStream)
+    }
+
+    // MARK: the page
+
+    /// The console's files, read once from the bundle: name → (bytes, content type).
+    static let assets: [String: (bytes: ByteBuffer, contentType: String)] = {
+        let types = ["html": "text/html; charset=utf-8", "css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8",
+                     "svg": "image/svg+xml"]
+        guard let folder = Bundle.module.url(forResource: "console", withExtension: nil),
+              let files = try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+        else { return [:] }
+        var assets: [String: (ByteBuffer, String)] = [:]
+        for url in files {
+            guard let type = types[url.pathExtension], let data = try? Data(contentsOf: url) else { continue }
+            assets[url.lastPathComponent] = (ByteBuffer(bytes: data), type)
+        }
+        return assets
+    }()
+
+    /// Scripts and styles only from this origin, no inline code, no framing.
+    static let securityHeaders: HTTPFields = [
+        .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            + "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        .xContentTypeOptions: "nosniff",
+        .cacheControl: "no-cache",
+        HTTPField.Name("Referrer-Policy")!: "no-referrer",
+    ]
+
+    @Sendable func page(_ request: Request, context: AppRequestContext) throws -> Response {
+        try file("index.html")
+    }
+
+    @Sendable func asset(_ request: Request, context: AppRequestContext) throws -> Response {
+        guard let name = context.parameters.get("file"), name != "index.html" else { throw HTTPError(.notFound) }
+        return try file(name)
+    }
+
+    private func file(_ name: String) throws -> Response {
+        guard let asset = Self.assets[name] else { throw HTTPError(.notFound) }
+        var headers = Self.securityHeaders
+        headers[.contentType] = asset.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: asset.bytes))
+    }
+
+    // MARK: operator endpoints
+
+    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
+        let parameters = try await RequestParameters.parse(request, context: context)
+        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
+        guard let token = TokenService.token(request, parameters: parameters) else { throw APIError.invalidToken }
+        try await store.revokeToken(hashHex: SHA256.hash(Array(token.utf8)).hexString, role: AccountRole.admin.rawValue)
+        return .success("退出成功")
+    }
+
+    @Sendable func piles(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[ConsolePileResponse]> {
+        _ = try await authenticated(request, context)
+        return .success("获取成功", data: try await store.piles().map(ConsolePileResponse.init))
+    }
+
+    @Sendable func reports(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[ReportRowResponse]> {
+        let parameters = try await authenticated(request, context)
+        let granularity = try parameters.optionalChoice("granularity", as: ConsoleStore.Granularity.self) ?? .day
+        let rows = try await store.report(
+            granularity: granularity, pileID: try parameters.optionalInteger("pile_id"), from: try parameters.optionalCalendarDate("from"),
+            to: try parameters.optionalCalendarDate("to"), limit: try parameters.rowLimit(default: 500, max: 5000))
+        return .success("获取成功", data: rows.map(ReportRowResponse.init))
+    }
+
+    @Sendable func bills(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[AdminBillResponse]> {
+        let parameters = try await authenticated(request, context)
+        let rows = try await store.bills(
+            pileID: try parameters.optionalInteger("pile_id"), driver: try parameters.optionalString("driver"),
+            from: try parameters.optionalCalendarDate("from"), to: try parameters.optionalCalendarDate("to"),
+            limit: try parameters.rowLimit(default: 500, max: 5000))
+        return .success("获取成功", data: rows.map(AdminBillResponse.init))
+    }
+
+    @Sendable func commands(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[CommandResponse]> {
+        let parameters = try await authenticated(request, context)
+        let rows = try await store.commands(pileID: try parameters.optionalInteger("pile_id"),
+                                            kind: try parameters.optionalChoice("kind", as: CommandKind.self)?.rawValue,
+                                            limit: try parameters.rowLimit(default: 50, max: 500))
+        return .success("获取成功", data: rows.map(CommandResponse.init))
+    }
+
+    // MARK: live events
+
+    /// Server-Sent Events: `hello` first (this instance's address), then `change` with the
+    /// topic (`piles`, `commands`, `station`, `bills`) whenever a transaction on any instance
+    /// changed it, `resync` when notifications may have been missed, and a comment line as
+    /// keep-alive. The stream ends when the instance stops; the browser reconnects.
+    @Sendable func eventStream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try await authenticated(request, context)
+        let events = self.events
+        let hello = "retry: 1000\nevent: hello\ndata: {\"instance\":\(Self.jsonString(instanceAddress))}\n\n"
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache",
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
+            body: ResponseBody { writer in
+                // Subscribed before `hello` is sent: a console that saw it misses no later change.
+                let (id, stream) = events.subscribe()
+                defer { events.unsubscribe(id) }
+                try await writer.write(ByteBuffer(string: hello))
+                try await withGracefulShutdownHandler {
+                    for await event in stream {
+                        let text = switch event {
+                        case .change(let topic): "event: change\ndata: \(topic)\n\n"
+                        case .resync: "event: resync\ndata: all\n\n"
+                        case .keepalive: ": keep-alive\n\n"
+                        }
+                        try await writer.write(ByteBuffer(string: text))
+                    }
+                } onGracefulShutdown: {
+                    events.unsubscribe(id)
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    private static func jsonString(_ text: String) -> String {
+        (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
+    }
+
+    private func authenticated(_ request: Request, _ context: AppRequestContext) async throws -> RequestParameters {
+        let parameters = try await RequestParameters.parse(request, context: context)
+        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
+        return parameters
+    }
+}
+
+/// `GET /admin/commands?kind=`: admins' status commands, or the other instructions for piles.
+enum CommandKind: String {
+    case status, instruction
+}
+
+extension RequestParameters {
+    func optionalInteger(_ name: String) throws(APIError) -> Int? {
+        guard let text = try optionalString(name) else { return nil }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else { throw .invalidParameter(name) }
+        return value
+    }
+
+    /// A calendar date `YYYY-MM-DD` (years 1–9999), returned as that text.
+    func optionalCalendarDate(_ name: String) throws(APIError) -> String? {
+        guard let text = try optionalString(name) else { return nil }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), year >= 1
+        else { throw .invalidParameter(name) }
+        let components = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: .gmt, year: year, month: month, day: day)
+        guard components.isValidDate else { throw .invalidParameter(name) }
+        return text
+    }
+
+    /// `limit`: 1…max, default when absent.
+    func rowLimit(default defaultValue: Int, max: Int) throws(APIError) -> Int {
+        guard let value = try optionalInteger("limit") else { return defaultValue }
+        guard (1...max).contains(value) else { throw .invalidParameter("limit") }
+        return value
+    }
+}
