@@ -12,6 +12,8 @@ public enum PileFrame: Sendable, Equatable {
     /// Why a frame was refused, in the words of the `error` frame that answers it.
     public struct Refusal: Error, Equatable, Sendable {
         public let message: String
+
+        public init(message: String) { self.message = message }
     }
 
     public static let statuses: Set<String> = ["on", "off", "repair"]
