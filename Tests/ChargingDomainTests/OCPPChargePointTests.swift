@@ -203,6 +203,20 @@ struct OCPPChargePointTests {
         #expect(machine.registerWh(at: at(1000)) == 2234)
     }
 
+    @Test("A session energy set from outside (the demo's model) is the StopTransaction's meterStop − meterStart")
+    func sessionEnergy() throws {
+        var machine = machine(powerKW: 30, initialRegisterWh: 500)
+        try booted(&machine)
+        _ = try charging(&machine, transactionID: 7, at: 0)
+        #expect(!machine.isAwaitingAnswer)
+        machine.setSessionEnergy(41_667, now: at(1))
+        let stop = try call(machine.received(csms("st", .remoteStopTransaction, ["transactionId": 7]), now: at(100)), .stopTransaction)
+        #expect(stop.payload["meterStop"] == 42_167)
+        #expect(machine.isAwaitingAnswer)
+        // The register stays there: the next session starts from it.
+        #expect(machine.registerWh(at: at(1000)) == 42_167)
+    }
+
     @Test("Without a meter interval no MeterValues are sent while charging")
     func noMeterValuesByDefault() throws {
         var machine = machine()
