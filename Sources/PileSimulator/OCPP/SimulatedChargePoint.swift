@@ -105,8 +105,8 @@ public final class SimulatedChargePoint: Sendable {
         machine.withLockedValue { $0.registerWh(at: .now) }
     }
 
-    /// Connects and serves until the socket closes (without `reconnect`) or the task is cancelled.
-    /// Throws the connection error when the first connection (or, without `reconnect`, any) fails.
+    /// Connects and serves until the socket closes (without `reconnect`), the server closes it with 1000
+    /// "offline", or the task is cancelled. Without `reconnect`, throws when connecting fails.
     public func run() async throws {
         let firstRun = started.withLockedValue { started in
             defer { started = true }
