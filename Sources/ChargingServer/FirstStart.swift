@@ -27,7 +27,7 @@ public struct FirstStart: Sendable {
                 if adminPassword == nil { lines.append("initial admin: \(adminUsername) / \(password)") }
             } else {
                 lines.append("the database already has its admin account(s)")
-                if adminPassword != nil {
+                if let adminPassword, !(try await Self.matches(adminPassword, try await accounts.adminCredentials(username: adminUsername), hasher)) {
                     lines.append("CHARGEPILE_ADMIN_PASSWORD is ignored: it only sets the first admin of an empty database; "
                                  + "to set a password: chargepile admin add \(adminUsername) --password-file FILE")
                 }
@@ -41,12 +41,19 @@ public struct FirstStart: Sendable {
                                           pilePasswordHashes: Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, hash) }),
                                           clock: clock?.mode ?? .real, speed: clock?.speed ?? 1, start: clock?.start)
                 if pilePassword == nil { lines.append("pile password (piles 1-5): \(password)") }
-            } else if pilePassword != nil {
+            } else if let pilePassword, let firstPile = try await PileStore(pool: pool).all().first?.id,
+                      !(try await Self.matches(pilePassword, try await PileStore(pool: pool).credentials(pileID: firstPile), hasher)) {
                 lines.append("CHARGEPILE_PILE_PASSWORD is ignored: the piles exist already; "
                              + "to set a pile's password: chargepile pile add ID --kind F|T --password-file FILE")
             }
             return lines
         }
+    }
+
+    /// Whether a configured password is already the account's (then it is not ignored, just in effect).
+    private static func matches(_ password: String, _ credentials: Credentials?, _ hasher: PasswordHasher) async throws -> Bool {
+        guard let credentials else { return false }
+        return try await hasher.verify(password, hash: credentials.passwordHash)
     }
 
     static func generatedPassword() -> String {
