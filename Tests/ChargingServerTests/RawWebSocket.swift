@@ -78,6 +78,13 @@ final class RawWebSocket: @unchecked Sendable {
         }
     }
 
+    /// Sends `count` copies of one frame in a single write, as a flooding client would.
+    func send(_ opcode: UInt8, _ payload: [UInt8], times count: Int) async throws {
+        let frame = Self.frame(opcode, payload, fin: true, masked: true)
+        let bytes = Array((0..<count).map { _ in frame }.joined())
+        try await Self.onThread { try self.writeAll(bytes) }
+    }
+
     /// Sends one frame; a client masks its frames unless told not to (RFC 6455 §5.3).
     func send(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) async throws {
         let frame = Self.frame(opcode, payload, fin: fin, masked: masked)

@@ -53,6 +53,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
+    /// Output a pile socket may have waiting to be written before the pile counts as not reading.
+    static let maxBufferedOutput = 64 * 1024
+
     let responder: HTTPChannelHandler.Responder
     private let acceptors: [any PileSocketAcceptor]
     private let settings: Settings
@@ -98,6 +101,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let (id, session) = accepted.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
+                        // A pile that stops reading is closed once this much of our output waits for it (PileSocketHandler).
+                        try channel.syncOptions?.setOption(
+                            ChannelOptions.writeBufferWaterMark, value: .init(low: 16 * 1024, high: Self.maxBufferedOutput))
                         let connection = PileConnection(pileID: id, channel: channel, session: session,
                                                         writeTimeout: .init(settings.writeTimeout), logger: logger)
                         try channel.pipeline.syncOperations.addHandler(PileSocketHandler(
