@@ -40,6 +40,7 @@ public func buildApplication(
     let hasher = configuration.passwordHasher
 
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: CORSOriginsMiddleware(origins: configuration.corsOrigins))
     router.add(middleware: APIErrorMiddleware())
@@ -72,7 +73,8 @@ public func buildApplication(
         server: HTTPServerBuilder { responder in
             PileSocketChannel(responder: responder, acceptors: [pileController, ocppController], settings: .init(
                 maxMessageSize: PileProtocolLimits.maxMessageSize, pingInterval: configuration.pingInterval,
-                writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout))
+                writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout,
+                maxConnections: configuration.maxConnections))
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
         services: [

@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import Synchronization
 
 /// One pile protocol's door: which upgrade requests it takes, and the session it gives a socket.
 protocol PileSocketAcceptor: Sendable {
@@ -39,6 +40,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
         var writeTimeout: Duration
         /// For HTTP connections: the longest wait for a request, the first one included.
         var idleTimeout: Duration
+        /// Open connections (HTTP and pile sockets) beyond which new ones are closed at once, before
+        /// the process runs out of file descriptors.
+        var maxConnections: Int
     }
 
     enum UpgradeResult: Sendable {
@@ -59,6 +63,7 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     private let acceptors: [any PileSocketAcceptor]
     private let settings: Settings
+    private let openConnections = ConnectionCount()
 
     init(responder: @escaping HTTPChannelHandler.Responder, acceptors: [any PileSocketAcceptor], settings: Settings) {
         self.responder = Self.redirectingLateUpgrades(responder)
@@ -67,7 +72,15 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        let openConnections = self.openConnections
+        let open = openConnections.opened()
+        channel.closeFuture.whenComplete { _ in openConnections.closed() }
+        guard open <= settings.maxConnections else {
+            logger.warning("connection refused: too many open", metadata: ["open": "\(open)"])
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        return channel.eventLoop.makeCompletedFuture {
             let askedToUpgrade = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let accepted = NIOLoopBoundBox((pileID: Int, session: any PileSession)?.none, eventLoop: channel.eventLoop)
             // Why an upgrade was refused; NIO asks `shouldUpgrade` only once the handshake headers are valid.
@@ -131,6 +144,7 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(
                 FirstRequestObserver(askedToUpgrade: askedToUpgrade, timeout: .init(settings.idleTimeout)), position: .after(decoder))
+            try channel.pipeline.syncOperations.addHandler(HTTPParseErrorResponder(), position: .after(decoder))
             return Value(upgradeResult: negotiated, channel: channel)
         }
     }
@@ -189,6 +203,16 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
 }
 
 private struct RedirectedUpgrade: Error {}
+
+/// The connections this server has open.
+private final class ConnectionCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts a new connection; returns how many are open with it.
+    func opened() -> Int { count.add(1, ordering: .relaxed).newValue }
+
+    func closed() { count.subtract(1, ordering: .relaxed) }
+}
 
 /// Waits for a connection's first request: closes the connection when none comes within
 /// `timeout`, and records whether it asked to upgrade (NIO swallows such a request when it
