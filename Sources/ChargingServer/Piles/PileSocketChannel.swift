@@ -82,6 +82,8 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
         }
         return channel.eventLoop.makeCompletedFuture {
             let askedToUpgrade = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // An HTTP-only handler the upgrade must take out (NIO removes only its own HTTP handlers).
+            let upgradedParseErrors = NIOLoopBoundBox(HTTPParseErrorResponder?.none, eventLoop: channel.eventLoop)
             let accepted = NIOLoopBoundBox((pileID: Int, session: any PileSession)?.none, eventLoop: channel.eventLoop)
             // Why an upgrade was refused; NIO asks `shouldUpgrade` only once the handshake headers are valid.
             let refusal = NIOLoopBoundBox(UpgradeRefusal.envelope(APIError("WebSocket握手无效")), eventLoop: channel.eventLoop)
@@ -114,6 +116,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let (id, session) = accepted.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
+                        if let parseErrors = upgradedParseErrors.value {
+                            channel.pipeline.syncOperations.removeHandler(parseErrors, promise: nil)
+                        }
                         // A pile that stops reading is closed once this much of our output waits for it (PileSocketHandler).
                         try channel.syncOptions?.setOption(
                             ChannelOptions.writeBufferWaterMark, value: .init(low: 16 * 1024, high: Self.maxBufferedOutput))
@@ -144,7 +149,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(
                 FirstRequestObserver(askedToUpgrade: askedToUpgrade, timeout: .init(settings.idleTimeout)), position: .after(decoder))
-            try channel.pipeline.syncOperations.addHandler(HTTPParseErrorResponder(), position: .after(decoder))
+            let parseErrors = HTTPParseErrorResponder()
+            try channel.pipeline.syncOperations.addHandler(parseErrors, position: .after(decoder))
+            upgradedParseErrors.value = parseErrors
             return Value(upgradeResult: negotiated, channel: channel)
         }
     }
