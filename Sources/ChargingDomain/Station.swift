@@ -23,7 +23,7 @@ import Foundation
 /// - Meter readings: see `StationCommand.meter`.
 public struct Station: Codable, Sendable, Equatable {
     public internal(set) var settings: StationSettings
-    public private(set) var now: Instant
+    public internal(set) var now: Instant
     var nextRequestID: Int64 = 1
     var nextBillID: Int64 = 1
     var numbering = QueueNumbering()
