@@ -7,7 +7,7 @@ import TestSupport
 /// Issue 10, items 7 and 11, as an attacker would try them against a live instance: impossible meter
 /// readings, a flapping pile, a battery bigger than the registered one, a pile that disconnects mid-session,
 /// and a station row in the format written before versions.
-@Suite("Metering and billing integrity (live)")
+@Suite("Metering and billing integrity (live)", .serialized)  // one live instance at a time: PostgreSQL connections are shared with every other suite
 struct MeteringIntegrityLiveTests {
     /// Pile `pileID` connected and switched on, driver `driver` charging `amount` kWh there at 09:00.
     static func charging(
