@@ -128,7 +128,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "PostgresClientTests", dependencies: ["PostgresClient", "TestSupport"]),
-        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "PileSimulator"]),
+        .testTarget(name: "ChargingDomainTests", dependencies: ["ChargingDomain", "PileSimulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OCPP16Tests", dependencies: ["OCPP16"]),
         .testTarget(name: "PileProtocolTests", dependencies: ["PileProtocol"]),
         .testTarget(

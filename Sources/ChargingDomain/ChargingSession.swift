@@ -23,6 +23,18 @@ struct ChargingSession: Codable, Sendable, Equatable {
         completesAt = start + target.chargingTime(atPowerWatts: powerWatts)
     }
 
+    /// A session exactly as stored (`StationSnapshot`).
+    init(requestID: Int64, startedAt: Instant, target: Energy, checkpointTime: Instant, checkpointEnergy: Energy,
+         chargingFeeAtCheckpoint: ExactFee, completesAt: Instant) {
+        self.requestID = requestID
+        self.startedAt = startedAt
+        self.target = target
+        self.checkpointTime = checkpointTime
+        self.checkpointEnergy = checkpointEnergy
+        self.chargingFeeAtCheckpoint = chargingFeeAtCheckpoint
+        self.completesAt = completesAt
+    }
+
     func energy(at time: Instant, powerWatts: Int64) -> Energy {
         let modelled = Energy.delivered(atPowerWatts: powerWatts, during: max(0, time - checkpointTime))
         return min(target, checkpointEnergy + modelled)

@@ -13,6 +13,9 @@ extension Station {
         case let .setPileStatus(pileID, status):
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }
             return setStatus(ofPileAt: index, to: status)
+        case let .pileOffline(pileID, since):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            return setStatus(ofPileAt: index, to: .offline, billingUntil: since)
         case let .meter(pileID, requestID, energyKWh):
             return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
         case let .plugIn(driver, pileID, requestedKWh, batteryCapacityKWh):
@@ -111,13 +114,16 @@ extension Station {
     }
 
     /// A pile's reading of the energy its current car received this session. It replaces the model; a
-    /// reading below the previous one is refused, one above the session's target completes the session.
+    /// reading below the previous one or above what the pile's power allows since the session started is refused;
+    /// one above the session's target completes the session.
     private mutating func recordMeter(
         pileID: Int, requestID: Int64, energyKWh: Decimal
     ) throws(StationError) -> [StationEffect] {
         guard let index = pileIndex(id: pileID) else { throw .unknownPile }
         guard var session = piles[index].session, session.requestID == requestID else { throw .unknownRequest }
         guard let reading = Energy(kWh: energyKWh), reading >= session.checkpointEnergy else { throw .invalidMeterReading }
+        guard MeterPlausibility.allows(reading, powerWatts: piles[index].powerWatts, during: now - session.startedAt)
+        else { throw .implausibleMeterReading }
         session.record(
             meterReading: min(reading, session.target), at: now,
             powerWatts: piles[index].powerWatts, tariff: settings.tariff)

@@ -1,11 +1,12 @@
 extension Station {
-    mutating func setStatus(ofPileAt index: Int, to status: PileStatus) -> [StationEffect] {
+    /// `billingUntil`: when the charging car stopped receiving energy, if before now (a pile that went offline).
+    mutating func setStatus(ofPileAt index: Int, to status: PileStatus, billingUntil: Instant? = nil) -> [StationEffect] {
         let previous = piles[index].status
         guard previous != status else { return [] }
         piles[index].status = status
         var effects: [StationEffect] = [.pileStatusChanged(pileID: piles[index].id, status: status)]
         if previous.isWorking {
-            effects += fault(pileAt: index, reason: status == .off ? .off : .fault)
+            effects += fault(pileAt: index, reason: status == .off ? .off : .fault, billingUntil: billingUntil)
         } else if status.isWorking {
             effects += recover(pileAt: index)
         }
@@ -14,10 +15,10 @@ extension Station {
 
     /// Rule 7: the charging car is billed and re-queued for its remainder, keeping its number; the pile's
     /// cars become displaced. `time_order` also takes the other working same-mode piles' queued cars.
-    mutating func fault(pileAt index: Int, reason: StopReason) -> [StationEffect] {
+    mutating func fault(pileAt index: Int, reason: StopReason, billingUntil: Instant? = nil) -> [StationEffect] {
         let mode = piles[index].mode
         var taken = piles[index].queue
-        let effects = endSession(pileAt: index, reason: reason)
+        let effects = endSession(pileAt: index, reason: reason, until: billingUntil)
         piles[index].queue = []
         switch settings.faultPolicy {
         case .priority:

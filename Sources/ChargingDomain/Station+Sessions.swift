@@ -23,12 +23,15 @@ extension Station {
     }
 
     /// Stops the charging car now and bills what it received in this session; the car leaves the pile's
-    /// queue but stays active (the caller finishes or re-queues it).
-    mutating func endSession(pileAt index: Int, reason: StopReason) -> [StationEffect] {
+    /// queue but stays active (the caller finishes or re-queues it). `until`: the car stopped receiving energy
+    /// earlier than now (its pile went offline then); the bill ends there, but not before the session's last
+    /// meter reading.
+    mutating func endSession(pileAt index: Int, reason: StopReason, until: Instant? = nil) -> [StationEffect] {
         guard let session = piles[index].session, let requestIndex = requestIndex(id: session.requestID) else { return [] }
         let power = piles[index].powerWatts
-        let energy = session.energy(at: now, powerWatts: power)
-        let chargingFee = session.chargingFee(at: now, powerWatts: power, tariff: settings.tariff)
+        let end = max(session.checkpointTime, min(until ?? now, now))
+        let energy = session.energy(at: end, powerWatts: power)
+        let chargingFee = session.chargingFee(at: end, powerWatts: power, tariff: settings.tariff)
         let serviceFee = ExactFee(energy: energy, price: serviceFeePrice)
         requests[requestIndex].delivered += energy
         requests[requestIndex].chargingFee += chargingFee
@@ -36,8 +39,8 @@ extension Station {
         let request = requests[requestIndex]
         let bill = Bill(
             id: nextBillID, requestID: request.id, driver: request.driver, pileID: piles[index].id,
-            queueNumber: request.queueNumber, energy: energy, durationMs: now - session.startedAt,
-            startedAt: session.startedAt, finishedAt: now,
+            queueNumber: request.queueNumber, energy: energy, durationMs: end - session.startedAt,
+            startedAt: session.startedAt, finishedAt: end,
             chargingFee: chargingFee.roundedYuan, serviceFee: serviceFee.roundedYuan,
             totalFee: chargingFee.roundedYuan + serviceFee.roundedYuan, endedBy: reason)
         nextBillID += 1

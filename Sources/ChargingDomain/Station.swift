@@ -2,8 +2,9 @@ import Foundation
 
 /// The whole state of one station and its pure, deterministic discrete-event engine:
 /// `(state, command, time) → (state, effects)`. It never reads a clock; time only moves forward.
-/// It round-trips through JSONEncoder/JSONDecoder to an equal value, so the shell can persist it between
-/// steps (use `.sortedKeys` for stable bytes).
+/// It is stored as a `StationSnapshot` (an explicit, versioned format, `StationSnapshot.encode`/`decodeStation`),
+/// never through its own `Codable` conformance: that synthesized encoding is version 0, what chargepile stored
+/// before the format had versions, and may change with any refactoring of these properties.
 ///
 /// SCHEDULING.md, with the readings chosen where it leaves room (they reproduce the official case,
 /// 01:35 end time included):
@@ -23,7 +24,7 @@ import Foundation
 /// - Meter readings: see `StationCommand.meter`.
 public struct Station: Codable, Sendable, Equatable {
     public internal(set) var settings: StationSettings
-    public private(set) var now: Instant
+    public internal(set) var now: Instant
     var nextRequestID: Int64 = 1
     var nextBillID: Int64 = 1
     var numbering = QueueNumbering()

@@ -8,9 +8,15 @@ public enum StationCommand: Sendable, Equatable {
     /// `on` = working or recovery; `off`/`repair`/`offline` = fault when the pile was on; the same status again = no-op.
     /// Send `offline` once the pile has been offline past the grace period.
     case setPileStatus(pileID: Int, status: PileStatus)
+    /// The pile lost its connection at `since` and is now past the grace period: the same fault as
+    /// `setPileStatus(offline)`, but the car charging there is billed only up to `since` (never before its
+    /// last meter reading, never after now), not through the grace period.
+    case pileOffline(pileID: Int, since: Instant)
     /// The energy the car received in its current session so far; overrides the model. The energy since the
     /// previous reading is spread evenly over that time for the tariff; a reading below the previous one is
-    /// refused; one at or above what the session should deliver completes it (billing what was asked for).
+    /// refused (`invalidMeterReading`), and so is one above what the pile's power allows since the session
+    /// started (`implausibleMeterReading`, see `MeterPlausibility`); one at or above what the session should
+    /// deliver completes it (billing what was asked for).
     case meter(pileID: Int, requestID: Int64, energyKWh: Decimal)
     /// A car that plugged in at the pile itself (an OCPP charger's card session): taken only when the pile
     /// works and has nobody charging or waiting there; it gets the next number of the pile's mode and

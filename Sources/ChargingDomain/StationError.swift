@@ -8,7 +8,10 @@ public enum StationError: Error, Equatable, Sendable {
     case unknownPile
     case pileAlreadyExists
     case unknownRequest
+    /// A reading below the session's previous one (a meter never runs backwards).
     case invalidMeterReading
+    /// More energy than the pile's power could deliver since the session started (`MeterPlausibility`).
+    case implausibleMeterReading
     case pileBusy
     case invalidSettings(String)
 
@@ -24,7 +27,8 @@ public enum StationError: Error, Equatable, Sendable {
         case .unknownPile: "充电桩不存在"
         case .pileAlreadyExists: "充电桩编号已存在"
         case .unknownRequest: "充电请求不存在或未在该桩充电"
-        case .invalidMeterReading: "电表读数无效"
+        case .invalidMeterReading: "电表读数无效：小于上一次读数"
+        case .implausibleMeterReading: "电表读数无效：超过充电桩功率在该时长内可输出的电量"
         case .pileBusy: "该充电桩正在使用或有车辆排队"
         case .invalidSettings(let problem): "站点设置无效：\(problem)"
         }

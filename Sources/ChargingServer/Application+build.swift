@@ -36,7 +36,9 @@ public func buildApplication(
     let piles = PileStore(pool: pool)
     let ownership = PileOwnership(pool: pool, instance: instance)
     let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger)
-    let stations = StationService(store: stationStore, offlineGrace: configuration.offlineGrace, logger: logger)
+    let stations = StationService(
+        store: stationStore, offlineGrace: configuration.offlineGrace,
+        statusChangeLimit: configuration.statusChangeLimit, statusChangeWindow: configuration.statusChangeWindow, logger: logger)
     let hasher = configuration.passwordHasher
 
     let router = Router(context: AppRequestContext.self)

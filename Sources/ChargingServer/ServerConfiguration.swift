@@ -21,6 +21,10 @@ public struct ServerConfiguration: Sendable {
     public var instanceExpiry: Duration = .seconds(10)
     /// How long a pile may stay offline before its cars are rescheduled as after a fault.
     public var offlineGrace: Duration = .seconds(60)
+    /// A pile's own status reports may change its status at most this many times per `statusChangeWindow`;
+    /// more are refused (`error` frame) or, from an OCPP charger, acknowledged and ignored.
+    public var statusChangeLimit: Int = 5
+    public var statusChangeWindow: Duration = .seconds(10)
     /// How often each instance checks whether a station has completions due.
     public var tickInterval: Duration = .milliseconds(500)
     /// How long a CALL to an OCPP charger waits for its answer (operator calls, start/stop).

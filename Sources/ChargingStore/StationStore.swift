@@ -30,7 +30,7 @@ public struct StationStore: Sendable {
             let station = Station(settings: settings, now: origin.instant)
             try await connection.execute("""
                 INSERT INTO stations (id, name, settings, state, clock_mode, clock_speed, clock_real_origin, clock_station_origin)
-                VALUES (\(id), \(name), \(try Self.json(settings))::jsonb, \(try Self.json(station))::jsonb, \(clock.rawValue), \(speed),
+                VALUES (\(id), \(name), \(try Self.json(settings))::jsonb, \(try Self.stateJSON(station))::jsonb, \(clock.rawValue), \(speed),
                         \(realNow), \(origin))
                 """)
             for pile in settings.piles {
@@ -96,7 +96,7 @@ public struct StationStore: Sendable {
             effects += station.advance(to: clock.now.instant)
             if station != original {
                 try await connection.execute(
-                    "UPDATE stations SET state = \(try Self.json(station))::jsonb, updated_at = now() WHERE id = \(stationID)")
+                    "UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, updated_at = now() WHERE id = \(stationID)")
                 let projection = RequestProjection(station: station, stationID: stationID)
                 try await projection.write(since: original, on: connection)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
@@ -122,9 +122,18 @@ public struct StationStore: Sendable {
             let billed: Decimal = try bill.decode("energy_kwh")
             let started: Date = try bill.decode("started_at")
             let finished: Date = try bill.decode("finished_at")
+            let settings = try Self.decodeStation(stationRow).0.settings
             guard abs(billed - energyKWh) >= Decimal(string: "0.001")!,
-                  let fees = try Self.decodeStation(stationRow).0.settings.billFees(energyKWh: energyKWh, from: started.instant, to: finished.instant)
+                  let fees = settings.billFees(energyKWh: energyKWh, from: started.instant, to: finished.instant)
             else { return false }
+            // The charger's figure is taken only if the pile could have delivered it in the session's time.
+            if let power = settings.piles.first(where: { $0.id == pileID })?.powerWatts,
+               !(Energy(kWh: energyKWh).map { MeterPlausibility.allows($0, powerWatts: power, during: finished.instant - started.instant) } ?? false) {
+                try await connection.execute(Self.meterRefusalQuery(
+                    stationID: stationID, pileID: pileID, requestID: requestID, energyKWh: energyKWh, reason: "implausible",
+                    source: .ocppStop, message: StationError.implausibleMeterReading.message))
+                return false
+            }
             try await connection.execute("""
                 UPDATE bills SET energy_kwh = \(energyKWh), charging_fee = \(fees.chargingFee), service_fee = \(fees.serviceFee),
                                  total_fee = \(fees.chargingFee + fees.serviceFee)
@@ -145,7 +154,15 @@ public struct StationStore: Sendable {
             guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self),
                   station.pileStatus(pileID) != status
             else { continue }
-            effects += (try? station.apply(.setPileStatus(pileID: pileID, status: status), at: station.now)) ?? []
+            // A pile offline past its grace: its charging car is billed up to the moment it went offline.
+            let offlineAt: Date? = try row.decode("offline_station_at")
+            let offlineSince = status == .offline ? offlineAt : nil
+            let command: StationCommand = if let offlineSince {
+                .pileOffline(pileID: pileID, since: offlineSince.instant)
+            } else {
+                .setPileStatus(pileID: pileID, status: status)
+            }
+            effects += (try? station.apply(command, at: station.now)) ?? []
         }
         return effects
     }
@@ -173,7 +190,8 @@ public struct StationStore: Sendable {
     /// Pile statuses as the engine should see them: an offline pile is still in its grace period for a while.
     static func pileStatusQuery(stationID: Int, grace: Duration) -> PostgresQuery {
         return """
-            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace
+            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace,
+                   offline_station_at
             FROM piles WHERE station_id = \(stationID) ORDER BY id
             """
     }
@@ -187,7 +205,7 @@ public struct StationStore: Sendable {
     }
 
     static func decodeStation(_ row: PostgresRow) throws -> (Station, StationClock) {
-        let station = try JSONDecoder().decode(Station.self, from: Data(try row.decode("state", as: String.self).utf8))
+        let station = try StationSnapshot.decodeStation(from: Data(try row.decode("state", as: String.self).utf8))
         return (station, try clock(row))
     }
 
@@ -195,6 +213,11 @@ public struct StationStore: Sendable {
         StationClock(mode: try StationClock.Mode(rawValue: row.decode("clock_mode")).orThrow(),
                      speed: try row.decode("clock_speed"), realOrigin: try row.decode("clock_real_origin"),
                      stationOrigin: try row.decode("clock_station_origin"), realNow: try row.decode("real_now"))
+    }
+
+    /// The stored form of a station: `StationSnapshot`, the current version.
+    static func stateJSON(_ station: Station) throws -> String {
+        String(decoding: try StationSnapshot.encode(station), as: UTF8.self)
     }
 
     static func json(_ value: some Encodable) throws -> String {
@@ -226,7 +249,7 @@ extension StationStore {
             var (station, _) = try Self.decodeStation(row)
             try station.addPile(spec)
             try await connection.execute("""
-                UPDATE stations SET state = \(try Self.json(station))::jsonb, settings = \(try Self.json(station.settings))::jsonb
+                UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, settings = \(try Self.json(station.settings))::jsonb
                 WHERE id = \(stationID)
                 """)
             try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, on: connection)

@@ -22,6 +22,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("ping-interval"), help: "Seconds between WebSocket pings to piles.") var pingInterval: Double = 20
     @Option(name: .customLong("offline-grace"), help: "Seconds a pile may be offline before its cars are rescheduled.")
     var offlineGrace: Double = 60
+    @Option(name: .customLong("status-change-limit"), help: "Status changes a pile may report per --status-change-window; more are refused.")
+    var statusChangeLimit: Int = 5
+    @Option(name: .customLong("status-change-window"), help: "Seconds over which --status-change-limit counts.")
+    var statusChangeWindow: Double = 10
     @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may wait for its next request.")
     var idleTimeout: Double = 75
     @Option(name: .customLong("max-connections"), help: "Open connections (HTTP and pile sockets) beyond which new ones are refused.")
@@ -49,6 +53,8 @@ struct Serve: AsyncParsableCommand {
         configuration.offlineGrace = .seconds(offlineGrace)
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.maxConnections = maxConnections
+        configuration.statusChangeLimit = statusChangeLimit
+        configuration.statusChangeWindow = .seconds(statusChangeWindow)
         configuration.ocppCallTimeout = .seconds(ocppCallTimeout)
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor

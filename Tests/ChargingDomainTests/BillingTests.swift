@@ -109,12 +109,13 @@ struct MeterTests {
         var station = Station.running(settings(slow: 1), at: clock.at("06:00"))
         station.submit("a", .slow, "10", at: clock.at("06:00"))
         station.submit("b", .slow, "10", at: clock.at("06:00"))
-        let effects = station.must(.meter(pileID: 1, requestID: 1, energyKWh: 12), at: clock.at("06:40"))
+        // A meter a little faster than the nominal 10 kW (within the 2 % tolerance) reaches the target early.
+        let effects = station.must(.meter(pileID: 1, requestID: 1, energyKWh: kWh("10.03")), at: clock.at("06:59"))
         #expect(effects.bills.map(\.energyKWh) == [10])
         #expect(effects.startedDrivers == ["b"])
     }
 
-    @Test("refused: unknown pile, another request, a reading below the last one")
+    @Test("refused: unknown pile, another request, a reading below the last one, one above what the pile can deliver")
     func refusals() {
         var station = Station.running(settings(slow: 1), at: clock.at("06:00"))
         station.submit("a", .slow, "10", at: clock.at("06:00"))
@@ -123,6 +124,7 @@ struct MeterTests {
         #expect(throws: StationError.unknownPile) { try station.apply(.meter(pileID: 7, requestID: 1, energyKWh: 4), at: clock.at("06:40")) }
         #expect(throws: StationError.unknownRequest) { try station.apply(.meter(pileID: 1, requestID: 2, energyKWh: 4), at: clock.at("06:40")) }
         #expect(throws: StationError.invalidMeterReading) { try station.apply(.meter(pileID: 1, requestID: 1, energyKWh: 2), at: clock.at("06:40")) }
+        #expect(throws: StationError.implausibleMeterReading) { try station.apply(.meter(pileID: 1, requestID: 1, energyKWh: 12), at: clock.at("06:40")) }
         #expect(station == before)
     }
 }

@@ -58,7 +58,8 @@ struct StationStateTests {
     func messages() {
         let errors: [StationError] = [
             .waitingAreaFull, .invalidAmount, .alreadyHasActiveRequest, .noActiveRequest, .notInWaitingArea,
-            .nothingToModify, .unknownPile, .pileAlreadyExists, .unknownRequest, .invalidMeterReading, .invalidSettings("x"),
+            .nothingToModify, .unknownPile, .pileAlreadyExists, .unknownRequest, .invalidMeterReading, .implausibleMeterReading,
+            .invalidSettings("x"),
         ]
         #expect(StationError.waitingAreaFull.message == "等候区已满")
         #expect(StationError.unknownPile.message == "充电桩不存在")

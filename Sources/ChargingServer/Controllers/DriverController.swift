@@ -23,6 +23,8 @@ struct DriverController {
         router.get("/user/charge/bills", use: billList)
     }
 
+    static let capacityAboveRegistered = "电池容量不能超过注册的电池容量"
+
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
         let parameters = try await RequestParameters.parse(request, context: context)
         let username = try parameters.string("username")
@@ -46,6 +48,8 @@ struct DriverController {
         let amount = try parameters.energyKWh("request_quantity")
         let capacity = try parameters.optionalEnergyKWh("battery_capacity") ?? driver.batteryCapacityKWh
         guard capacity > 0 else { throw APIError.invalidParameter("battery_capacity") }
+        // The car is the one the driver registered: no bigger battery than that (nor, so, a bigger amount).
+        guard capacity <= driver.batteryCapacityKWh else { throw APIError(Self.capacityAboveRegistered) }
         let effects = try await stations.apply(
             .submit(driver: driver.username, mode: mode, requestedKWh: amount, batteryCapacityKWh: capacity))
         guard let view = try await stations.request(of: driver.username),

@@ -45,6 +45,11 @@ struct OCPPCallHandler {
 
         case .statusNotification(let report):
             let status = Self.pileStatus(report.status)
+            // A charger whose status flaps faster than allowed is acknowledged, but the report is not applied.
+            if let refusal = services.stations.statusReportRefusal(pileID: pileID, status: status) {
+                logger.notice("StatusNotification ignored", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
+                return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
+            }
             if try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
                                                errorCode: report.errorCode.rawValue, info: report.info, status: status) {
                 await services.stations.pileStatusChanged(pileID: pileID)
@@ -153,7 +158,8 @@ struct OCPPCallHandler {
               !transaction.stopped, let requestID = transaction.requestID
         else { return }
         let energyKWh = max(0, registerWh - Decimal(transaction.meterStartWh)) / 1000
-        if let refusal = try await services.stations.meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh) {
+        // An impossible reading is logged (and recorded by the station service) and ignored; the CALLRESULT still goes out.
+        if let refusal = try await services.stations.meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh, source: .ocpp) {
             logger.notice("meter reading refused", metadata: ["transaction": "\(transactionID)", "why": "\(refusal)"])
         }
     }

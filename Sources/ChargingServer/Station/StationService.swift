@@ -15,12 +15,24 @@ public struct StationService: Sendable {
     /// The station drivers use when a request names none.
     let defaultStationID: Int
     private let statusCatchUps = CatchUpCoalescer()
+    /// How fast a pile's own status reports may change its status (both protocols).
+    let statusLimiter: PileStatusRateLimiter
 
-    public init(store: StationStore, offlineGrace: Duration, defaultStationID: Int = 1, logger: Logger) {
+    public init(store: StationStore, offlineGrace: Duration, defaultStationID: Int = 1,
+                statusChangeLimit: Int = 5, statusChangeWindow: Duration = .seconds(10), logger: Logger) {
         self.store = store
         self.offlineGrace = offlineGrace
         self.defaultStationID = defaultStationID
+        self.statusLimiter = PileStatusRateLimiter(.init(changes: statusChangeLimit, window: statusChangeWindow))
         self.logger = logger
+    }
+
+    /// The refusal text when a pile reports status changes faster than allowed; nil: apply the report.
+    func statusReportRefusal(pileID: Int, status: PileStatus) -> String? {
+        guard !statusLimiter.allow(pileID: pileID, status: status) else { return nil }
+        logger.notice("pile status change refused: too frequent", metadata: ["pile": "\(pileID)", "status": "\(status.rawValue)"])
+        let limit = statusLimiter.limit
+        return "状态变更过于频繁（每\(Int(limit.window.inSeconds.rounded()))秒最多\(limit.changes)次），已忽略"
     }
 
     /// Applies a command at a pile, in the pile's station.
@@ -74,13 +86,22 @@ public struct StationService: Sendable {
         }
     }
 
-    /// A pile's meter frame; the refusal text when the reading doesn't fit.
-    func meterReading(pileID: Int, requestID: Int64, energyKWh: Decimal) async throws -> String? {
+    /// A pile's meter reading; the refusal text when the reading doesn't fit. A refused reading (impossible,
+    /// backwards, for a car not charging there) changes nothing and is recorded in `meter_refusals`.
+    func meterReading(pileID: Int, requestID: Int64, energyKWh: Decimal, source: MeterSource) async throws -> String? {
         guard let stationID = try await store.stationID(ofPile: pileID) else { return StationError.unknownPile.message }
         do {
-            _ = try await apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), stationID: stationID)
+            _ = try await store.update(
+                stationID: stationID, offlineGrace: offlineGrace,
+                { station, clock in try station.apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), at: clock.now.instant) },
+                alsoInTransaction: Self.queueInstructions)
             return nil
-        } catch let error as APIError {
+        } catch let error as StationError {
+            logger.notice("meter reading refused", metadata: [
+                "pile": "\(pileID)", "request": "\(requestID)", "energy_kwh": "\(energyKWh)", "why": "\(error.message)"])
+            try await store.recordMeterRefusal(
+                stationID: stationID, pileID: pileID, requestID: requestID, energyKWh: energyKWh,
+                reason: StationStore.meterRefusalReason(error), source: source, message: error.message)
             return error.message
         }
     }
@@ -90,7 +111,7 @@ public struct StationService: Sendable {
     func chargerStopped(pileID: Int, requestID: Int64, energyKWh: Decimal) async throws {
         guard let charging = try await pileQueue(pileID: pileID)?.first(where: { $0.requestID == requestID && $0.state == .charging })
         else { return }
-        if let refusal = try await meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh) {
+        if let refusal = try await meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh, source: .ocppStop) {
             logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
         }
         // The reading may have completed the session; only a car still charging here is cancelled.
