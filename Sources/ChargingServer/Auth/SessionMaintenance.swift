@@ -68,7 +68,7 @@ struct SessionMaintenanceService: Service {
 
     func run() async throws {
         let clock = ContinuousClock()
-        var nextPurge = clock.now
+        var nextPurge = clock.now.advanced(by: purgeInterval)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let entries = await registry.entries
@@ -86,7 +86,8 @@ struct SessionMaintenanceService: Service {
             } catch {
                 logger.debug("session maintenance failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: tokenCheckInterval)
+            // Woken by a graceful shutdown: the services after this one stop in turn, and must not wait out the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tokenCheckInterval) }
         }
     }
 }
