@@ -364,6 +364,22 @@ struct AuthDefenceTests {
         }
     }
 
+    @Test("trusted networks: addresses and CIDR blocks, IPv4, IPv6 and IPv4-mapped; a malformed entry is refused")
+    func trustedNetworks() throws {
+        let networks = try TrustedNetworks(["10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1"])
+        for inside in ["10.1.2.3", "192.168.1.7", "fd12:3456::1", "::1", "::ffff:10.9.9.9", "[::1]"] {
+            #expect(networks.contains(inside), "\(inside)")
+        }
+        for outside in ["11.0.0.1", "192.168.1.8", "fe80::1", "::2", "not-an-address", "", "10.0.0.1; DROP TABLE"] {
+            #expect(!networks.contains(outside), "\(outside)")
+        }
+        for bad in ["10.0.0.0/33", "example.com", "1.2.3.4/x", "::/129"] {
+            #expect(throws: TrustedNetworksError.self) { try TrustedNetworks([bad]) }
+        }
+        #expect(TrustedNetworks.split("127.0.0.1, ::1 10.0.0.0/8") == ["127.0.0.1", "::1", "10.0.0.0/8"])
+        #expect(TrustedNetworks.loopback.contains("127.0.0.53") && !TrustedNetworks.none.contains("127.0.0.1"))
+    }
+
     static func closeCode(_ socket: RawWebSocket, within timeout: Duration = .seconds(5)) async throws -> Int? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
