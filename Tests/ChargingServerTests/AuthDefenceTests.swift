@@ -364,6 +364,51 @@ struct AuthDefenceTests {
         }
     }
 
+    @Test("migration 0005 on a database with case- and NFC-duplicates: the oldest keeps the name, the others still log in by exact spelling")
+    func migrationKeepsLegacyDuplicates() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2)
+        defer { Task { await pool.close() } }
+        try await SchemaMigrator(migrations: SchemaMigrator.bundled().filter { $0.version < 5 }).migrate(pool)
+        let hash = try await PasswordHasher(cost: 4).hash("secret-1")
+        func insert(_ table: String, _ name: String) async throws -> Int64 {
+            if table == "admins" {
+                return try await pool.query("INSERT INTO admins (username, password_hash) VALUES (\(name), \(hash)) RETURNING id").first!.decode("id")
+            }
+            return try await pool.query("""
+                INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(hash), 60) RETURNING id
+                """).first!.decode("id")
+        }
+        let root = try await insert("admins", "root")
+        let rootUpper = try await insert("admins", "ROOT")
+        let bob = try await insert("drivers", "Bob")
+        let bobLower = try await insert("drivers", "bob")
+        let evaDecomposed = try await insert("drivers", "e\u{301}va")
+        let evaComposed = try await insert("drivers", "\u{e9}va")
+        let applied = try await SchemaMigrator().migrate(pool)
+        #expect(applied.contains(5))
+
+        let flagged = try await pool.query("""
+            SELECT id FROM admins WHERE username_legacy_duplicate UNION ALL SELECT id FROM drivers WHERE username_legacy_duplicate ORDER BY 1
+            """).map { try $0.decode("id", as: Int64.self) }
+        #expect(flagged == [rootUpper, bobLower, evaComposed].sorted())
+        let accounts = AccountStore(pool: pool)
+        #expect(try await accounts.adminCredentials(username: "ROOT")?.subject == String(rootUpper))
+        #expect(try await accounts.adminCredentials(username: "root")?.subject == String(root))
+        #expect(try await accounts.adminCredentials(username: "Root")?.subject == String(root))
+        #expect(try await accounts.driverCredentials(username: "bob")?.subject == String(bobLower))
+        #expect(try await accounts.driverCredentials(username: "BOB")?.subject == String(bob))
+        #expect(try await accounts.driverCredentials(username: "\u{e9}va")?.subject == String(evaComposed))
+        #expect(try await accounts.driverCredentials(username: "EVA".lowercased())?.subject == nil)
+        #expect(try await accounts.driverCredentials(username: "e\u{301}va")?.subject == String(evaDecomposed))
+        // No new account can take any spelling of them.
+        await #expect(throws: StoreError.usernameTaken) {
+            _ = try await accounts.createDriver(username: "BOB", passwordHash: hash, batteryCapacityKWh: 60)
+        }
+        await #expect(throws: StoreError.usernameTaken) {
+            _ = try await accounts.createDriver(username: "\u{e9}VA", passwordHash: hash, batteryCapacityKWh: 60)
+        }
+    }
+
     @Test("trusted networks: addresses and CIDR blocks, IPv4, IPv6 and IPv4-mapped; a malformed entry is refused")
     func trustedNetworks() throws {
         let networks = try TrustedNetworks(["10.0.0.0/8", "192.168.1.7", "fd00::/8", "::1"])
