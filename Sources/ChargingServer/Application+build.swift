@@ -45,6 +45,7 @@ public func buildApplication(
     let socketTokens = PileTokenRegistry()
 
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: CORSOriginsMiddleware(origins: configuration.corsOrigins))
@@ -73,19 +74,26 @@ public func buildApplication(
     let consoleEvents = ConsoleEvents()
     ConsoleController(store: ConsoleStore(pool: pool), tokens: tokens, login: login, events: consoleEvents, instanceAddress: address)
         .addRoutes(to: router)
+    // Heartbeats and ownership sweeps keep connections of their own, like the listener: a storm of
+    // pile reconnects queueing on the main pool must not make the peers take this instance for dead.
+    let controlPool = PostgresPool(conninfo: databaseURL, overrides: ["application_name": "chargepile-control"], maxConnections: 2,
+                                   logger: logger)
     let listener = PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-listener"], logger: logger)
     return Application(
         router: router,
         server: HTTPServerBuilder { responder in
             PileSocketChannel(responder: responder, acceptors: [pileController, ocppController], settings: .init(
                 maxMessageSize: PileProtocolLimits.maxMessageSize, pingInterval: configuration.pingInterval,
-                writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout))
+                writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout,
+                maxConnections: configuration.maxConnections))
         },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
         services: [
             PoolService(pool: pool),
+            PoolService(pool: controlPool),
             RoutingService(listener: listener, channel: instanceChannel(instance), delivery: delivery, hub: hub, logger: logger),
-            InstanceService(registry: InstanceRegistry(pool: pool, instance: instance), ownership: ownership, hub: hub,
+            InstanceService(registry: InstanceRegistry(pool: controlPool, instance: instance),
+                            ownership: PileOwnership(pool: controlPool, instance: instance), hub: hub,
                             stations: stations, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, store: stationStore, interval: configuration.tickInterval, logger: logger),

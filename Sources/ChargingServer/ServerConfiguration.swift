@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     /// An HTTP connection with no request for this long is closed (before its first one too).
     /// Longer than nginx's 60 s upstream keep-alive, so the proxy always closes first.
     public var idleTimeout: Duration = .seconds(75)
+    /// Open connections (HTTP and pile sockets) beyond which new ones are closed at once.
+    public var maxConnections = 16_000
     public var heartbeatInterval: Duration = .seconds(2)
     /// An instance whose heartbeat is older than this is dead; its piles go offline.
     public var instanceExpiry: Duration = .seconds(10)

@@ -114,6 +114,8 @@ public struct OCPPStore: Sendable {
         public var requestID: Int64?
         public var meterStartWh: Int64
         public var stopped: Bool
+        /// The station ended the session first (it sent RemoteStopTransaction).
+        public var stationStopped: Bool
     }
 
     /// The request charging on this pile for this driver, if the station scheduled one.
@@ -144,11 +146,18 @@ public struct OCPPStore: Sendable {
             """)
     }
 
-    /// Whether a card session of this driver already runs on this pile (the station need not start it remotely).
-    public func hasOpenTransaction(driver username: String, onPile pileID: Int) async throws -> Bool {
+    /// Whether a transaction already runs this request on this pile, one the station has not asked to stop
+    /// (a card session the charger started itself: the station need not start it remotely). A card
+    /// session's transaction is written before its request exists, so one of the driver's cards not yet
+    /// linked to a request counts too.
+    public func hasRunningTransaction(requestID: Int64, driver username: String, pileID: Int) async throws -> Bool {
         try await pool.query("""
-            SELECT 1 AS one FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag JOIN drivers d ON d.id = g.driver_id
-            WHERE d.username = \(username) AND t.pile_id = \(pileID) AND t.stopped_at IS NULL LIMIT 1
+            SELECT 1 AS one FROM ocpp_transactions t
+            WHERE t.pile_id = \(pileID) AND t.stopped_at IS NULL AND t.remote_stop_at IS NULL
+              AND (t.request_id = \(requestID)
+                   OR (t.request_id IS NULL AND t.id_tag IN (SELECT g.id_tag FROM id_tags g JOIN drivers d ON d.id = g.driver_id
+                                                            WHERE d.username = \(username))))
+            LIMIT 1
             """).first != nil
     }
 
@@ -177,7 +186,8 @@ public struct OCPPStore: Sendable {
 
     public func transaction(_ id: Int32, pileID: Int) async throws -> Transaction? {
         try await pool.query("""
-            SELECT id, pile_id, station_id, request_id, meter_start_wh, stopped_at IS NOT NULL AS stopped FROM ocpp_transactions
+            SELECT id, pile_id, station_id, request_id, meter_start_wh, stopped_at IS NOT NULL AS stopped,
+                   remote_stop_at IS NOT NULL AS remote_stop FROM ocpp_transactions
             WHERE id = \(id) AND pile_id = \(pileID)
             """).first.map(Self.transaction(row:))
     }
@@ -190,6 +200,29 @@ public struct OCPPStore: Sendable {
             """).first?.decode("id")
     }
 
+    /// The station ended the transaction's session and asks the charger to stop it.
+    public func remoteStopRequested(_ id: Int32) async throws {
+        try await pool.execute("UPDATE ocpp_transactions SET remote_stop_at = coalesce(remote_stop_at, now()) WHERE id = \(id)")
+    }
+
+    /// Whether a later transaction serves the same request on this pile (the station ended this one and
+    /// started the car again: this one's StopTransaction came late).
+    public func supersededTransaction(_ id: Int32, requestID: Int64, pileID: Int) async throws -> Bool {
+        try await pool.query("""
+            SELECT 1 AS one FROM ocpp_transactions WHERE request_id = \(requestID) AND pile_id = \(pileID) AND id > \(id) LIMIT 1
+            """).first != nil
+    }
+
+    /// Whether this pile was told lately to start this driver's car (a StartTransaction that answers a
+    /// RemoteStartTransaction whose session the station has ended since is not a new card session).
+    public func recentlyRemoteStarted(driver username: String, pileID: Int) async throws -> Bool {
+        try await pool.query("""
+            SELECT 1 AS one FROM pile_commands
+            WHERE pile_id = \(pileID) AND instruction->'startCharging'->>'driver' = \(username) AND requested_at > now() - interval '10 minutes'
+            LIMIT 1
+            """).first != nil
+    }
+
     /// Closes a transaction once: nil when it is unknown on this pile or was closed already (a resent StopTransaction).
     public func stopTransaction(
         _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String]
@@ -199,7 +232,7 @@ public struct OCPPStore: Sendable {
                                          stop_reason = \(reason), transaction_data = \(transactionData)::jsonb,
                                          timestamp_flags = timestamp_flags || string_to_array(\(flags.joined(separator: ",")), ',')
             WHERE id = \(id) AND pile_id = \(pileID) AND stopped_at IS NULL
-            RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped
+            RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped, remote_stop_at IS NOT NULL AS remote_stop
             """).first.map(Self.transaction(row:))
     }
 
@@ -212,6 +245,6 @@ public struct OCPPStore: Sendable {
     private static func transaction(row: PostgresRow) throws -> Transaction {
         Transaction(id: try row.decode("id"), pileID: try row.decode("pile_id"), stationID: try row.decode("station_id"),
                     requestID: try row.decode("request_id"), meterStartWh: try row.decode("meter_start_wh"),
-                    stopped: try row.decode("stopped"))
+                    stopped: try row.decode("stopped"), stationStopped: try row.decode("remote_stop"))
     }
 }

@@ -221,7 +221,7 @@ public struct EmbeddedPostgres: Sendable {
             "listen_addresses = '127.0.0.1'",
             "port = \(port)",
             "unix_socket_directories = '\(socketDirectory.replacingOccurrences(of: "'", with: "''"))'",
-            "max_connections = 200",
+            "max_connections = 500",
         ]
         if fastAndUnsafe {
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]

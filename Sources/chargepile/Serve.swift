@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     var offlineGrace: Double = 60
     @Option(name: .customLong("idle-timeout"), help: "Seconds an HTTP connection may wait for its next request.")
     var idleTimeout: Double = 75
+    @Option(name: .customLong("max-connections"), help: "Open connections (HTTP and pile sockets) beyond which new ones are refused.")
+    var maxConnections = 16_000
     @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer.")
     var ocppCallTimeout: Double = 30
     @Option(name: .customLong("ocpp-heartbeat-interval"), help: "Heartbeat interval (s) OCPP chargers are given at boot.")
@@ -54,6 +56,7 @@ struct Serve: AsyncParsableCommand {
         configuration.pingInterval = .seconds(pingInterval)
         configuration.offlineGrace = .seconds(offlineGrace)
         configuration.idleTimeout = .seconds(idleTimeout)
+        configuration.maxConnections = maxConnections
         configuration.ocppCallTimeout = .seconds(ocppCallTimeout)
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor

@@ -238,6 +238,39 @@ extension OCPPTests {
         }
     }
 
+    @Test("a late StopTransaction of a session the station ended and restarted touches neither the new session nor the bills")
+    func lateStopTransaction() async throws {
+        let start = OfficialCase.stationTime("09:00")
+        try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "3")
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let driver = try await api.driverToken("frank", capacity: "60")
+            #expect(try await api.call(.post, "/user/charge/request", query: ["token": driver, "mode": "T", "request_quantity": "20"]).code == 200)
+            let firstStart = try await charger.expectCall()
+            let idTag = try #require(firstStart.payload["idTag"] as? String)
+            try await charger.reply(firstStart.id, #"{"status":"Accepted"}"#)
+            let first = try #require(try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"\#(idTag)","meterStart":0,"timestamp":"2024-05-20T01:00:00Z"}"#)["transactionId"] as? Int)
+
+            // The charger faults and recovers: the station bills the first session and starts the car again.
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"GroundFailure","status":"Faulted"}"#)
+            let remoteStop = try await charger.expectCall()
+            #expect(remoteStop.action == "RemoteStopTransaction")
+            try await charger.reply(remoteStop.id, #"{"status":"Accepted"}"#)
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let secondStart = try await charger.expectCall()
+            #expect(secondStart.action == "RemoteStartTransaction")
+            try await charger.reply(secondStart.id, #"{"status":"Accepted"}"#)
+            let second = try #require(try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"\#(idTag)","meterStart":0,"timestamp":"2024-05-20T01:01:00Z"}"#)["transactionId"] as? Int)
+            #expect(second != first)
+
+            _ = try await charger.call("StopTransaction", #"{"transactionId":\#(first),"meterStop":500,"timestamp":"2024-05-20T01:00:30Z","reason":"Remote"}"#)
+            let view = try await api.call(.get, "/user/charge/request", query: ["token": driver]).data as? [String: Any]
+            #expect(view?["state"] as? String == "charging", "the new session goes on")
+            #expect(try await api.call(.get, "/user/charge/bills", query: ["token": driver]).rows.count == 1)
+        }
+    }
+
     @Test("a card at an idle charger starts a session the station schedules and bills; at a busy one it is refused")
     func cardSession() async throws {
         let start = OfficialCase.stationTime("09:00")
@@ -277,9 +310,21 @@ extension OCPPTests {
     }
 }
 
-/// A charger for the tests: OCPP-J frames over `RawWebSocket`, checked by hand.
+/// A charger for the tests: OCPP-J frames over `RawWebSocket`, checked by hand. The central system may
+/// send its own CALL while one of ours waits for its answer (one CALL in flight per direction), so CALLs
+/// read while waiting are kept for `expectCall`.
 struct OCPPCharger: Sendable {
     let socket: RawWebSocket
+    private let pendingCalls = PendingCalls()
+
+    init(socket: RawWebSocket) { self.socket = socket }
+
+    private final class PendingCalls: @unchecked Sendable {
+        private let lock = NSLock()
+        private var calls: [[Any]] = []
+        func append(_ call: [Any]) { lock.withLock { calls.append(call) } }
+        func next() -> [Any]? { lock.withLock { calls.isEmpty ? nil : calls.removeFirst() } }
+    }
 
     static func basic(_ user: String, _ password: String) -> String {
         "Authorization: Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
@@ -309,7 +354,11 @@ struct OCPPCharger: Sendable {
     func call(_ action: String, _ payload: String) async throws -> [String: Any] {
         let id = UUID().uuidString
         try await send(#"[2,"\#(id)","\#(action)",\#(payload)]"#)
-        let answer = try await nextMessage()
+        var answer = try await nextMessage()
+        while answer.first as? Int == 2 {
+            pendingCalls.append(answer)
+            answer = try await nextMessage()
+        }
         guard answer.first as? Int == 3, answer[1] as? String == id, let result = answer[2] as? [String: Any] else {
             throw TestFailure("\(action) answered \(answer)")
         }
@@ -318,7 +367,7 @@ struct OCPPCharger: Sendable {
 
     /// The next CALL the central system sends.
     func expectCall() async throws -> (id: String, action: String, payload: [String: Any]) {
-        let message = try await nextMessage()
+        let message = if let pending = pendingCalls.next() { pending } else { try await nextMessage() }
         guard message.count == 4, message[0] as? Int == 2, let id = message[1] as? String, let action = message[2] as? String,
               let payload = message[3] as? [String: Any]
         else { throw TestFailure("expected a CALL, got \(message)") }

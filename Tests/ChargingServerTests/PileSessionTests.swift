@@ -1,3 +1,4 @@
+@testable import ChargingServer
 import Foundation
 import Logging
 import PileSimulator
@@ -108,6 +109,26 @@ struct PileSessionTests {
             #expect(try #require(closedAt) - silentSince >= .milliseconds(400))
             #expect(try await pile.receive() == nil)
             try await eventually { try await api.pileStatus(1, token: admin) == "offline" }
+        }
+    }
+
+    @Test("a client that floods pings and never reads gets a bounded number of pongs; other piles are unaffected")
+    func pingFlood() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let flooder = try await api.rawPileSocket(1)
+            #expect(try await flooder.receive()?.text.contains("welcome") == true)
+            let other = try await ConnectedPile.open(api, pileID: 2)
+            #expect(try await other.next() == .welcome(status: "off"))
+            // 20,000 pings with 100-byte payloads (2.4 MB), written at once, none of the answers read.
+            try await flooder.send(RawWebSocket.ping, Array(repeating: 0x70, count: 100), times: 20_000)
+            let reply = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "2", "status": "on"])
+            #expect(reply.code == 200)
+            guard case .setStatus("on", _) = try await other.next() else { throw TestFailure("the other pile was not served") }
+            var pongs = 0
+            while let frame = try await flooder.receive(timeout: .milliseconds(500)), frame.opcode == RawWebSocket.pong { pongs += 1 }
+            #expect(pongs <= PileSocketStateMachine.maxPongsPerInterval * 2)
+            await other.stop()
         }
     }
 

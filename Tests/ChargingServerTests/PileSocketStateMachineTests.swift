@@ -58,17 +58,50 @@ struct PileSocketStateMachineTests {
         #expect(machine.received(Self.frame(.continuation, "6789")) == .close(.messageTooLarge, reason: "message too large", hangUpNow: false))
     }
 
-    @Test("pings are answered with their data; two unanswered pings of ours drop the pile; a pong resets the count")
+    @Test("pings are answered with their data; two unanswered pings of ours drop the pile; only the pong of our last ping resets the count")
     func liveness() {
         var machine = PileSocketStateMachine(maxMessageSize: 64)
         #expect(machine.received(Self.frame(.ping, "hi")) == .send(.pong, ByteBuffer(string: "hi")))
-        #expect(machine.pingDue() == .send(.ping, ByteBuffer()))
-        #expect(machine.pingDue() == .send(.ping, ByteBuffer()))
+        #expect(machine.pingDue() == .send(.ping, PileSocketStateMachine.pingData(1)))
+        #expect(machine.pingDue() == .send(.ping, PileSocketStateMachine.pingData(2)))
+        // Unsolicited, or answering an older ping: not proof of life.
         #expect(machine.received(Self.frame(.pong)) == .none)
-        #expect(machine.pingDue() == .send(.ping, ByteBuffer()))
-        #expect(machine.pingDue() == .send(.ping, ByteBuffer()))
+        #expect(machine.received(Self.frame(.pong, Array(PileSocketStateMachine.pingData(1).readableBytesView))) == .none)
         #expect(machine.pingDue() == .close(.goingAway, reason: "ping timeout", hangUpNow: true))
-        #expect(machine.pingDue() == .none)
+
+        var answered = PileSocketStateMachine(maxMessageSize: 64)
+        #expect(answered.pingDue() == .send(.ping, PileSocketStateMachine.pingData(1)))
+        #expect(answered.pingDue() == .send(.ping, PileSocketStateMachine.pingData(2)))
+        #expect(answered.received(Self.frame(.pong, Array(PileSocketStateMachine.pingData(2).readableBytesView))) == .none)
+        #expect(answered.pingDue() == .send(.ping, PileSocketStateMachine.pingData(3)))
+        #expect(answered.pingDue() == .send(.ping, PileSocketStateMachine.pingData(4)))
+        #expect(answered.pingDue() == .close(.goingAway, reason: "ping timeout", hangUpNow: true))
+        #expect(answered.pingDue() == .none)
+    }
+
+    @Test("a ping flood is answered at a bounded rate: at most maxPongsPerInterval pongs per ping interval")
+    func pingFlood() {
+        var machine = PileSocketStateMachine(maxMessageSize: 64)
+        let pongs = (0..<1000).filter { _ in machine.received(Self.frame(.ping, "x")) != .none }.count
+        #expect(pongs == PileSocketStateMachine.maxPongsPerInterval)
+        _ = machine.pingDue()
+        #expect(machine.received(Self.frame(.ping, "x")) == .send(.pong, ByteBuffer(string: "x")))
+    }
+
+    @Test("a pile that stops reading is closed with 1008 at once when our output backs up")
+    func stalledReader() throws {
+        let channel = EmbeddedChannel()
+        let connection = PileConnection(pileID: 1, channel: channel, session: IgnoredSession(), writeTimeout: .seconds(1),
+                                        logger: Logger(label: "test"))
+        try channel.pipeline.syncOperations.addHandler(
+            PileSocketHandler(connection: connection, maxMessageSize: 64, pingInterval: .seconds(20)))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        var close = try #require(try channel.readOutbound(as: WebSocketFrame.self))
+        #expect(close.opcode == .connectionClose)
+        #expect(close.data.readWebSocketErrorCode() == .policyViolation)
+        #expect(!channel.isActive)
     }
 
     @Test("the pile's close is answered with 1000 and hung up; after ours, its answer hangs up")

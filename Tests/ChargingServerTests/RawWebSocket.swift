@@ -78,6 +78,33 @@ final class RawWebSocket: @unchecked Sendable {
         }
     }
 
+    /// Writes raw bytes (an HTTP request of any shape).
+    func write(_ bytes: [UInt8]) async throws {
+        try await Self.onThread { try self.writeAll(bytes) }
+    }
+
+    /// Everything the server sends until it closes the connection; nil when it is still open after `timeout`.
+    func readUntilClosed(timeout: Duration = .seconds(5)) async throws -> String? {
+        try await Self.onThread {
+            try self.setReceiveTimeout(timeout)
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let received = buffer.withUnsafeMutableBytes { Glibc.recv(self.socket, $0.baseAddress, $0.count, 0) }
+                if received == 0 { return String(decoding: bytes, as: UTF8.self) }
+                if received < 0 { return errno == ECONNRESET ? String(decoding: bytes, as: UTF8.self) : nil }
+                bytes += buffer[0..<received]
+            }
+        }
+    }
+
+    /// Sends `count` copies of one frame in a single write, as a flooding client would.
+    func send(_ opcode: UInt8, _ payload: [UInt8], times count: Int) async throws {
+        let frame = Self.frame(opcode, payload, fin: true, masked: true)
+        let bytes = Array((0..<count).map { _ in frame }.joined())
+        try await Self.onThread { try self.writeAll(bytes) }
+    }
+
     /// Sends one frame; a client masks its frames unless told not to (RFC 6455 §5.3).
     func send(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, masked: Bool = true) async throws {
         let frame = Self.frame(opcode, payload, fin: fin, masked: masked)

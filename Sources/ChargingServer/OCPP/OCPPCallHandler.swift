@@ -126,7 +126,9 @@ struct OCPPCallHandler {
     /// A card at the charger with nothing scheduled for it: the station takes the car if the pile is idle
     /// and the driver has no other request, charging up to the battery; else the card is refused.
     private func cardSession(_ transactionID: Int32, driverID: Int64) async throws -> AuthorizationStatus {
-        guard let driver = try await services.store.driver(id: driverID) else { return .invalid }
+        guard let driver = try await services.store.driver(id: driverID),
+              try await !services.store.recentlyRemoteStarted(driver: driver.username, pileID: pileID)
+        else { return .invalid }
         do {
             let effects = try await services.stations.apply(.plugIn(
                 driver: driver.username, pileID: pileID, requestedKWh: driver.batteryCapacityKWh,
@@ -156,8 +158,10 @@ struct OCPPCallHandler {
         }
     }
 
-    /// Closes the transaction once; when the car is still charging here (the charger stopped it), the
-    /// session ends with meterStop − meterStart as its energy.
+    /// Closes the transaction once. When the charger ended the session itself, the car leaves with
+    /// meterStop − meterStart as the session's energy; when the station ended it first (RemoteStop), that
+    /// energy replaces the bill's. A late StopTransaction of a session the station has already replaced
+    /// with a new one (the same car started again) touches nothing.
     private func stopTransaction(_ stop: StopTransactionRequest, id: String) async throws -> String {
         var flags: [String] = []
         if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
@@ -167,12 +171,13 @@ struct OCPPCallHandler {
             if let closed = try await services.store.stopTransaction(
                 transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
                 reason: stop.reason?.rawValue, transactionData: data, flags: flags),
-               let requestID = closed.requestID {
+               let requestID = closed.requestID, let stationID = closed.stationID,
+               try await !services.store.supersededTransaction(closed.id, requestID: requestID, pileID: pileID) {
                 let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
-                try await services.stations.chargerStopped(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
-                if let stationID = closed.stationID {
-                    try await services.stations.meterAtStop(stationID: stationID, requestID: requestID, pileID: pileID, energyKWh: energyKWh)
+                if !closed.stationStopped {
+                    try await services.stations.chargerStopped(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
                 }
+                try await services.stations.meterAtStop(stationID: stationID, requestID: requestID, pileID: pileID, energyKWh: energyKWh)
             }
         }
         var info: IdTagInfo?

@@ -63,9 +63,9 @@ final class OCPPChargePointSession: PileSession {
                 return try await call(ChangeAvailabilityRequest(connectorId: 0, type: type), on: connection) { response in
                     response.status == .rejected ? .rejected(answer: Self.json(response)) : .delivered(answer: Self.json(response))
                 }
-            case .startCharging(_, let driver, _, _):
+            case .startCharging(let requestID, let driver, _, _):
                 // A card session the charger started itself needs no remote start.
-                if try await services.store.hasOpenTransaction(driver: driver, onPile: connection.pileID) {
+                if try await services.store.hasRunningTransaction(requestID: requestID, driver: driver, pileID: connection.pileID) {
                     return .delivered(answer: nil)
                 }
                 guard let idTag = try await services.store.idTag(ofDriver: driver) else { return .failed("the driver has no idTag") }
@@ -76,6 +76,7 @@ final class OCPPChargePointSession: PileSession {
                 guard let transactionID = try await services.store.openTransaction(requestID: requestID, pileID: connection.pileID) else {
                     return .failed("no open transaction for this request")
                 }
+                try await services.store.remoteStopRequested(transactionID)
                 return try await call(RemoteStopTransactionRequest(transactionId: Int(transactionID)), on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }

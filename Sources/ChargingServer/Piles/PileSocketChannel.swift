@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import Synchronization
 
 /// One pile protocol's door: which upgrade requests it takes, and the session it gives a socket.
 protocol PileSocketAcceptor: Sendable {
@@ -39,6 +40,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
         var writeTimeout: Duration
         /// For HTTP connections: the longest wait for a request, the first one included.
         var idleTimeout: Duration
+        /// Open connections (HTTP and pile sockets) beyond which new ones are closed at once, before
+        /// the process runs out of file descriptors.
+        var maxConnections: Int
     }
 
     enum UpgradeResult: Sendable {
@@ -53,9 +57,13 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
+    /// Output a pile socket may have waiting to be written before the pile counts as not reading.
+    static let maxBufferedOutput = 64 * 1024
+
     let responder: HTTPChannelHandler.Responder
     private let acceptors: [any PileSocketAcceptor]
     private let settings: Settings
+    private let openConnections = ConnectionCount()
 
     init(responder: @escaping HTTPChannelHandler.Responder, acceptors: [any PileSocketAcceptor], settings: Settings) {
         self.responder = Self.redirectingLateUpgrades(responder)
@@ -64,8 +72,18 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        let openConnections = self.openConnections
+        let open = openConnections.opened()
+        channel.closeFuture.whenComplete { _ in openConnections.closed() }
+        guard open <= settings.maxConnections else {
+            logger.warning("connection refused: too many open", metadata: ["open": "\(open)"])
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        return channel.eventLoop.makeCompletedFuture {
             let askedToUpgrade = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+            // An HTTP-only handler the upgrade must take out (NIO removes only its own HTTP handlers).
+            let upgradedParseErrors = NIOLoopBoundBox(HTTPParseErrorResponder?.none, eventLoop: channel.eventLoop)
             let accepted = NIOLoopBoundBox((pileID: Int, session: any PileSession)?.none, eventLoop: channel.eventLoop)
             // Why an upgrade was refused; NIO asks `shouldUpgrade` only once the handshake headers are valid.
             let refusal = NIOLoopBoundBox(UpgradeRefusal.envelope(APIError("WebSocket握手无效")), eventLoop: channel.eventLoop)
@@ -98,6 +116,12 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard let (id, session) = accepted.value else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
+                        if let parseErrors = upgradedParseErrors.value {
+                            channel.pipeline.syncOperations.removeHandler(parseErrors, promise: nil)
+                        }
+                        // A pile that stops reading is closed once this much of our output waits for it (PileSocketHandler).
+                        try channel.syncOptions?.setOption(
+                            ChannelOptions.writeBufferWaterMark, value: .init(low: 16 * 1024, high: Self.maxBufferedOutput))
                         let connection = PileConnection(pileID: id, channel: channel, session: session,
                                                         writeTimeout: .init(settings.writeTimeout), logger: logger)
                         try channel.pipeline.syncOperations.addHandler(PileSocketHandler(
@@ -125,6 +149,9 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(
                 FirstRequestObserver(askedToUpgrade: askedToUpgrade, timeout: .init(settings.idleTimeout)), position: .after(decoder))
+            let parseErrors = HTTPParseErrorResponder()
+            try channel.pipeline.syncOperations.addHandler(parseErrors, position: .after(decoder))
+            upgradedParseErrors.value = parseErrors
             return Value(upgradeResult: negotiated, channel: channel)
         }
     }
@@ -183,6 +210,16 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
 }
 
 private struct RedirectedUpgrade: Error {}
+
+/// The connections this server has open.
+private final class ConnectionCount: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Counts a new connection; returns how many are open with it.
+    func opened() -> Int { count.add(1, ordering: .relaxed).newValue }
+
+    func closed() { count.subtract(1, ordering: .relaxed) }
+}
 
 /// Waits for a connection's first request: closes the connection when none comes within
 /// `timeout`, and records whether it asked to upgrade (NIO swallows such a request when it

@@ -58,8 +58,14 @@ final class PileSocketHandler: ChannelDuplexHandler {
         perform(machine.received(unwrapInboundIn(data)), context: context)
     }
 
+    /// The pile stopped reading and our writes pile up past the channel's high water mark.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable { perform(machine.stalled(), context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard machine.isOpen else {
+        guard machine.isOpen, context.channel.isWritable else {
             promise?.fail(ChannelError.outputClosed)
             return
         }
@@ -81,6 +87,7 @@ final class PileSocketHandler: ChannelDuplexHandler {
         case .deliver(let text):
             connection.enqueue(.text(text))
         case .send(let opcode, let data):
+            guard context.channel.isWritable else { return perform(machine.stalled(), context: context, promise: promise) }
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, data: data)), promise: promise)
         case .close(let code, let reason, let hangUpNow):
             var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)

@@ -5,7 +5,9 @@ import NIOWebSocket
 /// actions out (`PileSocketHandler` performs them). Text messages are joined from their
 /// fragments (at most `maxMessageSize` bytes) and must be UTF-8; client frames must be
 /// masked; only text is accepted; a pile that leaves two pings in a row unanswered is
-/// dropped; after our close frame, data is ignored.
+/// dropped (only a pong carrying our last ping's data answers it); the pile's own pings are
+/// answered at most `maxPongsPerInterval` times per ping interval; a pile that stops reading
+/// (our writes back up) is closed with 1008; after our close frame, data is ignored.
 struct PileSocketStateMachine {
     enum Action: Equatable {
         case none
@@ -21,10 +23,15 @@ struct PileSocketStateMachine {
 
     private enum State { case open, closing, closed }
 
+    /// A client's pings answered per ping interval; more are ignored, so a ping flood costs no memory.
+    static let maxPongsPerInterval = 8
+
     let maxMessageSize: Int
     private var state = State.open
     private var partialMessage: ByteBuffer?
     private var unansweredPings = 0
+    private var pingsSent: UInt64 = 0
+    private var pongsThisInterval = 0
 
     init(maxMessageSize: Int) { self.maxMessageSize = maxMessageSize }
 
@@ -40,9 +47,12 @@ struct PileSocketStateMachine {
             return state == .open ? close(.normalClosure, "", hangUpNow: true) : .hangUp
         case .ping:
             guard frame.fin, frame.length <= 125 else { return close(.protocolError, "bad ping") }
-            return state == .open ? .send(.pong, frame.unmaskedData) : .none
+            guard state == .open, pongsThisInterval < Self.maxPongsPerInterval else { return .none }
+            pongsThisInterval += 1
+            return .send(.pong, frame.unmaskedData)
         case .pong:
-            unansweredPings = 0
+            // Only the answer to our latest ping proves the pile is there; an unsolicited pong proves nothing.
+            if frame.unmaskedData == Self.pingData(pingsSent) { unansweredPings = 0 }
             return .none
         case .binary:
             return state == .open ? close(.unacceptableData, "text frames only") : .none
@@ -80,9 +90,23 @@ struct PileSocketStateMachine {
     /// The ping timer fired.
     mutating func pingDue() -> Action {
         guard state == .open else { return .none }
+        pongsThisInterval = 0
         guard unansweredPings < 2 else { return close(.goingAway, "ping timeout", hangUpNow: true) }
         unansweredPings += 1
-        return .send(.ping, ByteBuffer())
+        pingsSent += 1
+        return .send(.ping, Self.pingData(pingsSent))
+    }
+
+    /// Our writes to the pile back up: it stopped reading. Closed at once, not buffered for.
+    mutating func stalled() -> Action {
+        close(.policyViolation, "not reading", hangUpNow: true)
+    }
+
+    /// Each ping of ours carries its number, so its pong can be told from any other.
+    static func pingData(_ number: UInt64) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(number)
+        return buffer
     }
 
     /// The station closes the socket (replaced, offline, stopping, flooded…).

@@ -14,6 +14,7 @@ public struct StationService: Sendable {
     let logger: Logger
     /// The station drivers use when a request names none.
     let defaultStationID: Int
+    private let statusCatchUps = CatchUpCoalescer()
 
     public init(store: StationStore, offlineGrace: Duration, defaultStationID: Int = 1, logger: Logger) {
         self.store = store
@@ -56,11 +57,18 @@ public struct StationService: Sendable {
         try await store.needsCatchUp(stationID: stationID, offlineGrace: offlineGrace)
     }
 
-    /// A pile's status changed in `piles`; the engine follows at once (the ticker would too).
+    /// A pile's status changed in `piles`; the engine follows at once (the ticker would too). A burst
+    /// of changes in one station shares its catch-ups.
     func pileStatusChanged(pileID: Int) async {
         do {
             guard let stationID = try await store.stationID(ofPile: pileID) else { return }
-            try await catchUp(stationID: stationID)
+            await statusCatchUps.run(stationID: stationID) {
+                do {
+                    try await catchUp(stationID: stationID)
+                } catch {
+                    logger.warning("station catch-up failed", metadata: ["station": "\(stationID)", "error": "\(error)"])
+                }
+            }
         } catch {
             logger.warning("station catch-up failed", metadata: ["pile": "\(pileID)", "error": "\(error)"])
         }

@@ -86,6 +86,8 @@ CREATE TABLE ocpp_transactions (
     meter_stop_wh       bigint,
     charger_stopped_at  timestamptz,
     stopped_at          timestamptz,
+    -- The station ended the session first and asked the charger to stop (RemoteStopTransaction).
+    remote_stop_at      timestamptz,
     stop_reason         text,
     transaction_data    jsonb,
     -- Charger timestamps are kept as sent; implausible ones (future, before the start) are flagged.
