@@ -41,16 +41,23 @@ public func buildApplication(
         statusChangeLimit: configuration.statusChangeLimit, statusChangeWindow: configuration.statusChangeWindow, logger: logger)
     let hasher = configuration.passwordHasher
 
+    let authStore = AuthStore(pool: pool)
+    let login = LoginServices(tokens: tokens, hasher: hasher, guardian: LoginGuard(store: authStore, defence: configuration.loginDefence),
+                              audit: AuthAudit(store: authStore, instance: instance, logger: logger))
+    let socketTokens = PileTokenRegistry()
+
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ResponseHeadersMiddleware())
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: CORSOriginsMiddleware(origins: configuration.corsOrigins))
     router.add(middleware: APIErrorMiddleware())
-    AdminController(accounts: accounts, piles: piles, tokens: tokens, hasher: hasher, delivery: delivery, stations: stations,
+    // Each role's routes are in a group whose middleware checks the token (`router.authenticated`).
+    AdminController(accounts: accounts, piles: piles, tokens: tokens, login: login, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
     let lifecycle = PileSocketLifecycle(ownership: ownership, hub: hub, stations: stations)
-    let pileController = PileController(piles: piles, tokens: tokens, hasher: hasher, ownership: ownership, lifecycle: lifecycle,
-                                        commands: PileCommandLog(pool: pool), stations: stations)
+    let pileController = PileController(piles: piles, tokens: tokens, login: login, ownership: ownership, lifecycle: lifecycle,
+                                        commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens)
     pileController.addRoutes(to: router)
     let ocppController = OCPPController(
         services: OCPPServices(store: OCPPStore(pool: pool), ownership: ownership, lifecycle: lifecycle, stations: stations,
@@ -59,15 +66,15 @@ public func buildApplication(
                                dataTransferVendor: configuration.ocppDataTransferVendor),
         tokens: tokens, delivery: delivery, commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
-    DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, hasher: hasher,
+    DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)
-    OperationsController(pool: pool).addRoutes(to: router)
+    OperationsController(pool: pool, metricsClients: configuration.metricsClients).addRoutes(to: router)
 
     // What other instances and DBAs see: behind a wildcard bind, the host name tells containers apart.
     let advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::" ? ProcessInfo.processInfo.hostName : configuration.host
     let address = "\(advertisedHost):\(configuration.port)"
     let consoleEvents = ConsoleEvents()
-    ConsoleController(store: ConsoleStore(pool: pool), tokens: tokens, events: consoleEvents, instanceAddress: address)
+    ConsoleController(store: ConsoleStore(pool: pool), tokens: tokens, login: login, events: consoleEvents, instanceAddress: address)
         .addRoutes(to: router)
     // Heartbeats and ownership sweeps keep connections of their own, like the listener: a storm of
     // pile reconnects queueing on the main pool must not make the peers take this instance for dead.
@@ -92,6 +99,11 @@ public func buildApplication(
                             stations: stations, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, store: stationStore, interval: configuration.tickInterval, logger: logger),
+            SessionMaintenanceService(tokens: tokens, authStore: authStore, registry: socketTokens,
+                                      tokenCheckInterval: configuration.tokenCheckInterval, purgeInterval: configuration.tokenPurgeInterval,
+                                      counterRetention: max(configuration.loginDefence.window, configuration.loginDefence.lockout,
+                                                            configuration.loginDefence.registrationWindow),
+                                      logger: logger),
             ConsoleEventService(
                 listener: PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-console"], logger: logger),
                 events: consoleEvents, keepaliveInterval: configuration.consoleKeepalive, logger: logger),

@@ -23,7 +23,7 @@ public struct FirstStart: Sendable {
             let accounts = AccountStore(pool: pool)
             if try await accounts.adminCount() == 0 {
                 let password = adminPassword ?? Self.generatedPassword()
-                try await accounts.upsertAdmin(username: adminUsername, passwordHash: try await hasher.hash(password))
+                try await accounts.upsertAdmin(username: Username.normalized(adminUsername) ?? adminUsername, passwordHash: try await hasher.hash(password))
                 if adminPassword == nil { lines.append("initial admin: \(adminUsername) / \(password)") }
             } else {
                 lines.append("the database already has its admin account(s)")

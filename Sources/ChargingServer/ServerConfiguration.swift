@@ -42,6 +42,17 @@ public struct ServerConfiguration: Sendable {
     /// How often the console event stream sends a keep-alive (and finds closed connections).
     public var consoleKeepalive: Duration = .seconds(15)
 
+    /// Proxies whose `X-Forwarded-For` names the client (nginx): none by default, so the socket's peer is the client.
+    public var trustedProxies: TrustedNetworks = .none
+    /// Clients that may read `/metrics` (after `trustedProxies` resolution): loopback by default.
+    public var metricsClients: TrustedNetworks = .loopback
+    /// Login throttling and registration limits.
+    public var loginDefence = LoginDefence()
+    /// How often pile sockets' tokens are checked (a revoked or expired one closes its socket).
+    public var tokenCheckInterval: Duration = .seconds(15)
+    /// How often expired tokens and stale login counters are deleted.
+    public var tokenPurgeInterval: Duration = .seconds(600)
+
     public struct ClockSetting: Sendable {
         public var mode: StationClock.Mode
         public var speed: Double

@@ -11,16 +11,26 @@ public struct AccountStore: Sendable {
         try await pool.query("SELECT count(*) AS n FROM admins").first!.decode("n")
     }
 
-    /// Creates an admin, or replaces the password of an existing one.
+    /// Creates an admin, or replaces the password of an existing one (the same name in any case;
+    /// the change revokes its tokens, migration 0005). `username` is already normalized.
     public func upsertAdmin(username: String, passwordHash: String) async throws {
-        try await pool.execute("""
-            INSERT INTO admins (username, password_hash) VALUES (\(username), \(passwordHash))
-            ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash
-            """)
+        try await pool.withConnection { connection in
+            try await connection.withTransaction { connection in
+                let updated = try await connection.execute("""
+                    UPDATE admins SET password_hash = \(passwordHash)
+                    WHERE id = (SELECT id FROM admins WHERE lower(normalize(username, NFC)) = lower(normalize(\(username), NFC)) ORDER BY username = \(username) DESC, id LIMIT 1)
+                    """)
+                if updated == 0 {
+                    try await connection.execute("INSERT INTO admins (username, password_hash) VALUES (\(username), \(passwordHash))")
+                }
+            }
+        }
     }
 
     public func adminCredentials(username: String) async throws -> Credentials? {
-        try await pool.query("SELECT id, password_hash FROM admins WHERE username = \(username)")
+        try await pool.query("""
+            SELECT id, password_hash FROM admins WHERE lower(normalize(username, NFC)) = lower(normalize(\(username), NFC)) ORDER BY username = \(username) DESC, id LIMIT 1
+            """)
             .first.map { Credentials(subject: String(try $0.decode("id", as: Int64.self)), passwordHash: try $0.decode("password_hash")) }
     }
 
@@ -36,7 +46,9 @@ public struct AccountStore: Sendable {
     }
 
     public func driverCredentials(username: String) async throws -> Credentials? {
-        try await pool.query("SELECT id, password_hash FROM drivers WHERE username = \(username)")
+        try await pool.query("""
+            SELECT id, password_hash FROM drivers WHERE lower(normalize(username, NFC)) = lower(normalize(\(username), NFC)) ORDER BY username = \(username) DESC, id LIMIT 1
+            """)
             .first.map { Credentials(subject: String(try $0.decode("id", as: Int64.self)), passwordHash: try $0.decode("password_hash")) }
     }
 

@@ -20,6 +20,8 @@ struct BenchEngine: AsyncParsableCommand {
     @OptionGroup var server: BenchServerOptions
 
     static let password = "bench-password"
+    /// Every driver registers from this one address: above the default limit of 20 an hour.
+    static let serveArguments = ["--register-limit", "1000"]
 
     func run() async throws {
         guard (1...25).contains(drivers), seconds > 0 else { throw ValidationError("--drivers must be 1…25, --seconds positive") }
@@ -29,10 +31,10 @@ struct BenchEngine: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let environment = ["CHARGEPILE_ADMIN_PASSWORD": Self.password, "CHARGEPILE_PILE_PASSWORD": Self.password]
         let first = try await ServeProcess.start(name: "instance-a", databaseURL: database.conninfo, environment: environment,
-                                                       logDirectory: logs, prefix: server.serverPrefix)
+                                                       logDirectory: logs, arguments: Self.serveArguments, prefix: server.serverPrefix)
         defer { first.stop() }
         let second = try await ServeProcess.start(name: "instance-b", databaseURL: database.conninfo, environment: environment,
-                                                        logDirectory: logs, prefix: server.serverPrefix)
+                                                        logDirectory: logs, arguments: Self.serveArguments, prefix: server.serverPrefix)
         defer { second.stop() }
 
         var logger = Logger(label: "bench.piles")

@@ -16,8 +16,16 @@ struct Admin: AsyncParsableCommand {
         @OptionGroup(title: "Password (else $CHARGEPILE_PASSWORD, else a prompt)") var password: PasswordSource
 
         func run() async throws {
+            // Stored NFC, trimmed; the same name in another case is the same admin.
+            guard let username = Username.normalized(self.username) else {
+                throw ValidationError("a username is 1 to 64 characters, without control characters")
+            }
             let password = try password.read(environment: Self.passwordVariable, prompt: "password for admin \(username): ")
+            guard password.utf8.count <= PasswordHasher.maxPasswordBytes else {
+                throw ValidationError("a password is at most \(PasswordHasher.maxPasswordBytes) bytes (bcrypt ignores the rest)")
+            }
             try await withMigratedPool { pool in
+                // An existing admin's new password revokes its sessions (migration 0005's trigger).
                 try await AccountStore(pool: pool).upsertAdmin(username: username, passwordHash: try await PasswordHasher().hash(password))
             }
             print("admin \(username) saved")
@@ -46,6 +54,9 @@ struct Pile: AsyncParsableCommand {
 
         func run() async throws {
             let password = try password.read(environment: Admin.Add.passwordVariable, prompt: "password for pile \(id): ")
+            guard password.utf8.count <= PasswordHasher.maxPasswordBytes else {
+                throw ValidationError("a password is at most \(PasswordHasher.maxPasswordBytes) bytes (bcrypt ignores the rest)")
+            }
             let kilowatts = power ?? (kind == .fast ? 30 : 10)
             guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
             try await withMigratedPool { pool in

@@ -48,6 +48,7 @@ struct Demo: AsyncParsableCommand {
         configuration.firstStart.adminPassword = Self.password
         configuration.firstStart.pilePassword = Self.password
         configuration.clock = .init(mode: .manual, start: OfficialCase.stationTime("05:55"))
+        configuration.loginDefence.registrationsPerAddress = .max  // thirty drivers register from this one address
         let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger)
         let baseURL = "http://127.0.0.1:\(port)"
         say("demo server on \(baseURL) (admin / \(Self.password)), manual station clock from 05:55"

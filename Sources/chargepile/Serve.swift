@@ -38,6 +38,14 @@ struct Serve: AsyncParsableCommand {
     var ocppVendor: String?
     @Option(name: .customLong("cors-origin"), help: "An origin whose browsers may call the API (repeatable; * for any; also CHARGEPILE_CORS_ORIGINS).")
     var corsOrigins: [String] = []
+    @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR) whose X-Forwarded-For names the client (repeatable or comma-separated; also CHARGEPILE_TRUSTED_PROXIES).")
+    var trustedProxies: [String] = []
+    @Option(name: .customLong("metrics-allow"), help: "A client (address or CIDR) that may read /metrics (repeatable or comma-separated; also CHARGEPILE_METRICS_ALLOW; default loopback).")
+    var metricsAllow: [String] = []
+    @Option(name: .customLong("register-limit"), help: "Registrations accepted per client address and hour.")
+    var registerLimit: Int = 20
+    @Option(name: .customLong("token-check-interval"), help: "Seconds between checks that closes pile sockets whose token was revoked or expired.")
+    var tokenCheckInterval: Double = 15
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -59,6 +67,16 @@ struct Serve: AsyncParsableCommand {
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor
         configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)
+        do {
+            configuration.trustedProxies = try TrustedNetworks(
+                trustedProxies.flatMap(TrustedNetworks.split) + TrustedNetworks.split(environment["CHARGEPILE_TRUSTED_PROXIES"] ?? ""))
+            let metrics = metricsAllow.flatMap(TrustedNetworks.split) + TrustedNetworks.split(environment["CHARGEPILE_METRICS_ALLOW"] ?? "")
+            if !metrics.isEmpty { configuration.metricsClients = try TrustedNetworks(metrics) }
+        } catch let error as TrustedNetworksError {
+            throw ValidationError("--trusted-proxy / --metrics-allow: \(error)")
+        }
+        configuration.tokenCheckInterval = .seconds(tokenCheckInterval)
+        configuration.loginDefence.registrationsPerAddress = registerLimit
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
         configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]

@@ -19,6 +19,8 @@ enum TestServer {
         configuration.firstStart.pilePassword = pilePassword
         configuration.commandTimeout = .seconds(2)
         configuration.heartbeatInterval = .milliseconds(500)
+        // Whole suites register dozens of drivers from 127.0.0.1; AuthDefenceTests set their own limits.
+        configuration.loginDefence.registrationsPerAddress = 1000
         return configuration
     }
 

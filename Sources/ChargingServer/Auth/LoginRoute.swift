@@ -1,23 +1,91 @@
 import ChargingStore
 import Hummingbird
 
-/// The one login flow of every role: read the account parameter and `password`, check them
-/// against the stored bcrypt hash, answer `{code, msg, token}`.
-struct LoginRoute: Sendable {
+/// Everything a login route needs: tokens, bcrypt, the throttle and the audit trail.
+struct LoginServices: Sendable {
     let tokens: TokenService
     let hasher: PasswordHasher
+    let guardian: LoginGuard
+    let audit: AuthAudit
+}
+
+/// The one login flow of every role: read the account parameter and `password`; refuse at once
+/// while the account or the client address must wait or is locked (`-1 尝试次数过多，请稍后再试`);
+/// check the password against the stored bcrypt hash (bounded concurrency); count a failure for
+/// both, or clear the account's count; record the attempt; answer `{code, msg, token}`.
+struct LoginRoute: Sendable {
+    let services: LoginServices
 
     func add<Account: Sendable>(
         _ path: String, role: AccountRole, to router: Router<AppRequestContext>,
-        account: @escaping @Sendable (RequestParameters) throws -> Account,
+        account: @escaping @Sendable (RequestParameters) throws -> Account?,
+        name: @escaping @Sendable (Account) -> String,
         credentials: @escaping @Sendable (Account) async throws -> Credentials?
     ) {
+        let services = self.services
         router.post(RouterPath(path)) { request, context -> APIResponse<NoPayload> in
             let parameters = try await RequestParameters.parse(request, context: context)
-            let name = try account(parameters)
-            let password = try parameters.string("password")
-            let token = try await tokens.logIn(try await credentials(name), password: password, role: role, hasher: hasher)
+            let token = try await services.logIn(parameters, role: role, context: context, account: account, name: name,
+                                                 credentials: credentials)
             return .success("登录成功", token: token)
         }
+    }
+}
+
+extension LoginServices {
+    func logIn<Account: Sendable>(
+        _ parameters: RequestParameters, role: AccountRole, context: AppRequestContext,
+        account: (RequestParameters) throws -> Account?, name: (Account) -> String,
+        credentials: (Account) async throws -> Credentials?
+    ) async throws -> String {
+        let address = context.clientAddress
+        let parsed = try account(parameters)
+        let password = try parameters.string("password")
+        guard let parsed else {
+            await audit.record("login", role: role, username: "", address: address, outcome: .invalid, logger: context.logger)
+            throw APIError.wrongCredentials
+        }
+        let username = name(parsed)
+        let accountKey = LoginGuard.accountKey(role: role, username: username)
+        guard password.utf8.count <= PasswordHasher.maxPasswordBytes else {
+            await audit.record("login", role: role, username: username, address: address, outcome: .invalid, logger: context.logger)
+            throw APIError.passwordTooLong
+        }
+        do {
+            try await guardian.check(accountKey: accountKey, address: address)
+        } catch let error as APIError where error == .tooManyAttempts {
+            await audit.record("login", role: role, username: username, address: address, outcome: .throttled, logger: context.logger)
+            throw error
+        }
+        let found = try await credentials(parsed)
+        let matches: Bool
+        do {
+            if let found {
+                matches = try await hasher.verify(password, hash: found.passwordHash)
+            } else {
+                try await hasher.verifyAgainstNothing(password)
+                matches = false
+            }
+        } catch is PasswordHasher.Busy {
+            await audit.record("login", role: role, username: username, address: address, outcome: .busy, logger: context.logger)
+            throw APIError.busy
+        }
+        guard let found, matches else {
+            try await guardian.failed(accountKey: accountKey, address: address)
+            await audit.record("login", role: role, username: username, address: address, outcome: .failure, logger: context.logger)
+            throw APIError.wrongCredentials
+        }
+        try await guardian.succeeded(accountKey: accountKey)
+        let token = try await tokens.issue(role: role, subject: found.subject)
+        await audit.record("login", role: role, username: username, address: address, outcome: .success, logger: context.logger)
+        return token
+    }
+
+    /// `/a/logout`, `/u/logout`, `/p/logout`: revokes the token the request carries.
+    func logOut(_ identity: Identity, address: String, context: some RequestContext) async throws -> APIResponse<NoPayload> {
+        try await tokens.revoke(hash: identity.tokenHash, role: identity.role)
+        await audit.record("logout", role: identity.role, username: identity.subject, address: address, outcome: .success,
+                           logger: context.logger)
+        return .success("退出成功")
     }
 }

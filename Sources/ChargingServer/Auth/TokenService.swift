@@ -22,23 +22,34 @@ public struct TokenService: Sendable {
         return token
     }
 
-    /// Checks a password against the account's bcrypt hash and hands out a token of `role`.
-    /// An unknown account costs as much time as a wrong password, so timing tells nothing.
-    func logIn(_ credentials: Credentials?, password: String, role: AccountRole, hasher: PasswordHasher) async throws -> String {
-        guard let credentials else {
-            try await hasher.verifyAgainstNothing(password)
-            throw APIError.wrongCredentials
-        }
-        guard try await hasher.verify(password, hash: credentials.passwordHash) else { throw APIError.wrongCredentials }
-        return try await issue(role: role, subject: credentials.subject)
-    }
-
     /// The subject a request's token speaks for, if it is live and of this role.
     func authenticate(_ request: Request, parameters: RequestParameters, role: AccountRole) async throws -> String {
-        guard let token = Self.token(request, parameters: parameters), token.utf8.count <= 256,
-              let subject = try await store.subject(hashHex: SHA256.hash(Array(token.utf8)).hexString, role: role)
-        else { throw APIError.invalidToken }
-        return subject
+        try await authenticateWithHash(request, parameters: parameters, role: role).subject
+    }
+
+    /// The subject and the token's hash (hex), which logout revokes and a pile socket remembers.
+    func authenticateWithHash(_ request: Request, parameters: RequestParameters, role: AccountRole) async throws
+        -> (subject: String, hash: String) {
+        guard let token = Self.token(request, parameters: parameters), token.utf8.count <= 256 else { throw APIError.invalidToken }
+        let hash = Self.hash(token)
+        guard let subject = try await store.subject(hashHex: hash, role: role) else { throw APIError.invalidToken }
+        return (subject, hash)
+    }
+
+    static func hash(_ token: String) -> String { SHA256.hash(Array(token.utf8)).hexString }
+
+    /// Ends the session of this token hash.
+    func revoke(hash: String, role: AccountRole) async throws {
+        try await store.revoke(hashHex: hash, role: role)
+    }
+
+    /// Which of these token hashes are still live.
+    func liveHashes(_ hashes: [String]) async throws -> Set<String> {
+        try await store.liveHashes(hashes)
+    }
+
+    func purgeExpired() async throws -> Int {
+        try await store.deleteExpired()
     }
 
     /// From the `token` parameter (as the seed sends it) or `Authorization: Bearer`.

@@ -10,6 +10,7 @@ import ServiceLifecycle
 struct ConsoleController {
     let store: ConsoleStore
     let tokens: TokenService
+    let login: LoginServices
     let events: ConsoleEvents
     /// Shown to consoles: which instance their event stream comes from.
     let instanceAddress: String
@@ -17,12 +18,13 @@ struct ConsoleController {
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/", use: page)
         router.get("/console/{file}", use: asset)
-        router.post("/a/logout", use: logout)
-        router.get("/admin/piles", use: piles)
-        router.get("/admin/reports", use: reports)
-        router.get("/admin/bills", use: bills)
-        router.get("/admin/commands", use: commands)
-        router.get("/admin/events", use: eventStream)
+        let admin = router.authenticated(AdminRequestContext.self, tokens: tokens)
+        admin.post("/a/logout", use: logout)
+        admin.get("/admin/piles", use: piles)
+        admin.get("/admin/reports", use: reports)
+        admin.get("/admin/bills", use: bills)
+        admin.get("/admin/commands", use: commands)
+        admin.get("/admin/events", use: eventStream)
     }
 
     // MARK: the page
@@ -69,21 +71,16 @@ struct ConsoleController {
 
     // MARK: operator endpoints
 
-    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
-        guard let token = TokenService.token(request, parameters: parameters) else { throw APIError.invalidToken }
-        try await store.revokeToken(hashHex: SHA256.hash(Array(token.utf8)).hexString, role: AccountRole.admin.rawValue)
-        return .success("退出成功")
+    @Sendable func logout(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<NoPayload> {
+        try await login.logOut(context.identity, address: context.clientAddress, context: context)
     }
 
-    @Sendable func piles(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[ConsolePileResponse]> {
-        _ = try await authenticated(request, context)
+    @Sendable func piles(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[ConsolePileResponse]> {
         return .success("获取成功", data: try await store.piles().map(ConsolePileResponse.init))
     }
 
-    @Sendable func reports(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[ReportRowResponse]> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func reports(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[ReportRowResponse]> {
+        let parameters = context.input
         let granularity = try parameters.optionalChoice("granularity", as: ConsoleStore.Granularity.self) ?? .day
         let rows = try await store.report(
             granularity: granularity, pileID: try parameters.optionalInteger("pile_id"), from: try parameters.optionalCalendarDate("from"),
@@ -91,8 +88,8 @@ struct ConsoleController {
         return .success("获取成功", data: rows.map(ReportRowResponse.init))
     }
 
-    @Sendable func bills(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[AdminBillResponse]> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func bills(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[AdminBillResponse]> {
+        let parameters = context.input
         let rows = try await store.bills(
             pileID: try parameters.optionalInteger("pile_id"), driver: try parameters.optionalString("driver"),
             from: try parameters.optionalCalendarDate("from"), to: try parameters.optionalCalendarDate("to"),
@@ -100,8 +97,8 @@ struct ConsoleController {
         return .success("获取成功", data: rows.map(AdminBillResponse.init))
     }
 
-    @Sendable func commands(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[CommandResponse]> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func commands(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[CommandResponse]> {
+        let parameters = context.input
         let rows = try await store.commands(pileID: try parameters.optionalInteger("pile_id"),
                                             kind: try parameters.optionalChoice("kind", as: CommandKind.self)?.rawValue,
                                             limit: try parameters.rowLimit(default: 50, max: 500))
@@ -114,8 +111,7 @@ struct ConsoleController {
     /// topic (`piles`, `commands`, `station`, `bills`) whenever a transaction on any instance
     /// changed it, `resync` when notifications may have been missed, and a comment line as
     /// keep-alive. The stream ends when the instance stops; the browser reconnects.
-    @Sendable func eventStream(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try await authenticated(request, context)
+    @Sendable func eventStream(_ request: Request, context: AdminRequestContext) async throws -> Response {
         let events = self.events
         let hello = "retry: 1000\nevent: hello\ndata: {\"instance\":\(Self.jsonString(instanceAddress))}\n\n"
         return Response(
@@ -149,11 +145,6 @@ struct ConsoleController {
         (try? String(decoding: JSONEncoder().encode(text), as: UTF8.self)) ?? "\"\""
     }
 
-    private func authenticated(_ request: Request, _ context: AppRequestContext) async throws -> RequestParameters {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
-        return parameters
-    }
 }
 
 /// `GET /admin/commands?kind=`: admins' status commands, or the other instructions for piles.

@@ -9,37 +9,38 @@ struct AdminController {
     let accounts: AccountStore
     let piles: PileStore
     let tokens: TokenService
-    let hasher: PasswordHasher
+    let login: LoginServices
     let delivery: CommandDelivery
     let stations: StationService
     let commandTimeout: Duration
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        LoginRoute(tokens: tokens, hasher: hasher).add(
+        LoginRoute(services: login).add(
             "/a/login", role: .admin, to: router,
-            account: { try $0.string("username") }, credentials: { try await accounts.adminCredentials(username: $0) })
-        router.get("/admin/charge/queue", use: queue)
-        router.get("/admin/charge/status/get", use: statusGet)
-        router.post("/admin/charge/status/set", use: statusSet)
-        router.get("/admin/charge/waiting", use: waiting)
-        router.get("/admin/clock", use: clock)
-        router.post("/admin/clock/advance", use: advanceClock)
+            account: { Username.normalized(try $0.string("username")) }, name: { $0 },
+            credentials: { try await accounts.adminCredentials(username: $0) })
+        let admin = router.authenticated(AdminRequestContext.self, tokens: tokens)
+        admin.get("/admin/charge/queue", use: queue)
+        admin.get("/admin/charge/status/get", use: statusGet)
+        admin.post("/admin/charge/status/set", use: statusSet)
+        admin.get("/admin/charge/waiting", use: waiting)
+        admin.get("/admin/clock", use: clock)
+        admin.post("/admin/clock/advance", use: advanceClock)
     }
 
-    @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func queue(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {
+        let parameters = context.input
         let pileID = try parameters.int("id")
         guard let entries = try await stations.pileQueue(pileID: pileID) else { throw APIError.unknownPile }
         return .success("获取成功", data: entries.map(QueueEntryResponse.init))
     }
 
-    @Sendable func statusGet(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[PileStatusResponse]> {
-        _ = try await authenticated(request, context)
+    @Sendable func statusGet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[PileStatusResponse]> {
         return .success("获取成功", data: try await piles.all().map(PileStatusResponse.init))
     }
 
-    @Sendable func statusSet(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func statusSet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<NoPayload> {
+        let parameters = context.input
         let pileID = try parameters.int("id")
         let status = try parameters.choice("status", as: PileStatus.self)
         let start = ContinuousClock.now
@@ -56,25 +57,17 @@ struct AdminController {
         }
     }
 
-    @Sendable func waiting(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[WaitingEntryResponse]> {
-        _ = try await authenticated(request, context)
+    @Sendable func waiting(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[WaitingEntryResponse]> {
         return .success("获取成功", data: try await stations.waitingArea().map(WaitingEntryResponse.init))
     }
 
-    @Sendable func clock(_ request: Request, context: AppRequestContext) async throws -> APIResponse<ClockResponse> {
-        _ = try await authenticated(request, context)
+    @Sendable func clock(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<ClockResponse> {
         return .success("获取成功", data: ClockResponse(try await stations.clock()))
     }
 
-    @Sendable func advanceClock(_ request: Request, context: AppRequestContext) async throws -> APIResponse<ClockResponse> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func advanceClock(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<ClockResponse> {
+        let parameters = context.input
         guard let target = ISO8601.parse(try parameters.string("to")) else { throw APIError.invalidParameter("to") }
         return .success("设置成功", data: ClockResponse(try await stations.advanceManualClock(to: target)))
-    }
-
-    private func authenticated(_ request: Request, _ context: AppRequestContext) async throws -> RequestParameters {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
-        return parameters
     }
 }

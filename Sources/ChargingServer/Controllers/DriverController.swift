@@ -8,42 +8,63 @@ struct DriverController {
     let accounts: AccountStore
     let bills: BillStore
     let tokens: TokenService
-    let hasher: PasswordHasher
+    let login: LoginServices
     let stations: StationService
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/u/register", use: register)
-        LoginRoute(tokens: tokens, hasher: hasher).add(
+        LoginRoute(services: login).add(
             "/u/login", role: .driver, to: router,
-            account: { try $0.string("username") }, credentials: { try await accounts.driverCredentials(username: $0) })
-        router.post("/user/charge/request", use: submit)
-        router.get("/user/charge/request", use: current)
-        router.post("/user/charge/request/modify", use: modify)
-        router.post("/user/charge/request/cancel", use: cancel)
-        router.get("/user/charge/bills", use: billList)
+            account: { Username.normalized(try $0.string("username")) }, name: { $0 },
+            credentials: { try await accounts.driverCredentials(username: $0) })
+        let driver = router.authenticated(DriverRequestContext.self, tokens: tokens)
+        driver.post("/u/logout") { request, context in
+            try await login.logOut(context.identity, address: context.clientAddress, context: context)
+        }
+        driver.post("/user/charge/request", use: submit)
+        driver.get("/user/charge/request", use: current)
+        driver.post("/user/charge/request/modify", use: modify)
+        driver.post("/user/charge/request/cancel", use: cancel)
+        driver.get("/user/charge/bills", use: billList)
     }
 
     static let capacityAboveRegistered = "电池容量不能超过注册的电池容量"
 
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
         let parameters = try await RequestParameters.parse(request, context: context)
-        let username = try parameters.string("username")
+        let rawUsername = try parameters.string("username")
         let password = try parameters.string("password")
         let capacity = try parameters.energyKWh("battery_capacity")
-        guard username.unicodeScalars.count <= 64 else { throw APIError.invalidParameter("username") }
+        // NFC, trimmed, no control characters, 1–64 characters; unique whatever the case.
+        guard let username = Username.normalized(rawUsername) else { throw APIError.invalidParameter("username") }
         guard password.count >= 6 else { throw APIError("密码至少6位") }
+        guard password.utf8.count <= PasswordHasher.maxPasswordBytes else { throw APIError.passwordTooLong }
         guard capacity > 0, capacity <= 1000 else { throw APIError.invalidParameter("battery_capacity") }
+        let address = context.clientAddress
         do {
-            _ = try await accounts.createDriver(username: username, passwordHash: try await hasher.hash(password),
+            try await login.guardian.checkRegistration(address: address)
+        } catch let error as APIError where error == .tooManyAttempts {
+            await login.audit.record("register", role: .driver, username: username, address: address, outcome: .throttled,
+                                     logger: context.logger)
+            throw error
+        }
+        // Every attempt that gets this far costs a bcrypt hash: each counts, taken names too.
+        try await login.guardian.registered(address: address)
+        do {
+            _ = try await accounts.createDriver(username: username, passwordHash: try await login.hasher.hash(password),
                                                 batteryCapacityKWh: capacity)
         } catch StoreError.usernameTaken {
+            await login.audit.record("register", role: .driver, username: username, address: address, outcome: .failure,
+                                     logger: context.logger)
             throw APIError("用户名已存在")
         }
+        await login.audit.record("register", role: .driver, username: username, address: address, outcome: .success,
+                                 logger: context.logger)
         return .success("注册成功")
     }
 
-    @Sendable func submit(_ request: Request, context: AppRequestContext) async throws -> APIResponse<SubmittedRequestResponse> {
-        let (parameters, driver) = try await authenticated(request, context)
+    @Sendable func submit(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<SubmittedRequestResponse> {
+        let (parameters, driver) = try await authenticated(context)
         let mode = try parameters.choice("mode", as: ChargingMode.self)
         let amount = try parameters.energyKWh("request_quantity")
         let capacity = try parameters.optionalEnergyKWh("battery_capacity") ?? driver.batteryCapacityKWh
@@ -59,14 +80,14 @@ struct DriverController {
                                                                state: view.displayState))
     }
 
-    @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
-        let (_, driver) = try await authenticated(request, context)
+    @Sendable func current(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<RequestResponse> {
+        let (_, driver) = try await authenticated(context)
         guard let view = try await stations.request(of: driver.username) else { throw APIError(StationError.noActiveRequest.message) }
         return .success("获取成功", data: RequestResponse(view, idTag: driver.idTag))
     }
 
-    @Sendable func modify(_ request: Request, context: AppRequestContext) async throws -> APIResponse<RequestResponse> {
-        let (parameters, driver) = try await authenticated(request, context)
+    @Sendable func modify(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<RequestResponse> {
+        let (parameters, driver) = try await authenticated(context)
         let mode = try parameters.optionalChoice("mode", as: ChargingMode.self)
         let amount = try parameters.optionalEnergyKWh("request_quantity")
         _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount))
@@ -74,21 +95,20 @@ struct DriverController {
         return .success("修改成功", data: RequestResponse(view, idTag: driver.idTag))
     }
 
-    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let (_, driver) = try await authenticated(request, context)
+    @Sendable func cancel(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<NoPayload> {
+        let (_, driver) = try await authenticated(context)
         _ = try await stations.apply(.cancel(driver: driver.username))
         return .success("取消成功")
     }
 
-    @Sendable func billList(_ request: Request, context: AppRequestContext) async throws -> APIResponse<[BillResponse]> {
-        let (_, driver) = try await authenticated(request, context)
+    @Sendable func billList(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<[BillResponse]> {
+        let (_, driver) = try await authenticated(context)
         return .success("获取成功", data: try await bills.bills(driverID: driver.id).map(BillResponse.init))
     }
 
-    private func authenticated(_ request: Request, _ context: AppRequestContext) async throws -> (RequestParameters, Driver) {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        let subject = try await tokens.authenticate(request, parameters: parameters, role: .driver)
-        guard let id = Int64(subject), let driver = try await accounts.driver(id: id) else { throw APIError.invalidToken }
-        return (parameters, driver)
+    /// The token was checked by `AuthenticatorMiddleware`; this reads its driver's record.
+    private func authenticated(_ context: DriverRequestContext) async throws -> (RequestParameters, Driver) {
+        guard let driver = try await accounts.driver(id: context.driverID) else { throw APIError.invalidToken }
+        return (context.input, driver)
     }
 }

@@ -11,17 +11,22 @@ import PileRouting
 struct PileController {
     let piles: PileStore
     let tokens: TokenService
-    let hasher: PasswordHasher
+    let login: LoginServices
     let ownership: PileOwnership
     let lifecycle: PileSocketLifecycle
     let commands: PileCommandLog
     let stations: StationService
+    let socketTokens: PileTokenRegistry
 
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        LoginRoute(tokens: tokens, hasher: hasher).add(
+        LoginRoute(services: login).add(
             "/p/login", role: .pile, to: router,
-            account: { try $0.int("id") }, credentials: { try await piles.credentials(pileID: $0) })
+            account: { try $0.int("id") }, name: { String($0) }, credentials: { try await piles.credentials(pileID: $0) })
+        let pile = router.authenticated(PileRequestContext.self, tokens: tokens)
+        pile.post("/p/logout") { request, context in
+            try await login.logOut(context.identity, address: context.clientAddress, context: context)
+        }
         // Upgrades are taken by `PileSocketChannel`; what reaches the router is plain HTTP or a refused upgrade.
         router.get(RouterPath(PileProtocolLimits.socketPath), use: notUpgraded)
     }
@@ -37,15 +42,22 @@ extension PileController: PileSocketAcceptor, PileSession {
     func serves(path: Substring) -> Bool { path == PileProtocolLimits.socketPath }
 
     func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
-        guard let pileID = try await pileID(upgrading: request) else { return .refused(.envelope(.invalidToken)) }
-        return .accepted(pileID: pileID, session: self, headers: [:])
+        guard let token = try await pileToken(upgrading: request) else { return .refused(.envelope(.invalidToken)) }
+        // The socket remembers its token: revoked or expired, the socket is closed (SessionMaintenanceService).
+        return .accepted(pileID: token.pileID, session: TokenBoundPileSession(inner: self, tokenHash: token.tokenHash, registry: socketTokens),
+                         headers: [:])
     }
 
     /// The pile a `/p/ws` request's token (query or bearer) speaks for; nil when the token is bad.
     func pileID(upgrading request: Request) async throws -> Int? {
+        try await pileToken(upgrading: request)?.pileID
+    }
+
+    func pileToken(upgrading request: Request) async throws -> (pileID: Int, tokenHash: String)? {
         let parameters = RequestParameters(Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { _, last in last })
         do {
-            return Int(try await tokens.authenticate(request, parameters: parameters, role: .pile))
+            let (subject, hash) = try await tokens.authenticateWithHash(request, parameters: parameters, role: .pile)
+            return Int(subject).map { ($0, hash) }
         } catch let error as APIError where error == .invalidToken {
             return nil
         }

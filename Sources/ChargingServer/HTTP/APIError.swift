@@ -13,6 +13,9 @@ public struct APIError: Error, Sendable, Equatable {
     static let commandRejected = APIError("充电桩拒绝了该命令")
     static let bodyTooLarge = APIError("请求体过大")
     static let malformedBody = APIError("请求体格式错误")
+    static let tooManyAttempts = APIError("尝试次数过多，请稍后再试")
+    static let busy = APIError("服务繁忙，请稍后再试")
+    static let passwordTooLong = APIError("密码不能超过72字节")
     static let unavailable = APIError("服务暂时不可用，请稍后重试")
 
     static func missingParameter(_ name: String) -> APIError { APIError("缺少参数: \(name)") }

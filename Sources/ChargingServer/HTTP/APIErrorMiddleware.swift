@@ -11,6 +11,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try APIResponse.failure(error).response(from: request, context: context)
+        } catch is PasswordHasher.Busy {
+            return try APIResponse.failure(.busy).response(from: request, context: context)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             return try APIResponse.failure(.bodyTooLarge).response(from: request, context: context)
         } catch is NIOTooManyBytesError {

@@ -47,14 +47,15 @@ struct OCPPController: PileSocketAcceptor {
     // MARK: Operator endpoints
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        router.post("/admin/ocpp/call", use: operatorCall)
-        router.post("/admin/idtags", use: provisionTag)
+        let admin = router.authenticated(AdminRequestContext.self, tokens: tokens)
+        admin.post("/admin/ocpp/call", use: operatorCall)
+        admin.post("/admin/idtags", use: provisionTag)
     }
 
     /// Any CSMS-initiated 1.6 action to a pile wherever it is connected: `data` is the charger's
     /// CALLRESULT payload; its CALLERROR is `-1` with the error as `data`.
-    @Sendable func operatorCall(_ request: Request, context: AppRequestContext) async throws -> APIResponse<JSONValue> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func operatorCall(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<JSONValue> {
+        let parameters = context.input
         let pileID = try parameters.int("id")
         let actionName = try parameters.string("action")
         guard let action = OCPPAction(rawValue: actionName), action.isSentByCentralSystem else {
@@ -81,8 +82,8 @@ struct OCPPController: PileSocketAcceptor {
     }
 
     /// An RFID card for a driver: `id_tag`, `username`, optional `parent_id_tag`, `expires_at` (ISO-8601), `blocked`.
-    @Sendable func provisionTag(_ request: Request, context: AppRequestContext) async throws -> APIResponse<NoPayload> {
-        let parameters = try await authenticated(request, context)
+    @Sendable func provisionTag(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<NoPayload> {
+        let parameters = context.input
         let idTag = try parameters.string("id_tag")
         guard (1...20).contains(idTag.count) else { throw APIError.invalidParameter("id_tag") }
         let parent = try parameters.optionalString("parent_id_tag")
@@ -99,11 +100,5 @@ struct OCPPController: PileSocketAcceptor {
                                                    expiresAt: expiry, blocked: blocked)
         else { throw APIError("用户不存在") }
         return .success("设置成功")
-    }
-
-    private func authenticated(_ request: Request, _ context: AppRequestContext) async throws -> RequestParameters {
-        let parameters = try await RequestParameters.parse(request, context: context)
-        _ = try await tokens.authenticate(request, parameters: parameters, role: .admin)
-        return parameters
     }
 }

@@ -8,6 +8,8 @@ import PostgresClient
 /// What load balancers, monitoring and API tools read: liveness, readiness, Prometheus metrics, the OpenAPI document.
 struct OperationsController {
     let pool: PostgresPool
+    /// Who may read `/metrics` (by client address); anyone else gets 404.
+    let metricsClients: TrustedNetworks
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/healthz") { _, _ in "ok" }
@@ -34,7 +36,9 @@ struct OperationsController {
                         body: .init(byteBuffer: ByteBuffer(string: ready ? "ready" : "not ready")))
     }
 
-    @Sendable func metrics(_ request: Request, context: AppRequestContext) async -> Response {
+    @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        // Behind nginx (a trusted proxy) this is the internet client's address, so the proxy can't expose it.
+        guard metricsClients.contains(context.clientAddress) else { throw HTTPError(.notFound) }
         let statistics = pool.statistics
         Gauge(label: "chargepile_pool_connections_open").record(statistics.open)
         Gauge(label: "chargepile_pool_connections_in_use").record(statistics.inUse)

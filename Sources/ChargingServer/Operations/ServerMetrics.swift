@@ -29,6 +29,12 @@ enum ServerMetrics {
         Gauge(label: "chargepile_connected_piles").record(count)
     }
 
+    /// Logins (and logouts, registrations) by role and outcome.
+    static func recordAuth(event: String, role: String, outcome: String) {
+        _ = registry
+        Counter(label: "chargepile_auth_events_total", dimensions: [("event", event), ("role", role), ("outcome", outcome)]).increment()
+    }
+
     static func listenerReconnected() {
         _ = registry
         Counter(label: "chargepile_listener_reconnects_total").increment()

@@ -1,0 +1,84 @@
+import Foundation
+import PostgresClient
+
+/// Login throttling counters and the audit trail (`auth_throttle`, `auth_events`), shared by
+/// every instance through PostgreSQL.
+public struct AuthStore: Sendable {
+    let pool: PostgresPool
+
+    public init(pool: PostgresPool) { self.pool = pool }
+
+    public enum Scope: String, Sendable {
+        case account, address, register
+    }
+
+    /// One counter as the database sees it now.
+    public struct Counter: Sendable, Equatable {
+        public var failures: Int
+        /// Seconds since the last counted event.
+        public var secondsSinceLast: Double
+        /// Seconds the key stays locked; nil or ≤ 0 when it is not locked.
+        public var lockedFor: Double?
+    }
+
+    /// The live counter of a key (nil: none, or one older than `window`).
+    public func counter(_ scope: Scope, key: String, window: Duration) async throws -> Counter? {
+        try await pool.query("""
+            SELECT failures, extract(epoch FROM now() - last_at)::float8 AS since_last,
+                   extract(epoch FROM locked_until - now())::float8 AS locked_for
+            FROM auth_throttle
+            WHERE scope = \(scope.rawValue) AND key = \(key)
+              AND (last_at > now() - make_interval(secs => \(window.inSeconds)) OR locked_until > now())
+            """).first.map { row in
+            Counter(failures: try row.decode("failures"), secondsSinceLast: try row.decode("since_last"),
+                    lockedFor: try row.decode("locked_for", as: Double?.self))
+        }
+    }
+
+    /// Counts one more event for a key; a count older than `window` starts again. Reaching
+    /// `lockAt` locks the key for `lockout`. Returns the new count.
+    @discardableResult
+    public func count(_ scope: Scope, key: String, window: Duration, lockAt: Int, lockout: Duration) async throws -> Int {
+        try await pool.query("""
+            WITH previous AS (
+                SELECT CASE WHEN last_at > now() - make_interval(secs => \(window.inSeconds)) THEN failures ELSE 0 END AS failures
+                FROM auth_throttle WHERE scope = \(scope.rawValue) AND key = \(key)
+            )
+            INSERT INTO auth_throttle AS t (scope, key, failures, first_at, last_at, locked_until)
+            VALUES (\(scope.rawValue), \(key), 1, now(), now(),
+                    CASE WHEN 1 >= \(lockAt) THEN now() + make_interval(secs => \(lockout.inSeconds)) END)
+            ON CONFLICT (scope, key) DO UPDATE SET
+                failures = coalesce((SELECT failures FROM previous), 0) + 1,
+                first_at = CASE WHEN coalesce((SELECT failures FROM previous), 0) = 0 THEN now() ELSE t.first_at END,
+                last_at = now(),
+                locked_until = CASE WHEN coalesce((SELECT failures FROM previous), 0) + 1 >= \(lockAt)
+                                    THEN now() + make_interval(secs => \(lockout.inSeconds))
+                                    ELSE t.locked_until END
+            RETURNING failures
+            """).first!.decode("failures")
+    }
+
+    /// Forgets a key's count (a successful login clears its account's failures).
+    public func clear(_ scope: Scope, key: String) async throws {
+        try await pool.execute("DELETE FROM auth_throttle WHERE scope = \(scope.rawValue) AND key = \(key)")
+    }
+
+    /// Drops counters that no longer matter.
+    @discardableResult
+    public func purgeCounters(olderThan age: Duration) async throws -> Int {
+        try await pool.execute("""
+            DELETE FROM auth_throttle
+            WHERE last_at < now() - make_interval(secs => \(age.inSeconds)) AND (locked_until IS NULL OR locked_until < now())
+            """)
+    }
+
+    /// One line of the audit trail. Never a password or a token.
+    public func record(event: String, role: AccountRole, username: String, clientAddress: String, outcome: String,
+                       instance: UUID?) async throws {
+        try await pool.execute("""
+            INSERT INTO auth_events (role, event, username, client_address, outcome, instance)
+            VALUES (\(role.rawValue), \(event), \(String(username.prefix(200))), \(String(clientAddress.prefix(100))), \(outcome),
+                    \(instance?.uuidString)::uuid)
+            """)
+    }
+}
