@@ -61,7 +61,7 @@ public func buildApplication(
     pileController.addRoutes(to: router)
     let ocppController = OCPPController(
         services: OCPPServices(store: OCPPStore(pool: pool), ownership: ownership, lifecycle: lifecycle, stations: stations,
-                               credentials: ChargePointCredentials(hasher: hasher), callTimeout: configuration.ocppCallTimeout,
+                               credentials: ChargePointCredentials(hasher: hasher, store: OCPPStore(pool: pool)), callTimeout: configuration.ocppCallTimeout,
                                heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor),
         tokens: tokens, delivery: delivery, commandTimeout: configuration.commandTimeout)

@@ -40,6 +40,9 @@ public struct FirstStart: Sendable {
                 try await stations.create(id: 1, name: "default", settings: settings,
                                           pilePasswordHashes: Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, hash) }),
                                           clock: clock?.mode ?? .real, speed: clock?.speed ?? 1, start: clock?.start)
+                let (salt, digest) = PileSecret.salted(password)
+                try await OCPPStore(pool: pool).storeSecretDigests(
+                    Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, (hash, salt, digest)) }))
                 if pilePassword == nil { lines.append("pile password (piles 1-5): \(password)") }
             } else if let pilePassword, let firstPile = try await PileStore(pool: pool).all().first?.id,
                       !(try await Self.matches(pilePassword, try await PileStore(pool: pool).credentials(pileID: firstPile), hasher)) {

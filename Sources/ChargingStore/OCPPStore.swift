@@ -9,11 +9,36 @@ public struct OCPPStore: Sendable {
 
     public init(pool: PostgresPool) { self.pool = pool }
 
-    /// The pile of a chargePointId, with its password hash (the same secret as `/p/login`).
-    public func chargePoint(ocppID: String) async throws -> (pileID: Int, credentials: Credentials)? {
-        try await pool.query("SELECT id, password_hash FROM piles WHERE ocpp_id = \(ocppID)").first.map { row in
-            let pileID: Int = try row.decode("id")
-            return (pileID, Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")))
+    /// A charge point's identity and how to check its secret: the bcrypt hash (the same secret as
+    /// `/p/login`) and, once known, the salted SHA-256 of the secret (migration 0007).
+    public struct ChargePoint: Sendable {
+        public var pileID: Int
+        public var credentials: Credentials
+        public var secretDigest: (salt: [UInt8], digest: [UInt8])?
+    }
+
+    public func chargePoint(ocppID: String) async throws -> ChargePoint? {
+        try await pool.query("SELECT id, password_hash, secret_salt, secret_digest FROM piles WHERE ocpp_id = \(ocppID)")
+            .first.map { row in
+                let pileID: Int = try row.decode("id")
+                let salt = try row.decode("secret_salt", as: [UInt8]?.self)
+                let digest = try row.decode("secret_digest", as: [UInt8]?.self)
+                return ChargePoint(pileID: pileID, credentials: Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")),
+                                   secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } })
+            }
+    }
+
+    /// Keeps the salted digest of a secret that just passed its bcrypt check, unless the password changed meanwhile.
+    public func storeSecretDigest(pileID: Int, passwordHash: String, salt: [UInt8], digest: [UInt8]) async throws {
+        try await pool.execute("""
+            UPDATE piles SET secret_salt = \(salt), secret_digest = \(digest) WHERE id = \(pileID) AND password_hash = \(passwordHash)
+            """)
+    }
+
+    /// The digests of secrets just set (first start, `pile add`), by pile id.
+    public func storeSecretDigests(_ digests: [Int: (passwordHash: String, salt: [UInt8], digest: [UInt8])]) async throws {
+        for (pileID, secret) in digests {
+            try await storeSecretDigest(pileID: pileID, passwordHash: secret.passwordHash, salt: secret.salt, digest: secret.digest)
         }
     }
 
@@ -53,17 +78,20 @@ public struct OCPPStore: Sendable {
     /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
     /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's
     /// own Faulted ends with its next report). False when a newer socket holds the pile.
+    /// Whether the report was recorded (nil: a newer socket holds the pile) and the pile's status changed.
     public func recordConnector(
         pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
-    ) async throws -> Bool {
-        try await pool.execute("""
-            UPDATE piles SET connector_status = \(connectorStatus), connector_error = \(errorCode), connector_info = \(info),
+    ) async throws -> Bool? {
+        try await pool.query("""
+            WITH before AS (SELECT status FROM piles WHERE id = \(pileID) AND owner_epoch = \(epoch) FOR UPDATE)
+            UPDATE piles p SET connector_status = \(connectorStatus), connector_error = \(errorCode), connector_info = \(info),
                              connector_reported_at = now(),
-                             status = CASE WHEN \(status.rawValue) = 'off' AND status = 'repair' AND connector_status IS DISTINCT FROM 'Faulted'
+                             status = CASE WHEN \(status.rawValue) = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
                                            THEN 'repair' ELSE \(status.rawValue) END,
-                             status_changed_at = CASE WHEN status = \(status.rawValue) THEN status_changed_at ELSE now() END
-            WHERE id = \(pileID) AND owner_epoch = \(epoch)
-            """) == 1
+                             status_changed_at = CASE WHEN p.status = \(status.rawValue) THEN p.status_changed_at ELSE now() END
+            FROM before WHERE p.id = \(pileID) AND p.owner_epoch = \(epoch)
+            RETURNING p.status <> before.status AS changed
+            """).first?.decode("changed")
     }
 
     public func recordDiagnosticsStatus(_ status: String, pileID: Int, epoch: Int64) async throws {

@@ -60,9 +60,11 @@ struct Pile: AsyncParsableCommand {
             let kilowatts = power ?? (kind == .fast ? 30 : 10)
             guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
             try await withMigratedPool { pool in
+                let hash = try await PasswordHasher().hash(password)
                 try await StationStore(pool: pool).addPile(
-                    PileSpec(id: id, mode: kind, powerWatts: Int64(kilowatts * 1000)), stationID: station,
-                    passwordHash: try await PasswordHasher().hash(password))
+                    PileSpec(id: id, mode: kind, powerWatts: Int64(kilowatts * 1000)), stationID: station, passwordHash: hash)
+                let (salt, digest) = PileSecret.salted(password)
+                try await OCPPStore(pool: pool).storeSecretDigest(pileID: id, passwordHash: hash, salt: salt, digest: digest)
                 if let ocppID { try await OCPPStore(pool: pool).setOCPPID(ocppID, pileID: id) }
             }
             print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id))")

@@ -38,6 +38,28 @@ struct OCPPTests {
         }
     }
 
+    @Test("a charger's secret is checked against a salted SHA-256 beside the bcrypt hash; a new password drops it until the next good login")
+    func secretDigest() async throws {
+        try await TestServer.run { api in
+            let port = api.client.port!
+            let digests: Int = try await api.pool.query("SELECT count(secret_digest) AS n FROM piles").first!.decode("n")
+            #expect(digests == 5, "first start keeps a digest for every pile")
+            // A password set in psql (bcrypt of 'new-secret'): the digest goes with the old one.
+            try await api.pool.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+            try await api.pool.execute("UPDATE piles SET password_hash = crypt('new-secret', gen_salt('bf', 4)) WHERE id = 2")
+            let cleared: Bool = try await api.pool.query("SELECT secret_digest IS NULL AS cleared FROM piles WHERE id = 2").first!.decode("cleared")
+            #expect(cleared)
+            let (old, _) = try await RawWebSocket.handshake(port: port, path: "/ocpp/2",
+                                                          headers: ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("2", TestServer.pilePassword)])
+            #expect(old == nil, "the old password no longer opens")
+            let (new, _) = try await RawWebSocket.handshake(port: port, path: "/ocpp/2",
+                                                          headers: ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("2", "new-secret")])
+            #expect(new != nil)
+            let stored: Bool = try await api.pool.query("SELECT secret_digest IS NOT NULL AS stored FROM piles WHERE id = 2").first!.decode("stored")
+            #expect(stored, "the good login keeps the new digest")
+        }
+    }
+
     @Test("boot and status: Available is on, Faulted is repair, Unavailable is off; boot info is stored")
     func bootAndStatus() async throws {
         try await TestServer.run { api in

@@ -1,27 +1,21 @@
 import ChargingStore
 
-/// Checks a charger's HTTP Basic password (the pile's secret). A correct password costs one bcrypt
-/// per pile and stored hash on this instance; after that it is a SHA-256 comparison from memory,
-/// so a reconnect storm of thousands of chargers costs no bcrypt per handshake. A wrong or changed
-/// password always takes the bcrypt path, so guessing is no faster than at `/p/login`.
-actor ChargePointCredentials {
-    private struct Verified {
-        var passwordHash: String
-        var digest: [UInt8]
-    }
+/// Checks a charger's HTTP Basic password (the pile's secret) against the salted SHA-256 kept beside
+/// its bcrypt hash, so a reconnect storm of thousands of chargers costs no bcrypt per handshake on any
+/// instance. A pile without a digest yet (its secret was set in psql) takes the bcrypt path once,
+/// and its digest is kept for the next time.
+struct ChargePointCredentials: Sendable {
+    let hasher: PasswordHasher
+    let store: OCPPStore
 
-    private let hasher: PasswordHasher
-    private var verified: [Int: Verified] = [:]
-
-    init(hasher: PasswordHasher) {
-        self.hasher = hasher
-    }
-
-    func verify(_ password: String, pileID: Int, credentials: Credentials) async throws -> Bool {
-        let digest = SHA256.hash(Array(password.utf8))
-        if let known = verified[pileID], known.passwordHash == credentials.passwordHash, known.digest == digest { return true }
-        guard try await hasher.verify(password, hash: credentials.passwordHash) else { return false }
-        verified[pileID] = Verified(passwordHash: credentials.passwordHash, digest: digest)
+    func verify(_ password: String, chargePoint: OCPPStore.ChargePoint) async throws -> Bool {
+        if let (salt, digest) = chargePoint.secretDigest {
+            return PileSecret.matches(password, salt: salt, digest: digest)
+        }
+        guard try await hasher.verify(password, hash: chargePoint.credentials.passwordHash) else { return false }
+        let (salt, digest) = PileSecret.salted(password)
+        try await store.storeSecretDigest(pileID: chargePoint.pileID, passwordHash: chargePoint.credentials.passwordHash,
+                                          salt: salt, digest: digest)
         return true
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import OCPP16
 import PileRouting
+import Synchronization
 
 /// What an OCPP charger session needs from the instance.
 struct OCPPServices: Sendable {
@@ -26,6 +27,8 @@ struct OCPPCallHandler {
     let pileID: Int
     let epoch: Int64
     let logger: Logger
+    /// The connector report this connection last recorded: a repeat changes nothing and costs nothing.
+    let lastConnectorReport: LastConnectorReport
 
     /// How far ahead of our clock a charger's timestamp may be before it is flagged.
     static let clockTolerance: TimeInterval = 300
@@ -44,16 +47,21 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, HeartbeatResponse(currentTime: Date()))
 
         case .statusNotification(let report):
+            let key = "\(report.connectorId)|\(report.status.rawValue)|\(report.errorCode.rawValue)|\(report.info ?? "")"
+            if lastConnectorReport.isRepeat(key) {
+                return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
+            }
             let status = Self.pileStatus(report.status)
             // A charger whose status flaps faster than allowed is acknowledged, but the report is not applied.
             if let refusal = services.stations.statusReportRefusal(pileID: pileID, status: status) {
                 logger.notice("StatusNotification ignored", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
                 return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
             }
-            if try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
-                                               errorCode: report.errorCode.rawValue, info: report.info, status: status) {
-                await services.stations.pileStatusChanged(pileID: pileID)
-            }
+            let changed = try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
+                                                          errorCode: report.errorCode.rawValue, info: report.info, status: status)
+            if changed != nil { lastConnectorReport.remember(key) }
+            // Only a new pile status concerns the engine; a new connector detail is just recorded.
+            if changed == true { await services.stations.pileStatusChanged(pileID: pileID) }
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 
         case .authorize(let request):
@@ -190,4 +198,13 @@ struct OCPPCallHandler {
         if let idTag = stop.idTag { info = try await idTagInfo(idTag).info }
         return try OCPPOutbound.callResult(id: id, StopTransactionResponse(idTagInfo: info))
     }
+}
+
+/// The last connector report one charger connection recorded.
+final class LastConnectorReport: Sendable {
+    private let key = Mutex<String?>(nil)
+
+    func isRepeat(_ report: String) -> Bool { key.withLock { $0 == report } }
+
+    func remember(_ report: String) { key.withLock { $0 = report } }
 }

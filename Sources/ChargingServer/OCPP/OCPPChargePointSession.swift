@@ -13,6 +13,7 @@ final class OCPPChargePointSession: PileSession {
     let chargePointID: String
     private let services: OCPPServices
     private let state: Mutex<State>
+    private let lastConnectorReport = LastConnectorReport()
 
     private struct State {
         var machine: OCPPSessionStateMachine
@@ -170,7 +171,8 @@ final class OCPPChargePointSession: PileSession {
             return OCPPOutbound.callError(id: id, code: .genericError, description: "the connection is not established")
         }
         do {
-            let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger)
+            let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger,
+                                          lastConnectorReport: lastConnectorReport)
             return try await handler.answer(call, id: id)
         } catch {
             connection.logger.warning("OCPP call failed", metadata: ["action": "\(call.action.rawValue)", "error": "\(error)"])

@@ -29,7 +29,7 @@ struct OCPPController: PileSocketAcceptor {
               let chargePoint = try await services.store.chargePoint(ocppID: chargePointID)
         else { return .refused(.status(.notFound)) }
         guard let (user, password) = Self.basicCredentials(request), user == chargePointID,
-              try await services.credentials.verify(password, pileID: chargePoint.pileID, credentials: chargePoint.credentials)
+              try await services.credentials.verify(password, chargePoint: chargePoint)
         else { return .refused(.status(.unauthorized, challenge: true)) }
         let session = OCPPChargePointSession(chargePointID: chargePointID, services: services)
         return .accepted(pileID: chargePoint.pileID, session: session, headers: ["Sec-WebSocket-Protocol": Self.subprotocol])
