@@ -92,8 +92,8 @@ struct Serve: AsyncParsableCommand {
             let app = try await buildApplication(configuration: configuration, databaseURL: database.url, logger: logger, drain: drain)
             let url = "http://\(configuration.host):\(configuration.port)"
             say("chargepile is serving on \(url)")
-            say("  admins log in with POST \(url)/a/login (username, password: the admin printed at first start, "
-                + "or CHARGEPILE_ADMIN_PASSWORD)")
+            say("  open \(url)/ in a browser for the admin console; admins log in there (or with POST \(url)/a/login) as "
+                + "the admin printed at first start, or with CHARGEPILE_ADMIN_PASSWORD")
             // The drain runs after the app, so on SIGTERM/SIGINT it stops first: piles hear 1001 before the server closes.
             let group = ServiceGroup(configuration: .init(
                 services: [.init(service: app), .init(service: drain)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
