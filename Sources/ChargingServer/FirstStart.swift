@@ -34,20 +34,27 @@ public struct FirstStart: Sendable {
             }
             let stations = StationStore(pool: pool)
             if try await stations.stationIDs().isEmpty {
+                // Each pile its own secret, so holding one pile's can't take over another's socket;
+                // CHARGEPILE_PILE_PASSWORD gives them all one (for tests and local clusters).
                 let settings = StationSettings.standard
-                let password = pilePassword ?? Self.generatedPassword()
-                let hash = try await hasher.hash(password)
-                try await stations.create(id: 1, name: "default", settings: settings,
-                                          pilePasswordHashes: Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, hash) }),
+                var secrets: [Int: (password: String, hash: String)] = [:]
+                for pile in settings.piles {
+                    let password = pilePassword ?? Self.generatedPassword()
+                    secrets[pile.id] = (password, try await hasher.hash(password))
+                }
+                try await stations.create(id: 1, name: "default", settings: settings, pilePasswordHashes: secrets.mapValues(\.hash),
                                           clock: clock?.mode ?? .real, speed: clock?.speed ?? 1, start: clock?.start)
-                let (salt, digest) = PileSecret.salted(password)
-                try await OCPPStore(pool: pool).storeSecretDigests(
-                    Dictionary(uniqueKeysWithValues: settings.piles.map { ($0.id, (hash, salt, digest)) }))
-                if pilePassword == nil { lines.append("pile password (piles 1-5): \(password)") }
+                try await OCPPStore(pool: pool).storeSecretDigests(secrets.mapValues { secret in
+                    let (salt, digest) = PileSecret.salted(secret.password)
+                    return (secret.hash, salt, digest)
+                })
+                if pilePassword == nil {
+                    for pile in settings.piles { lines.append("pile \(pile.id) password: \(secrets[pile.id]!.password)") }
+                }
             } else if let pilePassword, let firstPile = try await PileStore(pool: pool).all().first?.id,
                       !(try await Self.matches(pilePassword, try await PileStore(pool: pool).credentials(pileID: firstPile), hasher)) {
                 lines.append("CHARGEPILE_PILE_PASSWORD is ignored: the piles exist already; "
-                             + "to set a pile's password: chargepile pile add ID --kind F|T --password-file FILE")
+                             + "to give a pile a new password: chargepile pile password ID")
             }
             return lines
         }
@@ -59,7 +66,8 @@ public struct FirstStart: Sendable {
         return try await hasher.verify(password, hash: credentials.passwordHash)
     }
 
-    static func generatedPassword() -> String {
+    /// 16 characters of 56 (no look-alikes): about 93 random bits.
+    public static func generatedPassword() -> String {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         var generator = SystemRandomNumberGenerator()
         return String((0..<16).map { _ in alphabet.randomElement(using: &generator)! })

@@ -17,4 +17,9 @@ public struct PileStore: Sendable {
         try await pool.query("SELECT password_hash FROM piles WHERE id = \(pileID)")
             .first.map { Credentials(subject: String(pileID), passwordHash: try $0.decode("password_hash")) }
     }
+
+    /// A new password hash for a pile (its tokens are revoked by a trigger); false for an unknown pile.
+    public func setPassword(pileID: Int, passwordHash: String) async throws -> Bool {
+        try await pool.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(pileID)") == 1
+    }
 }

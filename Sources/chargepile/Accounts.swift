@@ -34,7 +34,30 @@ struct Admin: AsyncParsableCommand {
 }
 
 struct Pile: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage piles.", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(abstract: "Manage piles.", subcommands: [Add.self, Password.self])
+
+    struct Password: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a pile a new password (generated and printed once, or from --password-file / $CHARGEPILE_PASSWORD).",
+            discussion: "Its tokens are revoked; its socket is closed at the next token check and it must log in with the new one.")
+        @Argument var id: Int
+        @OptionGroup(title: "The new password (else $CHARGEPILE_PASSWORD, else a generated one)") var source: PasswordSource
+
+        func run() async throws {
+            let generated = source.passwordFile == nil && ProcessInfo.processInfo.environment[Admin.Add.passwordVariable] == nil
+            let password = generated ? FirstStart.generatedPassword()
+                : try source.read(environment: Admin.Add.passwordVariable, prompt: "")
+            var found = false
+            try await withMigratedPool { pool in
+                let hash = try await PasswordHasher().hash(password)
+                found = try await PileStore(pool: pool).setPassword(pileID: id, passwordHash: hash)
+                let (salt, digest) = PileSecret.salted(password)
+                if found { try await OCPPStore(pool: pool).storeSecretDigest(pileID: id, passwordHash: hash, salt: salt, digest: digest) }
+            }
+            guard found else { throw ValidationError("no pile \(id)") }
+            say(generated ? "pile \(id) password: \(password)" : "pile \(id) password set")
+        }
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Provision a pile (it is offline until it logs in).")
