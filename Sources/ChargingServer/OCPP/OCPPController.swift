@@ -18,8 +18,17 @@ struct OCPPController: PileSocketAcceptor {
 
     func serves(path: Substring) -> Bool { path.hasPrefix(Self.pathPrefix) }
 
-    /// No `ocpp1.6` subprotocol → 400; unknown chargePointId → 404; bad or missing credentials → 401.
+    /// No `ocpp1.6` subprotocol → 400; unknown chargePointId → 404; bad or missing credentials → 401;
+    /// the database out of reach → 503 (a charger retries on a status, not on our JSON envelope).
     func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
+        do {
+            return try await checkHandshake(request)
+        } catch {
+            return .refused(.status(.serviceUnavailable))
+        }
+    }
+
+    private func checkHandshake(_ request: Request) async throws -> PileSocketAcceptance {
         let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.contains(Self.subprotocol) else { return .refused(.status(.badRequest)) }
