@@ -64,7 +64,8 @@ public func buildApplication(
                                credentials: ChargePointCredentials(hasher: hasher, store: OCPPStore(pool: pool)), callTimeout: configuration.ocppCallTimeout,
                                heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor),
-        tokens: tokens, delivery: delivery, commandTimeout: configuration.commandTimeout)
+        login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
+        commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
     DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)

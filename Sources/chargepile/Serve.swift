@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     var metricsAllow: [String] = []
     @Option(name: .customLong("register-limit"), help: "Registrations accepted per client address and hour.")
     var registerLimit: Int = 20
+    @Option(name: .customLong("login-free-failures"),
+            help: "Failed logins (and charger handshakes) of an account before it must wait; an address gets ten times as many.")
+    var loginFreeFailures: Int = 3
     @Option(name: .customLong("token-check-interval"), help: "Seconds between checks that closes pile sockets whose token was revoked or expired.")
     var tokenCheckInterval: Double = 15
 
@@ -77,6 +80,10 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.tokenCheckInterval = .seconds(tokenCheckInterval)
         configuration.loginDefence.registrationsPerAddress = registerLimit
+        configuration.loginDefence.accountFreeFailures = loginFreeFailures
+        configuration.loginDefence.addressFreeFailures = loginFreeFailures * 10 / 3
+        configuration.loginDefence.accountLockAt = max(configuration.loginDefence.accountLockAt, loginFreeFailures * 10 / 3)
+        configuration.loginDefence.addressLockAt = max(configuration.loginDefence.addressLockAt, loginFreeFailures * 50 / 3)
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
         configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
         configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]

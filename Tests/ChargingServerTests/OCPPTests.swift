@@ -10,7 +10,8 @@ import TestSupport
 struct OCPPTests {
     @Test("the handshake: no ocpp1.6 subprotocol 400, unknown charger 404, bad credentials 401, else 101 with ocpp1.6")
     func handshake() async throws {
-        try await TestServer.run { api in
+        // Many refusals in a row from one address: the login throttle has its own test (handshakeThrottle).
+        try await TestServer.run(configure: { $0.loginDefence.accountFreeFailures = 100; $0.loginDefence.addressFreeFailures = 100 }) { api in
             let port = api.client.port!
             let good = OCPPCharger.basic("1", TestServer.pilePassword)
             let cases: [(path: String, headers: [String], status: String)] = [
@@ -57,6 +58,28 @@ struct OCPPTests {
             #expect(new != nil)
             let stored: Bool = try await api.pool.query("SELECT secret_digest IS NOT NULL AS stored FROM piles WHERE id = 2").first!.decode("stored")
             #expect(stored, "the good login keeps the new digest")
+        }
+    }
+
+    @Test("failed handshakes count like failed logins: after the account's free failures a charger gets 429, the right password too, and every attempt is audited")
+    func handshakeThrottle() async throws {
+        try await TestServer.run { api in
+            let port = api.client.port!
+            let good = ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("4", TestServer.pilePassword)]
+            let bad = ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("4", "guess")]
+            var statuses: [String] = []
+            for _ in 0..<5 {
+                let (_, head) = try await RawWebSocket.handshake(port: port, path: "/ocpp/4", headers: bad)
+                statuses.append(String(head.dropFirst("HTTP/1.1 ".count).prefix(3)))
+            }
+            #expect(statuses.prefix(3).allSatisfy { $0 == "401" }, "\(statuses)")
+            #expect(statuses.last == "429", "\(statuses)")
+            let (socket, head) = try await RawWebSocket.handshake(port: port, path: "/ocpp/4", headers: good)
+            #expect(socket == nil && head.hasPrefix("HTTP/1.1 429"), "the right password waits too: \(head)")
+            let audited: Int = try await api.pool.query("""
+                SELECT count(*) AS n FROM auth_events WHERE role = 'pile' AND username = '4' AND outcome IN ('failure', 'throttled')
+                """).first!.decode("n")
+            #expect(audited == 6)
         }
     }
 

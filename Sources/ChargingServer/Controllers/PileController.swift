@@ -2,6 +2,7 @@ import ChargingDomain
 import ChargingStore
 import Foundation
 import Hummingbird
+import NIOCore
 import Logging
 import NIOWebSocket
 import PileProtocol
@@ -41,7 +42,7 @@ struct PileController {
 extension PileController: PileSocketAcceptor, PileSession {
     func serves(path: Substring) -> Bool { path == PileProtocolLimits.socketPath }
 
-    func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
+    func accept(upgrading request: Request, peer: SocketAddress?) async throws -> PileSocketAcceptance {
         guard let token = try await pileToken(upgrading: request) else { return .refused(.envelope(.invalidToken)) }
         // The socket remembers its token: revoked or expired, the socket is closed (SessionMaintenanceService).
         return .accepted(pileID: token.pileID, session: TokenBoundPileSession(inner: self, tokenHash: token.tokenHash, registry: socketTokens),

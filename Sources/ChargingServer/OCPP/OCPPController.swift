@@ -1,6 +1,7 @@
 import ChargingStore
 import Foundation
 import Hummingbird
+import NIOCore
 import NIOHTTP1
 import OCPP16
 import PileRouting
@@ -9,6 +10,9 @@ import PileRouting
 /// Basic auth with the pile's secret) and the operator's endpoints beside the seed's.
 struct OCPPController: PileSocketAcceptor {
     let services: OCPPServices
+    /// A charger's handshake is a login: the same throttle and audit trail as `/p/login`.
+    let login: LoginServices
+    let trustedProxies: TrustedNetworks
     let tokens: TokenService
     let delivery: CommandDelivery
     let commandTimeout: Duration
@@ -20,15 +24,18 @@ struct OCPPController: PileSocketAcceptor {
 
     /// No `ocpp1.6` subprotocol → 400; unknown chargePointId → 404; bad or missing credentials → 401;
     /// the database out of reach → 503 (a charger retries on a status, not on our JSON envelope).
-    func accept(upgrading request: Request) async throws -> PileSocketAcceptance {
+    /// While the charger's identity or address must wait or is locked (failed handshakes count like failed
+    /// logins): 429, without checking the password.
+    func accept(upgrading request: Request, peer: SocketAddress?) async throws -> PileSocketAcceptance {
+        let address = ClientAddress.resolve(peer: peer, forwardedFor: request.headers[values: .xForwardedFor], trustedProxies: trustedProxies)
         do {
-            return try await checkHandshake(request)
+            return try await checkHandshake(request, address: address)
         } catch {
             return .refused(.status(.serviceUnavailable))
         }
     }
 
-    private func checkHandshake(_ request: Request) async throws -> PileSocketAcceptance {
+    private func checkHandshake(_ request: Request, address: String) async throws -> PileSocketAcceptance {
         let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.contains(Self.subprotocol) else { return .refused(.status(.badRequest)) }
@@ -37,9 +44,22 @@ struct OCPPController: PileSocketAcceptor {
               (1...20).contains(chargePointID.count), !chargePointID.contains("/"),
               let chargePoint = try await services.store.chargePoint(ocppID: chargePointID)
         else { return .refused(.status(.notFound)) }
+        let account = LoginGuard.accountKey(role: .pile, username: chargePointID)
+        do {
+            try await login.guardian.check(accountKey: account, address: address)
+        } catch let error as APIError where error == .tooManyAttempts {
+            await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .throttled, logger: login.audit.logger)
+            return .refused(.status(.tooManyRequests))
+        }
         guard let (user, password) = Self.basicCredentials(request), user == chargePointID,
               try await services.credentials.verify(password, chargePoint: chargePoint)
-        else { return .refused(.status(.unauthorized, challenge: true)) }
+        else {
+            try await login.guardian.failed(accountKey: account, address: address)
+            await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .failure, logger: login.audit.logger)
+            return .refused(.status(.unauthorized, challenge: true))
+        }
+        try await login.guardian.succeeded(accountKey: account)
+        await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .success, logger: login.audit.logger)
         let session = OCPPChargePointSession(chargePointID: chargePointID, services: services)
         return .accepted(pileID: chargePoint.pileID, session: session, headers: ["Sec-WebSocket-Protocol": Self.subprotocol])
     }

@@ -13,8 +13,8 @@ import Synchronization
 protocol PileSocketAcceptor: Sendable {
     /// Whether upgrade requests to this path (without its query) are this acceptor's.
     func serves(path: Substring) -> Bool
-    /// Authenticates an upgrade request: the pile, its session and extra 101 headers, or a refusal.
-    func accept(upgrading request: Request) async throws -> PileSocketAcceptance
+    /// Authenticates an upgrade request from `peer`: the pile, its session and extra 101 headers, or a refusal.
+    func accept(upgrading request: Request, peer: SocketAddress?) async throws -> PileSocketAcceptance
 }
 
 enum PileSocketAcceptance: Sendable {
@@ -98,9 +98,10 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
                         return channel.eventLoop.makeSucceededFuture(nil)
                     }
                     let request = Request(head: HTTPRequest(head), body: .init(buffer: ByteBuffer()))
+                    let peer = channel.remoteAddress
                     let authenticated = channel.eventLoop.makePromise(of: PileSocketAcceptance.self)
                     authenticated.completeWithTask {
-                        do { return try await acceptor.accept(upgrading: request) } catch { return .refused(.envelope(.unavailable)) }
+                        do { return try await acceptor.accept(upgrading: request, peer: peer) } catch { return .refused(.envelope(.unavailable)) }
                     }
                     return authenticated.futureResult.map { acceptance in
                         switch acceptance {
