@@ -206,7 +206,9 @@ struct ConsoleTests {
             #expect(try await api.call(.post, "/user/charge/request", query: ["token": driver, "mode": "T", "request_quantity": "5"]).code == 200)
             let change = try await stream.nextEvent(named: "change")
             #expect(change.data == "station")
-            #expect(ContinuousClock.now - began < .seconds(1))
+            // The stream pushes it (usually within milliseconds); the bound is loose because a busy
+            // two-core machine once took 1.1 s. Latency is for benchmarks, not tests.
+            #expect(ContinuousClock.now - began < .seconds(5))
 
             // A DBA's UPDATE in psql rings the same channel: `piles`.
             try await api.pool.execute("UPDATE piles SET status = 'repair' WHERE id = 4")

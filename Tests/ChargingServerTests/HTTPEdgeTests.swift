@@ -24,7 +24,7 @@ struct HTTPEdgeTests {
                 try await connection.write(bytes)
                 let answer = try await connection.readUntilClosed()
                 #expect(answer?.hasPrefix("HTTP/1.1 \(status)") == true, "\(what): \(String(describing: answer?.prefix(80)))")
-                #expect(ContinuousClock.now - started < .seconds(3), "\(what) was held")
+                #expect(ContinuousClock.now - started < .seconds(10), "\(what) was held (the idle timeout is 75 s)")
             }
         }
     }
