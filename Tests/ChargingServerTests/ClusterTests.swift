@@ -128,6 +128,37 @@ struct ClusterTests {
         }
     }
 
+    @Test("a client flooding pings without reading leaves the server's memory within a few MB, and other piles are served")
+    func pingFloodMemory() async throws {
+        try await Cluster.run(instances: 1) { cluster in
+            let server = cluster.instances[0]
+            let port = Int(server.url.split(separator: ":").last!)!
+            let login = try await HTTP.call(.post, server.url + "/p/login", ["id": "1", "password": TestServer.pilePassword])
+            let token = try #require(login["token"] as? String)
+            let flooder = try await RawWebSocket.open(port: port, path: "/p/ws?token=\(token)")
+            #expect(try await flooder.receive()?.text.contains("welcome") == true)
+            let other = try await cluster.connectPile(2, to: server.url)
+            let before = try Self.residentKiB(server.pid)
+            // 200,000 pings with 100-byte payloads (24 MB), written in bursts, none of the answers read.
+            for _ in 0..<10 { try await flooder.send(RawWebSocket.ping, Array(repeating: 0x70, count: 100), times: 20_000) }
+            let admin = try await cluster.adminToken(server.url)
+            #expect(try await cluster.setStatus("on", pile: 2, via: server.url, token: admin)["code"] as? Int == 200)
+            guard case .setStatus("on", _) = try await other.next() else { throw TestFailure("the other pile was not served") }
+            let grown = try Self.residentKiB(server.pid) - before
+            #expect(grown < 8 * 1024, "the server grew by \(grown) KiB")
+            await other.stop()
+        }
+    }
+
+    /// VmRSS of a process, in KiB.
+    static func residentKiB(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw TestFailure("no VmRSS for \(pid)") }
+        return kib
+    }
+
     @Test("behind nginx: a pile connects through it and admin commands through it reach the pile")
     func behindNginx() async throws {
         try await Cluster.run(instances: 2, nginx: true) { cluster in
