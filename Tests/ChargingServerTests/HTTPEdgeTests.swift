@@ -44,11 +44,15 @@ struct HTTPEdgeTests {
     func connectionCap() async throws {
         try await TestServer.run(configure: { $0.maxConnections = 3 }) { api in
             let port = api.client.port!
+            // Connections are set up on several event loops, so which one comes over the cap is not
+            // decided by the order they were opened in: one of four must be closed at once.
             var held: [RawWebSocket] = []
-            // The test client may hold a connection of its own: fill up to the cap, whatever it is.
-            for _ in 0..<3 { held.append(try await RawWebSocket.connect(port: port)) }
-            let refused = try await RawWebSocket.connect(port: port)
-            #expect(try await refused.readUntilClosed(timeout: .seconds(3)) != nil, "a connection over the cap was kept")
+            for _ in 0..<4 { held.append(try await RawWebSocket.connect(port: port)) }
+            let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for connection in held { group.addTask { try await connection.readUntilClosed(timeout: .seconds(3)) != nil } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(closed >= 1, "no connection over the cap was closed")
             held.removeAll()
             try await eventually("a place freed") {
                 let again = try await RawWebSocket.connect(port: port)
