@@ -50,8 +50,18 @@ extension AuthenticatedRequestContext {
     }
 }
 
-struct AdminRequestContext: AuthenticatedRequestContext {
-    static let role = AccountRole.admin
+/// Which role a `RoleRequestContext` is for.
+protocol RequestRole: Sendable {
+    static var role: AccountRole { get }
+}
+
+enum AdminRole: RequestRole { static let role = AccountRole.admin }
+enum DriverRole: RequestRole { static let role = AccountRole.driver }
+enum PileRole: RequestRole { static let role = AccountRole.pile }
+
+/// The context of one role's routes; one generic type, so the three can't drift apart.
+struct RoleRequestContext<Role: RequestRole>: AuthenticatedRequestContext {
+    static var role: AccountRole { Role.role }
     var coreContext: CoreRequestContextStorage
     let identity: Identity
     let input: RequestParameters
@@ -67,40 +77,13 @@ struct AdminRequestContext: AuthenticatedRequestContext {
     }
 }
 
-struct DriverRequestContext: AuthenticatedRequestContext {
-    static let role = AccountRole.driver
-    var coreContext: CoreRequestContextStorage
-    let identity: Identity
-    let input: RequestParameters
-    let clientAddress: String
+typealias AdminRequestContext = RoleRequestContext<AdminRole>
+typealias DriverRequestContext = RoleRequestContext<DriverRole>
+typealias PileRequestContext = RoleRequestContext<PileRole>
+
+extension RoleRequestContext where Role == DriverRole {
     /// The driver's id (`drivers.id`).
     var driverID: Int64 { Int64(identity.subject) ?? -1 }
-    var maxUploadSize: Int { 64 * 1024 }
-
-    init(context: AppRequestContext) throws {
-        let (identity, input) = try Self.unpack(context)
-        self.identity = identity
-        self.input = input
-        coreContext = context.coreContext
-        clientAddress = context.clientAddress
-    }
-}
-
-struct PileRequestContext: AuthenticatedRequestContext {
-    static let role = AccountRole.pile
-    var coreContext: CoreRequestContextStorage
-    let identity: Identity
-    let input: RequestParameters
-    let clientAddress: String
-    var maxUploadSize: Int { 64 * 1024 }
-
-    init(context: AppRequestContext) throws {
-        let (identity, input) = try Self.unpack(context)
-        self.identity = identity
-        self.input = input
-        coreContext = context.coreContext
-        clientAddress = context.clientAddress
-    }
 }
 
 /// Checks the token of every route of its group: parses the parameters once, finds the token
