@@ -76,6 +76,11 @@ extension Station {
         pileIndex(id: pileID).map { piles[$0].status }
     }
 
+    /// Every pile's status, by pile id.
+    public var pileStatuses: [Int: PileStatus] {
+        Dictionary(uniqueKeysWithValues: piles.map { ($0.id, $0.status) })
+    }
+
     /// Rule 10 totals of every session this pile billed.
     public func pileTotals(_ pileID: Int) -> PileTotals? {
         pileIndex(id: pileID).map { piles[$0].totals }

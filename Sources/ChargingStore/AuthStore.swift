@@ -23,16 +23,30 @@ public struct AuthStore: Sendable {
 
     /// The live counter of a key (nil: none, or one older than `window`).
     public func counter(_ scope: Scope, key: String, window: Duration) async throws -> Counter? {
-        try await pool.query("""
-            SELECT failures, extract(epoch FROM now() - last_at)::float8 AS since_last,
+        try await counters(.init(scope, key), .init(scope, key), window: window)[scope]
+    }
+
+    /// The live counters of a login's account and address keys, in one query.
+    public func counters(_ first: ScopedKey, _ second: ScopedKey, window: Duration) async throws -> [Scope: Counter] {
+        var found: [Scope: Counter] = [:]
+        for row in try await pool.query("""
+            SELECT scope, failures, extract(epoch FROM now() - last_at)::float8 AS since_last,
                    extract(epoch FROM locked_until - now())::float8 AS locked_for
             FROM auth_throttle
-            WHERE scope = \(scope.rawValue) AND key = \(key)
+            WHERE ((scope = \(first.scope.rawValue) AND key = \(first.key)) OR (scope = \(second.scope.rawValue) AND key = \(second.key)))
               AND (last_at > now() - make_interval(secs => \(window.inSeconds)) OR locked_until > now())
-            """).first.map { row in
-            Counter(failures: try row.decode("failures"), secondsSinceLast: try row.decode("since_last"),
-                    lockedFor: try row.decode("locked_for", as: Double?.self))
+            """) {
+            guard let scope = Scope(rawValue: try row.decode("scope")) else { continue }
+            found[scope] = Counter(failures: try row.decode("failures"), secondsSinceLast: try row.decode("since_last"),
+                                   lockedFor: try row.decode("locked_for", as: Double?.self))
         }
+        return found
+    }
+
+    public struct ScopedKey: Sendable {
+        public var scope: Scope
+        public var key: String
+        public init(_ scope: Scope, _ key: String) { self.scope = scope; self.key = key }
     }
 
     /// Counts one more event for a key; a count older than `window` starts again. Reaching

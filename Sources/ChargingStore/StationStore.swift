@@ -58,17 +58,34 @@ public struct StationStore: Sendable {
         return (station, clock)
     }
 
-    /// True when a completion is due or a pile's status differs from the engine's: the
-    /// ticker's cheap, lock-free check before it takes the lock.
-    public func needsCatchUp(stationID: Int, offlineGrace: Duration) async throws -> Bool {
-        guard let (station, clock) = try await snapshot(stationID: stationID, advance: false) else { return false }
-        if let next = station.nextEventTime, next <= clock.now.instant { return true }
-        let statuses = try await pool.query(Self.pileStatusQuery(stationID: stationID, grace: offlineGrace))
-        for row in statuses {
-            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self) else { continue }
-            if station.pileStatus(try row.decode("id")) != status { return true }
-        }
-        return false
+    /// The stations whose engine is behind: a completion is due, or a pile's reported status differs
+    /// from the engine's (an offline pile only once its grace is over). One query over the mirror
+    /// columns (migration 0008), no snapshot decoded: the ticker runs it on every tick.
+    public func stationsBehind(offlineGrace: Duration) async throws -> [Int] {
+        try await pool.query("""
+            SELECT id FROM stations
+            WHERE next_event_at <= CASE clock_mode WHEN 'real' THEN now()
+                                                   WHEN 'scaled' THEN clock_station_origin + (now() - clock_real_origin) * clock_speed
+                                                   ELSE clock_station_origin END
+            UNION
+            SELECT station_id FROM piles
+            WHERE engine_status IS DISTINCT FROM status
+              AND NOT (status = 'offline' AND status_changed_at > now() - make_interval(secs => \(offlineGrace.inSeconds)))
+            ORDER BY 1
+            """).map { try $0.decode("id") }
+    }
+
+    /// The pile's station, and whether that station has any car (waiting, queued or charging): without
+    /// one, a pile's status change cannot change the schedule.
+    public func stationOfPile(_ pileID: Int) async throws -> (stationID: Int, hasCars: Bool)? {
+        guard let row = try await pool.query("""
+            SELECT p.station_id,
+                   EXISTS (SELECT 1 FROM charging_requests r
+                           WHERE r.station_id = p.station_id AND r.state IN ('waiting', 'displaced', 'queued', 'charging')) AS has_cars
+            FROM piles p WHERE p.id = \(pileID)
+            """).first
+        else { return nil }
+        return (try row.decode("station_id"), try row.decode("has_cars"))
     }
 
     /// Runs `change` on the station under its lock and persists the outcome with every effect. Before
@@ -84,6 +101,7 @@ public struct StationStore: Sendable {
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
             guard let row = try await connection.query(Self.stationQuery(stationID)).first else { throw StoreError.notFound }
             let (original, loadedClock) = try Self.decodeStation(row)
+            let storedNextEvent: Date? = try row.decode("next_event_at")
             var station = original
             var clock = loadedClock
             if let manualTime {
@@ -91,18 +109,25 @@ public struct StationStore: Sendable {
                 clock.now = manualTime
             }
             var effects = station.advance(to: clock.now.instant)
-            effects += try await syncPileStatuses(&station, stationID: stationID, grace: offlineGrace, on: connection)
+            let sync = try await syncPileStatuses(&station, stationID: stationID, grace: offlineGrace, on: connection)
+            effects += sync.effects
             effects += try change(&station, clock)
             effects += station.advance(to: clock.now.instant)
+            let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original {
-                try await connection.execute(
-                    "UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, updated_at = now() WHERE id = \(stationID)")
+                try await connection.execute("""
+                    UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, next_event_at = \(nextEvent), updated_at = now()
+                    WHERE id = \(stationID)
+                    """)
                 let projection = RequestProjection(station: station, stationID: stationID)
                 try await projection.write(since: original, on: connection)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
                 try await projection.recordDepartures(effects, on: connection)
                 try await deliver(effects, connection)
+            } else if storedNextEvent?.instant != nextEvent?.instant {
+                try await connection.execute("UPDATE stations SET next_event_at = \(nextEvent) WHERE id = \(stationID)")
             }
+            try await mirrorPileStatuses(of: station, since: original, reported: sync.reported, stationID: stationID, on: connection)
             return effects
         }
     }
@@ -146,14 +171,22 @@ public struct StationStore: Sendable {
         }
     }
 
-    private func syncPileStatuses(_ station: inout Station, stationID: Int, grace: Duration, on connection: PostgresConnection) async throws -> [StationEffect] {
-        let rows = try await connection.query(Self.pileStatusQuery(stationID: stationID, grace: grace))
+    /// Brings the engine in line with the statuses piles reported that it has not taken in yet (the
+    /// mirror says which); returns the effects and those reports (an offline pile in its grace is left).
+    private func syncPileStatuses(_ station: inout Station, stationID: Int, grace: Duration,
+                                  on connection: PostgresConnection) async throws -> (effects: [StationEffect], reported: [Int: PileStatus]) {
+        let rows = try await connection.query("""
+            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace,
+                   offline_station_at
+            FROM piles WHERE station_id = \(stationID) AND engine_status IS DISTINCT FROM status ORDER BY id
+            """)
         var effects: [StationEffect] = []
+        var reported: [Int: PileStatus] = [:]
         for row in rows {
             let pileID: Int = try row.decode("id")
-            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self),
-                  station.pileStatus(pileID) != status
-            else { continue }
+            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self) else { continue }
+            reported[pileID] = status
+            guard station.pileStatus(pileID) != status else { continue }
             // A pile offline past its grace: its charging car is billed up to the moment it went offline.
             let offlineAt: Date? = try row.decode("offline_station_at")
             let offlineSince = status == .offline ? offlineAt : nil
@@ -164,7 +197,27 @@ public struct StationStore: Sendable {
             }
             effects += (try? station.apply(command, at: station.now)) ?? []
         }
-        return effects
+        return (effects, reported)
+    }
+
+    /// Keeps `piles.engine_status` equal to the engine's status of each pile: the piles whose status the
+    /// engine changed, and those whose report it just looked at (a pile the engine doesn't know keeps its
+    /// report, so it is not looked at again).
+    private func mirrorPileStatuses(of station: Station, since original: Station, reported: [Int: PileStatus], stationID: Int,
+                                    on connection: PostgresConnection) async throws {
+        var mirrored = reported
+        let before = original.pileStatuses
+        for (pileID, status) in station.pileStatuses where reported[pileID] != nil || status != before[pileID] {
+            mirrored[pileID] = status
+        }
+        guard !mirrored.isEmpty else { return }
+        let ids = "{" + mirrored.keys.map(String.init).joined(separator: ",") + "}"
+        let statuses = "{" + mirrored.keys.map { mirrored[$0]!.rawValue }.joined(separator: ",") + "}"
+        try await connection.execute("""
+            UPDATE piles SET engine_status = mirror.status
+            FROM unnest(\(ids)::integer[], \(statuses)::text[]) AS mirror(id, status)
+            WHERE piles.id = mirror.id AND piles.station_id = \(stationID)
+            """)
     }
 
     /// A detail record is created when its session ends, in station time (like every time the driver sees).
@@ -187,19 +240,10 @@ public struct StationStore: Sendable {
             """)
     }
 
-    /// Pile statuses as the engine should see them: an offline pile is still in its grace period for a while.
-    static func pileStatusQuery(stationID: Int, grace: Duration) -> PostgresQuery {
-        return """
-            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace,
-                   offline_station_at
-            FROM piles WHERE station_id = \(stationID) ORDER BY id
-            """
-    }
-
     /// The snapshot and the clock columns of one station, with the database's time.
     static func stationQuery(_ stationID: Int) -> PostgresQuery {
         """
-        SELECT state, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
+        SELECT state, next_event_at, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
         FROM stations WHERE id = \(stationID)
         """
     }
@@ -232,27 +276,43 @@ extension StationStore {
     /// the new password. A station that doesn't exist yet is created with the standard
     /// settings and just this pile.
     public func addPile(_ spec: PileSpec, stationID: Int, passwordHash: String) async throws {
+        try await addPiles([spec], stationID: stationID, passwordHash: passwordHash)
+    }
+
+    /// Provisions piles in one transaction (a site commissioned at once): new ids join the station and
+    /// its engine, existing ids get the new password. A station that doesn't exist yet is created
+    /// with the standard settings and just these piles.
+    public func addPiles(_ specs: [PileSpec], stationID: Int, passwordHash: String) async throws {
+        guard !specs.isEmpty else { return }
         if try await pool.query("SELECT 1 FROM stations WHERE id = \(stationID)").isEmpty {
             var settings = StationSettings.standard
-            settings.piles = [spec]
+            settings.piles = specs
             do {
-                try await create(id: stationID, name: "station \(stationID)", settings: settings, pilePasswordHashes: [spec.id: passwordHash])
+                try await create(id: stationID, name: "station \(stationID)", settings: settings,
+                                 pilePasswordHashes: Dictionary(specs.map { ($0.id, passwordHash) }, uniquingKeysWith: { first, _ in first }))
                 return
             } catch let error as PostgresError where error.code == .uniqueViolation {
-                // Created meanwhile by another process: add the pile to it below.
+                // Created meanwhile by another process: add the piles to it below.
             }
         }
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
-            if try await connection.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(spec.id)") == 1 { return }
             guard let row = try await connection.query(Self.stationQuery(stationID)).first else { throw StoreError.notFound }
             var (station, _) = try Self.decodeStation(row)
-            try station.addPile(spec)
+            var added: [PileSpec] = []
+            for spec in specs {
+                if try await connection.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(spec.id)") == 1 { continue }
+                try station.addPile(spec)
+                added.append(spec)
+            }
+            guard !added.isEmpty else { return }
             try await connection.execute("""
                 UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, settings = \(try Self.json(station.settings))::jsonb
                 WHERE id = \(stationID)
                 """)
-            try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, on: connection)
+            for spec in added {
+                try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, on: connection)
+            }
         }
     }
 

@@ -21,7 +21,21 @@ public struct PileOwnership: Sendable {
     /// Takes the pile for a new socket on this instance; it starts `off` (seed). The
     /// previous owner, if any, is told to close its older socket.
     public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
-        try await pool.withTransaction { connection in
+        // A pile nobody holds (the usual connect, and every one of a reconnect storm) is one statement.
+        if let epoch: Int64 = try await pool.query("""
+            WITH claimed AS (
+                UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
+                                 status = 'off', status_changed_at = now(), protocol = \(`protocol`)
+                WHERE id = \(pileID) AND owner_instance IS NULL RETURNING owner_epoch
+            ), expired AS (
+                UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
+                WHERE pile_id = \(pileID) AND state = 'pending' AND owner_epoch < (SELECT owner_epoch FROM claimed)
+            )
+            SELECT owner_epoch FROM claimed
+            """).first?.decode("owner_epoch") {
+            return Claim(epoch: epoch, previousOwner: nil)
+        }
+        return try await pool.withTransaction { connection in
             let previous = try await connection.query(
                 "SELECT owner_instance FROM piles WHERE id = \(pileID) FOR UPDATE")
             guard let row = previous.first else { return nil }

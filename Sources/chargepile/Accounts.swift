@@ -60,8 +60,10 @@ struct Pile: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Provision a pile (it is offline until it logs in).")
+        static let configuration = CommandConfiguration(abstract: "Provision a pile, or --count piles in a row (they are offline until they log in).")
         @Argument var id: Int
+        @Option(help: "Provision this many piles, ids id…id+count−1, with the same kind, power and password (a site commissioned at once).")
+        var count = 1
         @Option var kind: ChargingMode
         @Option(help: "Power in kW (default 30 for F, 10 for T).") var power: Double?
         @OptionGroup(title: "Password (else $CHARGEPILE_PASSWORD, else a prompt)") var password: PasswordSource
@@ -73,10 +75,14 @@ struct Pile: AsyncParsableCommand {
             if let ocppID, !(1...20).contains(ocppID.count) || ocppID.contains("/") {
                 throw ValidationError("--ocpp-id must be 1 to 20 characters without /")
             }
+            guard (1...100_000).contains(count) else { throw ValidationError("--count must be 1 to 100000") }
+            if ocppID != nil, count > 1 { throw ValidationError("--ocpp-id names one pile; with --count each pile's OCPP id is its number") }
         }
 
         func run() async throws {
-            let password = try password.read(environment: Admin.Add.passwordVariable, prompt: "password for pile \(id): ")
+            let ids = id..<(id + count)
+            let password = try password.read(environment: Admin.Add.passwordVariable,
+                                             prompt: count == 1 ? "password for pile \(id): " : "password for piles \(id)…\(ids.upperBound - 1): ")
             guard password.utf8.count <= PasswordHasher.maxPasswordBytes else {
                 throw ValidationError("a password is at most \(PasswordHasher.maxPasswordBytes) bytes (bcrypt ignores the rest)")
             }
@@ -84,13 +90,20 @@ struct Pile: AsyncParsableCommand {
             guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
             try await withMigratedPool { pool in
                 let hash = try await PasswordHasher().hash(password)
-                try await StationStore(pool: pool).addPile(
-                    PileSpec(id: id, mode: kind, powerWatts: Int64(kilowatts * 1000)), stationID: station, passwordHash: hash)
-                let (salt, digest) = PileSecret.salted(password)
-                try await OCPPStore(pool: pool).storeSecretDigest(pileID: id, passwordHash: hash, salt: salt, digest: digest)
-                if let ocppID { try await OCPPStore(pool: pool).setOCPPID(ocppID, pileID: id) }
+                try await StationStore(pool: pool).addPiles(
+                    ids.map { PileSpec(id: $0, mode: kind, powerWatts: Int64(kilowatts * 1000)) }, stationID: station, passwordHash: hash)
+                let ocpp = OCPPStore(pool: pool)
+                for pileID in ids {
+                    let (salt, digest) = PileSecret.salted(password)
+                    try await ocpp.storeSecretDigest(pileID: pileID, passwordHash: hash, salt: salt, digest: digest)
+                }
+                if let ocppID { try await ocpp.setOCPPID(ocppID, pileID: id) }
             }
-            print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id))")
+            if count == 1 {
+                print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id))")
+            } else {
+                print("piles \(id)…\(ids.upperBound - 1) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP ids their numbers")
+            }
         }
     }
 }

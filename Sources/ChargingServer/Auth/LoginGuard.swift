@@ -48,17 +48,20 @@ struct LoginGuard: Sendable {
         return bytes[0..<8].hexString + "::/64"
     }
 
-    /// Throws `tooManyAttempts` while the account or the address must wait or is locked.
-    func check(accountKey: String, address: String) async throws {
-        let window = defence.window
-        if let counter = try await store.counter(.account, key: accountKey, window: window),
+    /// Throws `tooManyAttempts` while the account or the address must wait or is locked. Returns
+    /// whether the account has failures counted, which a successful login then clears.
+    @discardableResult
+    func check(accountKey: String, address: String) async throws -> Bool {
+        let counters = try await store.counters(.init(.account, accountKey), .init(.address, Self.addressKey(address)), window: defence.window)
+        if let counter = counters[.account],
            Self.mustWait(counter, delay: defence.delay(after: counter.failures, free: defence.accountFreeFailures)) {
             throw APIError.tooManyAttempts
         }
-        if let counter = try await store.counter(.address, key: Self.addressKey(address), window: window),
+        if let counter = counters[.address],
            Self.mustWait(counter, delay: defence.delay(after: counter.failures, free: defence.addressFreeFailures)) {
             throw APIError.tooManyAttempts
         }
+        return counters[.account] != nil
     }
 
     static func mustWait(_ counter: AuthStore.Counter, delay: Duration) -> Bool {

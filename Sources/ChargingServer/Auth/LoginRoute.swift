@@ -51,8 +51,9 @@ extension LoginServices {
             await audit.record("login", role: role, username: username, address: address, outcome: .invalid, logger: context.logger)
             throw APIError.passwordTooLong
         }
+        let failuresCounted: Bool
         do {
-            try await guardian.check(accountKey: accountKey, address: address)
+            failuresCounted = try await guardian.check(accountKey: accountKey, address: address)
         } catch let error as APIError where error == .tooManyAttempts {
             await audit.record("login", role: role, username: username, address: address, outcome: .throttled, logger: context.logger)
             throw error
@@ -75,7 +76,7 @@ extension LoginServices {
             await audit.record("login", role: role, username: username, address: address, outcome: .failure, logger: context.logger)
             throw APIError.wrongCredentials
         }
-        try await guardian.succeeded(accountKey: accountKey)
+        if failuresCounted { try await guardian.succeeded(accountKey: accountKey) }
         let token = try await tokens.issue(role: role, subject: found.subject)
         await audit.record("login", role: role, username: username, address: address, outcome: .success, logger: context.logger)
         return token

@@ -45,8 +45,9 @@ struct OCPPController: PileSocketAcceptor {
               let chargePoint = try await services.store.chargePoint(ocppID: chargePointID)
         else { return .refused(.status(.notFound)) }
         let account = LoginGuard.accountKey(role: .pile, username: chargePointID)
+        let failuresCounted: Bool
         do {
-            try await login.guardian.check(accountKey: account, address: address)
+            failuresCounted = try await login.guardian.check(accountKey: account, address: address)
         } catch let error as APIError where error == .tooManyAttempts {
             await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .throttled, logger: login.audit.logger)
             return .refused(.status(.tooManyRequests))
@@ -58,7 +59,7 @@ struct OCPPController: PileSocketAcceptor {
             await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .failure, logger: login.audit.logger)
             return .refused(.status(.unauthorized, challenge: true))
         }
-        try await login.guardian.succeeded(accountKey: account)
+        if failuresCounted { try await login.guardian.succeeded(accountKey: account) }
         await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .success, logger: login.audit.logger)
         let session = OCPPChargePointSession(chargePointID: chargePointID, services: services)
         return .accepted(pileID: chargePoint.pileID, session: session, headers: ["Sec-WebSocket-Protocol": Self.subprotocol])

@@ -65,15 +65,18 @@ public struct StationService: Sendable {
         try await store.update(stationID: stationID, offlineGrace: offlineGrace, alsoInTransaction: Self.queueInstructions)
     }
 
-    func needsCatchUp(stationID: Int) async throws -> Bool {
-        try await store.needsCatchUp(stationID: stationID, offlineGrace: offlineGrace)
+    /// The stations the ticker must catch up: a completion due, or a pile status the engine hasn't taken in.
+    func stationsBehind() async throws -> [Int] {
+        try await store.stationsBehind(offlineGrace: offlineGrace)
     }
 
-    /// A pile's status changed in `piles`; the engine follows at once (the ticker would too). A burst
-    /// of changes in one station shares its catch-ups.
+    /// A pile's status changed in `piles`. At a station with cars the engine follows at once (a burst of
+    /// changes in one station shares its catch-ups); at a station without any, the change cannot move a
+    /// car, so the ticker takes it in at its next tick: a reconnect storm of idle chargers costs one
+    /// query each, not a catch-up each. Either way, every later change of the station sees it first.
     func pileStatusChanged(pileID: Int) async {
         do {
-            guard let stationID = try await store.stationID(ofPile: pileID) else { return }
+            guard let (stationID, hasCars) = try await store.stationOfPile(pileID), hasCars else { return }
             await statusCatchUps.run(stationID: stationID) {
                 do {
                     try await catchUp(stationID: stationID)

@@ -1,0 +1,18 @@
+-- What a station's engine (the JSON snapshot) believes, mirrored in columns, so that finding the
+-- stations that need a catch-up is one indexed query instead of decoding every snapshot on every
+-- tick, and a catch-up reads only the piles whose reported status the engine has not taken in.
+-- Both columns are written in the transaction that writes the snapshot, under the station's lock.
+
+-- The status the engine holds for the pile (NULL: not yet mirrored; the next catch-up fills it).
+ALTER TABLE piles ADD COLUMN engine_status text CHECK (engine_status IN ('on', 'off', 'repair', 'offline'));
+CREATE INDEX piles_engine_behind ON piles (station_id) WHERE engine_status IS DISTINCT FROM status;
+
+-- When the engine's next completion falls due, in station time (NULL: nothing charging). Existing
+-- stations start due, so the first tick after this migration catches each up once and fills it in.
+ALTER TABLE stations ADD COLUMN next_event_at timestamptz;
+UPDATE stations SET next_event_at = '-infinity';
+
+-- Whether a station has cars (waiting, queued or charging): a status change at a station without any
+-- cannot change its schedule, so the engine takes it in at its next tick instead of at once.
+CREATE INDEX charging_requests_active ON charging_requests (station_id)
+    WHERE state IN ('waiting', 'displaced', 'queued', 'charging');

@@ -1,0 +1,91 @@
+import ChargingDomain
+import ChargingStore
+import Foundation
+import Logging
+import PostgresClient
+import Testing
+import TestSupport
+
+/// How the ticker finds the stations whose engine is behind (migration 0008's mirror columns) and what
+/// a catch-up reads: the store alone, on its own database, with the clock in the test's hands.
+@Suite("Station catch-up")
+struct StationCatchUpTests {
+    static let hash = "$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
+
+    func withStore(_ body: (StationStore, PostgresPool) async throws -> Void) async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2, logger: Logger(label: "test"))
+        do {
+            try await SchemaMigrator().migrate(pool)
+            let store = StationStore(pool: pool)
+            try await store.create(id: 1, name: "test", settings: .standard,
+                                   pilePasswordHashes: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, Self.hash) }),
+                                   clock: .manual, start: Date(timeIntervalSince1970: 1_700_000_000))
+            try await body(store, pool)
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+    }
+
+    func engineStatus(_ store: StationStore, pile: Int) async throws -> PileStatus? {
+        try await store.snapshot(stationID: 1)?.station.pileStatus(pile)
+    }
+
+    func mirror(_ pool: PostgresPool, pile: Int) async throws -> String? {
+        try await pool.query("SELECT engine_status FROM piles WHERE id = \(pile)").first?.decode("engine_status")
+    }
+
+    @Test("a reported status the engine hasn't taken in puts the station on the ticker's list; a catch-up takes it in and mirrors it")
+    func reportedStatusMakesStationBehind() async throws {
+        try await withStore { store, pool in
+            // New piles are offline in their grace period: nothing to catch up yet.
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
+            #expect(try await store.stationsBehind(offlineGrace: .zero) == [1], "offline past the grace: the engine must hear of it")
+            _ = try await store.update(stationID: 1, offlineGrace: .zero, alsoInTransaction: { _, _ in })
+            #expect(try await store.stationsBehind(offlineGrace: .zero) == [])
+            #expect(try await mirror(pool, pile: 3) == "offline")
+
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 3")
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [1])
+            #expect(try await engineStatus(store, pile: 3) == .offline)
+            #expect(try await store.stationOfPile(3).map { [$0.stationID] } == [1])
+            #expect(try await store.stationOfPile(3)?.hasCars == false)
+
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _ in })
+            #expect(try await engineStatus(store, pile: 3) == .on)
+            #expect(try await mirror(pool, pile: 3) == "on")
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
+
+            // Going offline: behind only once the grace is over.
+            try await pool.execute("UPDATE piles SET status = 'offline', status_changed_at = now() WHERE id = 3")
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
+            #expect(try await store.stationsBehind(offlineGrace: .zero) == [1])
+        }
+    }
+
+    @Test("a car charging makes the station busy and its completion due time the ticker's: behind once the clock passes it")
+    func completionDueMakesStationBehind() async throws {
+        try await withStore { store, pool in
+            try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 1")
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock in
+                try station.apply(.submit(driver: "driver", mode: .fast, requestedKWh: 30, batteryCapacityKWh: 60), at: clock.now.instant)
+            }, alsoInTransaction: { _, _ in })
+            #expect(try await store.stationOfPile(2)?.hasCars == true)
+            let due: Date? = try await pool.query("SELECT next_event_at FROM stations WHERE id = 1").first?.decode("next_event_at")
+            // 30 kWh at 30 kW: an hour after the manual clock's start.
+            #expect(due == Date(timeIntervalSince1970: 1_700_000_000 + 3600))
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
+
+            try await store.setClock(stationID: 1, mode: .manual, speed: 1, start: Date(timeIntervalSince1970: 1_700_000_000 + 3600))
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [1])
+            let effects = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _ in })
+            #expect(effects.contains { if case .billed = $0 { true } else { false } })
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
+            #expect(try await store.stationOfPile(1)?.hasCars == false)
+            let next: Date? = try await pool.query("SELECT next_event_at FROM stations WHERE id = 1").first?.decode("next_event_at")
+            #expect(next == nil)
+        }
+    }
+}
