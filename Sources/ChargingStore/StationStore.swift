@@ -58,9 +58,11 @@ public struct StationStore: Sendable {
         return (station, clock)
     }
 
-    /// The stations whose engine is behind: a completion is due, or a pile's reported status differs
-    /// from the engine's (an offline pile only once its grace is over). One query over the mirror
-    /// columns (migration 0008), no snapshot decoded: the ticker runs it on every tick.
+    /// The stations whose engine is behind: a completion is due, or, at a station with cars, a pile's
+    /// reported status differs from the engine's (an offline pile only once its grace is over). At a
+    /// station without cars no status can move anything: its engine takes the statuses in when the
+    /// next car arrives (every change syncs them first). One query over the mirror columns (migration
+    /// 0008), no snapshot decoded: the ticker runs it on every tick.
     public func stationsBehind(offlineGrace: Duration) async throws -> [Int] {
         try await pool.query("""
             SELECT id FROM stations
@@ -68,9 +70,11 @@ public struct StationStore: Sendable {
                                                    WHEN 'scaled' THEN clock_station_origin + (now() - clock_real_origin) * clock_speed
                                                    ELSE clock_station_origin END
             UNION
-            SELECT station_id FROM piles
+            SELECT station_id FROM piles p
             WHERE engine_status IS DISTINCT FROM status
               AND NOT (status = 'offline' AND status_changed_at > now() - make_interval(secs => \(offlineGrace.inSeconds)))
+              AND EXISTS (SELECT 1 FROM charging_requests r
+                          WHERE r.station_id = p.station_id AND r.state IN ('waiting', 'displaced', 'queued', 'charging'))
             ORDER BY 1
             """).map { try $0.decode("id") }
     }

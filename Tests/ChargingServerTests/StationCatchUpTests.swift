@@ -36,29 +36,36 @@ struct StationCatchUpTests {
         try await pool.query("SELECT engine_status FROM piles WHERE id = \(pile)").first?.decode("engine_status")
     }
 
-    @Test("a reported status the engine hasn't taken in puts the station on the ticker's list; a catch-up takes it in and mirrors it")
+    @Test("at a station with cars, a reported status the engine hasn't taken in puts it on the ticker's list; without cars it waits for the next car")
     func reportedStatusMakesStationBehind() async throws {
         try await withStore { store, pool in
-            // New piles are offline in their grace period: nothing to catch up yet.
-            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
-            #expect(try await store.stationsBehind(offlineGrace: .zero) == [1], "offline past the grace: the engine must hear of it")
-            _ = try await store.update(stationID: 1, offlineGrace: .zero, alsoInTransaction: { _, _ in })
-            #expect(try await store.stationsBehind(offlineGrace: .zero) == [])
-            #expect(try await mirror(pool, pile: 3) == "offline")
-
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 3")
-            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [1])
-            #expect(try await engineStatus(store, pile: 3) == .offline)
+            #expect(try await store.stationsBehind(offlineGrace: .zero) == [], "no car: no status can move anything")
             #expect(try await store.stationOfPile(3).map { [$0.stationID] } == [1])
             #expect(try await store.stationOfPile(3)?.hasCars == false)
+            #expect(try await engineStatus(store, pile: 3) == .off, "a new pile is off in the engine")
 
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _ in })
+            // The next car's change takes the pending statuses in first, so it goes to pile 3.
+            try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock in
+                try station.apply(.submit(driver: "driver", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
+            }, alsoInTransaction: { _, _ in })
             #expect(try await engineStatus(store, pile: 3) == .on)
             #expect(try await mirror(pool, pile: 3) == "on")
+            #expect(try await store.snapshot(stationID: 1)?.station.pileQueue(3)?.first?.driver == "driver")
+            #expect(try await store.stationOfPile(4)?.hasCars == true)
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
+
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 4")
+            #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [1])
+            #expect(try await engineStatus(store, pile: 4) == .off)
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _ in })
+            #expect(try await engineStatus(store, pile: 4) == .on)
+            #expect(try await mirror(pool, pile: 4) == "on")
             #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
 
             // Going offline: behind only once the grace is over.
-            try await pool.execute("UPDATE piles SET status = 'offline', status_changed_at = now() WHERE id = 3")
+            try await pool.execute("UPDATE piles SET status = 'offline', status_changed_at = now() WHERE id = 4")
             #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
             #expect(try await store.stationsBehind(offlineGrace: .zero) == [1])
         }

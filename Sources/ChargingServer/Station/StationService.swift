@@ -65,15 +65,15 @@ public struct StationService: Sendable {
         try await store.update(stationID: stationID, offlineGrace: offlineGrace, alsoInTransaction: Self.queueInstructions)
     }
 
-    /// The stations the ticker must catch up: a completion due, or a pile status the engine hasn't taken in.
+    /// The stations the ticker must catch up: a completion due, or (with cars) a pile status the engine hasn't taken in.
     func stationsBehind() async throws -> [Int] {
         try await store.stationsBehind(offlineGrace: offlineGrace)
     }
 
     /// A pile's status changed in `piles`. At a station with cars the engine follows at once (a burst of
     /// changes in one station shares its catch-ups); at a station without any, the change cannot move a
-    /// car, so the ticker takes it in at its next tick: a reconnect storm of idle chargers costs one
-    /// query each, not a catch-up each. Either way, every later change of the station sees it first.
+    /// car, and the engine takes it in when the next car arrives (every change syncs statuses first): a
+    /// reconnect storm of idle chargers costs one query each, not a catch-up each.
     func pileStatusChanged(pileID: Int) async {
         do {
             guard let (stationID, hasCars) = try await store.stationOfPile(pileID), hasCars else { return }
