@@ -77,11 +77,11 @@ public struct OCPPStore: Sendable {
     /// A StatusNotification: the connector's report is kept as sent, and the pile's status follows
     /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
     /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's
-    /// own Faulted ends with its next report). False when a newer socket holds the pile.
-    /// Whether the report was recorded (nil: a newer socket holds the pile) and the pile's status changed.
+    /// own Faulted ends with its next report). Nil when a newer socket holds the pile; else whether the
+    /// pile's status changed, its station, and whether that station has cars.
     public func recordConnector(
         pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
-    ) async throws -> Bool? {
+    ) async throws -> (changed: Bool, stationID: Int, stationHasCars: Bool)? {
         try await pool.query("""
             WITH before AS (SELECT status FROM piles WHERE id = \(pileID) AND owner_epoch = \(epoch) FOR UPDATE)
             UPDATE piles p SET connector_status = \(connectorStatus), connector_error = \(errorCode), connector_info = \(info),
@@ -90,8 +90,8 @@ public struct OCPPStore: Sendable {
                                            THEN 'repair' ELSE \(status.rawValue) END,
                              status_changed_at = CASE WHEN p.status = \(status.rawValue) THEN p.status_changed_at ELSE now() END
             FROM before WHERE p.id = \(pileID) AND p.owner_epoch = \(epoch)
-            RETURNING p.status <> before.status AS changed
-            """).first?.decode("changed")
+            RETURNING p.status <> before.status AS changed, p.station_id, station_has_cars(p.station_id)
+            """).first.map { (try $0.decode("changed"), try $0.decode("station_id"), try $0.decode("station_has_cars")) }
     }
 
     public func recordDiagnosticsStatus(_ status: String, pileID: Int, epoch: Int64) async throws {

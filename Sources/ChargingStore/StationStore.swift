@@ -70,11 +70,10 @@ public struct StationStore: Sendable {
                                                    WHEN 'scaled' THEN clock_station_origin + (now() - clock_real_origin) * clock_speed
                                                    ELSE clock_station_origin END
             UNION
-            SELECT station_id FROM piles p
+            SELECT station_id FROM piles
             WHERE engine_status IS DISTINCT FROM status
               AND NOT (status = 'offline' AND status_changed_at > now() - make_interval(secs => \(offlineGrace.inSeconds)))
-              AND EXISTS (SELECT 1 FROM charging_requests r
-                          WHERE r.station_id = p.station_id AND r.state IN ('waiting', 'displaced', 'queued', 'charging'))
+              AND station_has_cars(station_id)
             ORDER BY 1
             """).map { try $0.decode("id") }
     }
@@ -82,12 +81,7 @@ public struct StationStore: Sendable {
     /// The pile's station, and whether that station has any car (waiting, queued or charging): without
     /// one, a pile's status change cannot change the schedule.
     public func stationOfPile(_ pileID: Int) async throws -> (stationID: Int, hasCars: Bool)? {
-        guard let row = try await pool.query("""
-            SELECT p.station_id,
-                   EXISTS (SELECT 1 FROM charging_requests r
-                           WHERE r.station_id = p.station_id AND r.state IN ('waiting', 'displaced', 'queued', 'charging')) AS has_cars
-            FROM piles p WHERE p.id = \(pileID)
-            """).first
+        guard let row = try await pool.query("SELECT station_id, station_has_cars(station_id) AS has_cars FROM piles WHERE id = \(pileID)").first
         else { return nil }
         return (try row.decode("station_id"), try row.decode("has_cars"))
     }

@@ -8,6 +8,24 @@ public struct PileOwnership: Sendable {
     public struct Claim: Sendable, Equatable {
         public var epoch: Int64
         public var previousOwner: UUID?
+        /// The pile's station, which the new status (`off`) concerns.
+        public var station: StationOfPile
+    }
+
+    /// The station a pile's status change concerns, and whether it has cars: only then must its
+    /// engine hear of the change at once (`station_has_cars`, migration 0008).
+    public struct StationOfPile: Sendable, Equatable {
+        public var stationID: Int
+        public var hasCars: Bool
+
+        public init(stationID: Int, hasCars: Bool) {
+            self.stationID = stationID
+            self.hasCars = hasCars
+        }
+
+        init(_ row: PostgresRow) throws {
+            self.init(stationID: try row.decode("station_id"), hasCars: try row.decode("station_has_cars"))
+        }
     }
 
     let pool: PostgresPool
@@ -22,29 +40,30 @@ public struct PileOwnership: Sendable {
     /// previous owner, if any, is told to close its older socket.
     public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
         // A pile nobody holds (the usual connect, and every one of a reconnect storm) is one statement.
-        if let epoch: Int64 = try await pool.query("""
+        if let row = try await pool.query("""
             WITH claimed AS (
                 UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
                                  status = 'off', status_changed_at = now(), protocol = \(`protocol`)
-                WHERE id = \(pileID) AND owner_instance IS NULL RETURNING owner_epoch
+                WHERE id = \(pileID) AND owner_instance IS NULL RETURNING owner_epoch, station_id
             ), expired AS (
                 UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
                 WHERE pile_id = \(pileID) AND state = 'pending' AND owner_epoch < (SELECT owner_epoch FROM claimed)
             )
-            SELECT owner_epoch FROM claimed
-            """).first?.decode("owner_epoch") {
-            return Claim(epoch: epoch, previousOwner: nil)
+            SELECT owner_epoch, station_id, station_has_cars(station_id) FROM claimed
+            """).first {
+            return Claim(epoch: try row.decode("owner_epoch"), previousOwner: nil, station: try StationOfPile(row))
         }
         return try await pool.withTransaction { connection in
             let previous = try await connection.query(
                 "SELECT owner_instance FROM piles WHERE id = \(pileID) FOR UPDATE")
             guard let row = previous.first else { return nil }
             let previousOwner = try row.decode("owner_instance", as: UUID?.self)
-            let epoch: Int64 = try await connection.query("""
+            let claimed = try await connection.query("""
                 UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
                                  status = 'off', status_changed_at = now(), protocol = \(`protocol`)
-                WHERE id = \(pileID) RETURNING owner_epoch
-                """).first!.decode("owner_epoch")
+                WHERE id = \(pileID) RETURNING owner_epoch, station_id, station_has_cars(station_id)
+                """).first!
+            let epoch: Int64 = try claimed.decode("owner_epoch")
             // Commands queued for an older socket must not fire on this one.
             try await connection.execute("""
                 UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
@@ -53,17 +72,18 @@ public struct PileOwnership: Sendable {
             if let previousOwner {
                 try await notify(previousOwner, .replaced(pileID: pileID, epoch: epoch), on: connection)
             }
-            return Claim(epoch: epoch, previousOwner: previousOwner)
+            return Claim(epoch: epoch, previousOwner: previousOwner, station: try StationOfPile(claimed))
         }
     }
 
-    /// The socket closed: the pile goes offline unless a newer connection owns it.
+    /// The socket closed: the pile goes offline unless a newer connection owns it (nil then).
     @discardableResult
-    public func release(pileID: Int, epoch: Int64) async throws -> Bool {
-        try await pool.execute("""
+    public func release(pileID: Int, epoch: Int64) async throws -> StationOfPile? {
+        try await pool.query("""
             UPDATE piles SET owner_instance = NULL, connected_since = NULL, status = 'offline', status_changed_at = now()
             WHERE id = \(pileID) AND owner_epoch = \(epoch) AND owner_instance = \(instance)
-            """) == 1
+            RETURNING station_id, station_has_cars(station_id)
+            """).first.map(StationOfPile.init)
     }
 
     /// The piles this instance has owned in the database for longer than `age`, with their epochs
@@ -75,13 +95,14 @@ public struct PileOwnership: Sendable {
             """).map { (try $0.decode("id"), try $0.decode("owner_epoch")) }
     }
 
-    /// The pile's own status button (or a written admin command); refused when stale.
+    /// The pile's own status button (or a written admin command); nil (refused) when stale.
     @discardableResult
-    public func recordStatus(pileID: Int, epoch: Int64, status: PileStatus) async throws -> Bool {
-        try await pool.execute("""
+    public func recordStatus(pileID: Int, epoch: Int64, status: PileStatus) async throws -> StationOfPile? {
+        try await pool.query("""
             UPDATE piles SET status = \(status.rawValue), status_changed_at = now()
             WHERE id = \(pileID) AND owner_epoch = \(epoch) AND owner_instance = \(instance)
-            """) == 1
+            RETURNING station_id, station_has_cars(station_id)
+            """).first.map(StationOfPile.init)
     }
 }
 

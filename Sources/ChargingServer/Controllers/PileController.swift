@@ -102,10 +102,10 @@ extension PileController: PileSocketAcceptor, PileSession {
             case .status(let name):
                 guard let status = PileStatus(rawValue: name) else { return "字段错误: status 必须是 on/off/repair" }
                 if let refusal = stations.statusReportRefusal(pileID: pileID, status: status) { return refusal }
-                guard try await ownership.recordStatus(pileID: pileID, epoch: epoch, status: status) else {
+                guard let station = try await ownership.recordStatus(pileID: pileID, epoch: epoch, status: status) else {
                     return "连接已被替换"
                 }
-                await stations.pileStatusChanged(pileID: pileID)
+                await stations.pileStatusChanged(at: station)
             case .meter(let requestID, let energy):
                 if let refusal = try await stations.meterReading(pileID: pileID, requestID: requestID, energyKWh: energy, source: .chargepile) {
                     return refusal

@@ -57,11 +57,14 @@ struct OCPPCallHandler {
                 logger.notice("StatusNotification ignored", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
                 return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
             }
-            let changed = try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
-                                                          errorCode: report.errorCode.rawValue, info: report.info, status: status)
-            if changed != nil { lastConnectorReport.remember(key) }
+            guard let recorded = try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
+                                                                 errorCode: report.errorCode.rawValue, info: report.info, status: status)
+            else { return try OCPPOutbound.callResult(id: id, StatusNotificationResponse()) }
+            lastConnectorReport.remember(key)
             // Only a new pile status concerns the engine; a new connector detail is just recorded.
-            if changed == true { await services.stations.pileStatusChanged(pileID: pileID) }
+            if recorded.changed {
+                await services.stations.pileStatusChanged(at: .init(stationID: recorded.stationID, hasCars: recorded.stationHasCars))
+            }
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 
         case .authorize(let request):

@@ -20,7 +20,7 @@ struct PileSocketLifecycle: Sendable {
             connection.claimed(epoch: claim.epoch)
             await hub.attach(connection, epoch: claim.epoch)
             connection.logger.info("pile connected", metadata: ["epoch": "\(claim.epoch)", "protocol": "\(`protocol`.rawValue)"])
-            await stations.pileStatusChanged(pileID: pileID)
+            await stations.pileStatusChanged(at: claim.station)
             return true
         } catch {
             connection.logger.warning("pile could not be claimed", metadata: ["error": "\(error)"])
@@ -32,8 +32,8 @@ struct PileSocketLifecycle: Sendable {
     func close(_ connection: PileConnection) async {
         guard let epoch = connection.epoch else { return }
         await hub.detach(pileID: connection.pileID, epoch: epoch)
-        if (try? await ownership.release(pileID: connection.pileID, epoch: epoch)) == true {
-            await stations.pileStatusChanged(pileID: connection.pileID)
+        if let station = try? await ownership.release(pileID: connection.pileID, epoch: epoch) {
+            await stations.pileStatusChanged(at: station)
         }
         connection.logger.info("pile disconnected", metadata: ["epoch": "\(epoch)"])
     }

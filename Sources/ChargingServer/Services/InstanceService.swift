@@ -55,7 +55,7 @@ struct InstanceService: Service {
         guard !owned.isEmpty else { return }
         let held = await hub.heldEpochs
         for orphan in owned where held[orphan.pileID] != orphan.epoch {
-            guard try await ownership.release(pileID: orphan.pileID, epoch: orphan.epoch) else { continue }
+            guard try await ownership.release(pileID: orphan.pileID, epoch: orphan.epoch) != nil else { continue }
             logger.info("pile without a socket here marked offline", metadata: ["pile": "\(orphan.pileID)"])
         }
     }

@@ -74,16 +74,23 @@ public struct StationService: Sendable {
     /// changes in one station shares its catch-ups); at a station without any, the change cannot move a
     /// car, and the engine takes it in when the next car arrives (every change syncs statuses first): a
     /// reconnect storm of idle chargers costs one query each, not a catch-up each.
+    func pileStatusChanged(at station: PileOwnership.StationOfPile) async {
+        guard station.hasCars else { return }
+        let stationID = station.stationID
+        await statusCatchUps.run(stationID: stationID) {
+            do {
+                try await catchUp(stationID: stationID)
+            } catch {
+                logger.warning("station catch-up failed", metadata: ["station": "\(stationID)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The same, for a change whose writer didn't read the pile's station.
     func pileStatusChanged(pileID: Int) async {
         do {
-            guard let (stationID, hasCars) = try await store.stationOfPile(pileID), hasCars else { return }
-            await statusCatchUps.run(stationID: stationID) {
-                do {
-                    try await catchUp(stationID: stationID)
-                } catch {
-                    logger.warning("station catch-up failed", metadata: ["station": "\(stationID)", "error": "\(error)"])
-                }
-            }
+            guard let (stationID, hasCars) = try await store.stationOfPile(pileID) else { return }
+            await pileStatusChanged(at: .init(stationID: stationID, hasCars: hasCars))
         } catch {
             logger.warning("station catch-up failed", metadata: ["pile": "\(pileID)", "error": "\(error)"])
         }

@@ -12,7 +12,11 @@ CREATE INDEX piles_engine_behind ON piles (station_id) WHERE engine_status IS DI
 ALTER TABLE stations ADD COLUMN next_event_at timestamptz;
 UPDATE stations SET next_event_at = '-infinity';
 
--- Whether a station has cars (waiting, queued or charging): a status change at a station without any
--- cannot change its schedule, so the engine takes it in at its next tick instead of at once.
+-- Whether a station has cars (waiting, queued or charging): a pile status change at a station without
+-- any cannot change its schedule, so its engine takes it in when the next car arrives.
 CREATE INDEX charging_requests_active ON charging_requests (station_id)
     WHERE state IN ('waiting', 'displaced', 'queued', 'charging');
+CREATE FUNCTION station_has_cars(station integer) RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM charging_requests
+                   WHERE station_id = station AND state IN ('waiting', 'displaced', 'queued', 'charging'))
+$$;
