@@ -59,9 +59,10 @@ public func buildApplication(
     let pileController = PileController(piles: piles, tokens: tokens, login: login, ownership: ownership, lifecycle: lifecycle,
                                         commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens)
     pileController.addRoutes(to: router)
+    let ocppStore = OCPPStore(pool: pool)
     let ocppController = OCPPController(
-        services: OCPPServices(store: OCPPStore(pool: pool), ownership: ownership, lifecycle: lifecycle, stations: stations,
-                               credentials: ChargePointCredentials(hasher: hasher, store: OCPPStore(pool: pool)), callTimeout: configuration.ocppCallTimeout,
+        services: OCPPServices(store: ocppStore, ownership: ownership, lifecycle: lifecycle, stations: stations,
+                               credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor),
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,

@@ -6,8 +6,13 @@ import PostgresClient
 /// report, idTags and transactions. Writes about a pile's socket are fenced by its epoch.
 public struct OCPPStore: Sendable {
     let pool: PostgresPool
+    /// StatusNotifications of many chargers, written together (group commit).
+    private let connectorReports: PostgresBatcher<ConnectorReport>
 
-    public init(pool: PostgresPool) { self.pool = pool }
+    public init(pool: PostgresPool) {
+        self.pool = pool
+        connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
+    }
 
     /// A charge point's identity and how to check its secret: the bcrypt hash (the same secret as
     /// `/p/login`) and, once known, the salted SHA-256 of the secret (migration 0007).
@@ -82,16 +87,33 @@ public struct OCPPStore: Sendable {
     public func recordConnector(
         pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
     ) async throws -> (changed: Bool, stationID: Int, stationHasCars: Bool)? {
-        try await pool.query("""
-            WITH before AS (SELECT status FROM piles WHERE id = \(pileID) AND owner_epoch = \(epoch) FOR UPDATE)
-            UPDATE piles p SET connector_status = \(connectorStatus), connector_error = \(errorCode), connector_info = \(info),
-                             connector_reported_at = now(),
-                             status = CASE WHEN \(status.rawValue) = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
-                                           THEN 'repair' ELSE \(status.rawValue) END,
-                             status_changed_at = CASE WHEN p.status = \(status.rawValue) THEN p.status_changed_at ELSE now() END
-            FROM before WHERE p.id = \(pileID) AND p.owner_epoch = \(epoch)
-            RETURNING p.status <> before.status AS changed, p.station_id, station_has_cars(p.station_id)
-            """).first.map { (try $0.decode("changed"), try $0.decode("station_id"), try $0.decode("station_has_cars")) }
+        let report = ConnectorReport(pile_id: pileID, epoch: epoch, connector_status: connectorStatus, connector_error: errorCode,
+                                     connector_info: info, status: status.rawValue)
+        return try await connectorReports.run(report)
+            .map { (try $0.decode("changed"), try $0.decode("station_id"), try $0.decode("station_has_cars")) }
+    }
+
+    private struct ConnectorReport: Encodable, Sendable {
+        var pile_id: Int, epoch: Int64, connector_status: String, connector_error: String, connector_info: String?, status: String
+    }
+
+    private static func recordConnectorsQuery(_ batch: String) -> PostgresQuery {
+        """
+        WITH report AS (
+            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb)
+                AS r(n integer, pile_id integer, epoch bigint, connector_status text, connector_error text, connector_info text, status text)
+        ), before AS (
+            SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch ORDER BY p.id FOR UPDATE OF p
+        )
+        UPDATE piles p SET connector_status = r.connector_status, connector_error = r.connector_error, connector_info = r.connector_info,
+                           connector_reported_at = now(),
+                           status = CASE WHEN r.status = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
+                                         THEN 'repair' ELSE r.status END,
+                           status_changed_at = CASE WHEN p.status = r.status THEN p.status_changed_at ELSE now() END
+        FROM report r JOIN before ON before.id = r.pile_id
+        WHERE p.id = r.pile_id AND p.owner_epoch = r.epoch
+        RETURNING r.n, p.status <> before.status AS changed, p.station_id, station_has_cars(p.station_id)
+        """
     }
 
     public func recordDiagnosticsStatus(_ status: String, pileID: Int, epoch: Int64) async throws {

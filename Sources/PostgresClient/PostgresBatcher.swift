@@ -1,0 +1,91 @@
+import Foundation
+
+/// Group commit for one kind of single-row write: callers that arrive while a batch runs are taken
+/// together into the next one, which is one statement (one round trip, one commit) for all of them.
+/// Alone, a caller waits for nobody; under a storm of thousands of chargers, N writes cost one
+/// statement instead of N.
+///
+/// The statement receives the batch as one bound parameter, a JSON array of the inputs, each with
+/// its position `n` added (read it with `jsonb_to_recordset($1::jsonb) AS i(n integer, …)`); a caller
+/// gets the result row whose `n` column is its own, or nil when the statement returned none for it
+/// (a stale epoch, say). Lock rows in one order (`ORDER BY id FOR UPDATE`) so two batches never
+/// deadlock. When a batch of several fails, each of its inputs runs again alone, so one bad input
+/// fails only its own caller.
+public actor PostgresBatcher<Input: Encodable & Sendable> {
+    public typealias Statement = @Sendable (_ batchJSON: String) -> PostgresQuery
+
+    private struct Waiting {
+        var input: Input
+        var caller: CheckedContinuation<PostgresRow?, any Error>
+    }
+
+    private let pool: PostgresPool
+    private let maxBatch: Int
+    private let statement: Statement
+    private var waiting: [Waiting] = []
+    private var running = false
+
+    /// Inputs waiting for the next batch (not the one running).
+    var waitingCount: Int { waiting.count }
+    /// A batch is being written and nobody waits for the next one yet.
+    var onlyOneBatchRunning: Bool { running && waiting.isEmpty }
+
+    public init(pool: PostgresPool, maxBatch: Int = 256, statement: @escaping Statement) {
+        self.pool = pool
+        self.maxBatch = maxBatch
+        self.statement = statement
+    }
+
+    /// Runs `input` in the next batch and returns its result row, if the statement returned one.
+    public func run(_ input: Input) async throws -> PostgresRow? {
+        try await withCheckedThrowingContinuation { caller in
+            waiting.append(Waiting(input: input, caller: caller))
+            if !running {
+                running = true
+                Task { await drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !waiting.isEmpty {
+            let batch = Array(waiting.prefix(maxBatch))
+            waiting.removeFirst(batch.count)
+            await runBatch(batch)
+        }
+        running = false
+    }
+
+    private func runBatch(_ batch: [Waiting]) async {
+        do {
+            let rows = try await execute(batch.map(\.input))
+            for (position, waiting) in batch.enumerated() { waiting.caller.resume(returning: rows[position]) }
+        } catch where batch.count > 1 {
+            for waiting in batch { await runBatch([waiting]) }
+        } catch {
+            batch[0].caller.resume(throwing: error)
+        }
+    }
+
+    /// The result row of each input, by position.
+    private func execute(_ inputs: [Input]) async throws -> [Int: PostgresRow] {
+        let elements = inputs.enumerated().map { Numbered(n: $0.offset, input: $0.element) }
+        let json = String(decoding: try JSONEncoder().encode(elements), as: UTF8.self)
+        var rows: [Int: PostgresRow] = [:]
+        for row in try await pool.query(statement(json)) { rows[try row.decode("n")] = row }
+        return rows
+    }
+}
+
+/// An input with its position in the batch, encoded as one flat JSON object.
+private struct Numbered<Input: Encodable>: Encodable {
+    enum Key: String, CodingKey { case n }
+    var n: Int
+    var input: Input
+
+    func encode(to encoder: any Encoder) throws {
+        try input.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(n, forKey: .n)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+@testable import PostgresClient
+import Testing
+import TestSupport
+
+@Suite struct BatcherTests {
+    struct Note: Encodable, Sendable {
+        var text: String?
+        var size: Int
+    }
+
+    static func insertNotes(_ batch: String) -> PostgresQuery {
+        """
+        INSERT INTO notes (text, size, written_by)
+        SELECT text, size, txid_current() FROM jsonb_to_recordset(\(batch)::jsonb) AS i(n integer, text text, size integer)
+        RETURNING (SELECT n FROM jsonb_to_recordset(\(batch)::jsonb) AS j(n integer, size integer) WHERE j.size = notes.size) AS n,
+                  text, size, written_by
+        """
+    }
+
+    func withNotes(_ body: (PostgresPool, PostgresBatcher<Note>) async throws -> Void) async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 3)
+        do {
+            try await pool.execute("CREATE TABLE notes (size integer PRIMARY KEY CHECK (size >= 0), text text, written_by bigint NOT NULL)")
+            try await body(pool, PostgresBatcher(pool: pool, statement: Self.insertNotes))
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+    }
+
+    @Test func callersArrivingDuringABatchShareTheNextStatementAndEachGetsItsOwnRow() async throws {
+        try await withNotes { pool, batcher in
+            // The first batch waits for a lock, so the other 40 callers queue behind it.
+            try await pool.withConnection { blocker in
+                try await blocker.execute("BEGIN")
+                try await blocker.execute("LOCK TABLE notes IN EXCLUSIVE MODE")
+                try await withThrowingTaskGroup(of: (Int, String?, Int).self) { group in
+                    group.addTask {
+                        let row = try #require(try await batcher.run(Note(text: "first", size: 0)))
+                        return (0, try row.decode("text"), try row.decode("size"))
+                    }
+                    try await eventually { await batcher.onlyOneBatchRunning }
+                    for size in 1...40 {
+                        group.addTask {
+                            // Quotes, braces and a NULL travel intact through the JSON parameter.
+                            let text: String? = size == 7 ? nil : "note \"\(size)\" {x}"
+                            let row = try #require(try await batcher.run(Note(text: text, size: size)))
+                            return (size, try row.decode("text"), try row.decode("size"))
+                        }
+                    }
+                    try await eventually { await batcher.waitingCount == 40 }
+                    try await blocker.execute("COMMIT")
+                    for try await (size, text, returnedSize) in group {
+                        #expect(returnedSize == size, "each caller gets its own row")
+                        #expect(text == (size == 0 ? "first" : size == 7 ? nil : "note \"\(size)\" {x}"))
+                    }
+                }
+            }
+            let transactions: Int = try await pool.query("SELECT count(DISTINCT written_by) AS n FROM notes").first!.decode("n")
+            #expect(transactions == 2, "the first note alone, then the 40 that waited in one statement")
+        }
+    }
+
+    @Test func oneBadInputFailsOnlyItsOwnCaller() async throws {
+        try await withNotes { pool, batcher in
+            try await pool.withConnection { blocker in
+                try await blocker.execute("BEGIN")
+                try await blocker.execute("LOCK TABLE notes IN EXCLUSIVE MODE")
+                try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+                    group.addTask { (100, try await batcher.run(Note(text: "first", size: 100)) != nil) }
+                    try await eventually { await batcher.onlyOneBatchRunning }
+                    for size in [1, -5, 2] {
+                        group.addTask {
+                            do {
+                                return (size, try await batcher.run(Note(text: "x", size: size)) != nil)
+                            } catch let error as PostgresError where error.code == .checkViolation {
+                                return (size, false)
+                            }
+                        }
+                    }
+                    try await eventually { await batcher.waitingCount == 3 }
+                    try await blocker.execute("COMMIT")
+                    var written: [Int: Bool] = [:]
+                    for try await (size, ok) in group { written[size] = ok }
+                    #expect(written == [100: true, 1: true, -5: false, 2: true])
+                }
+            }
+            let sizes: [Int] = try await pool.query("SELECT size FROM notes ORDER BY size").map { try $0.decode("size") }
+            #expect(sizes == [1, 2, 100])
+        }
+    }
+}
