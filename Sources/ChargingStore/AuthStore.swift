@@ -5,8 +5,13 @@ import PostgresClient
 /// every instance through PostgreSQL.
 public struct AuthStore: Sendable {
     let pool: PostgresPool
+    /// Audit lines of many logins and charger handshakes, written together (group commit).
+    private let auditLines: PostgresBatcher<AuditLine>
 
-    public init(pool: PostgresPool) { self.pool = pool }
+    public init(pool: PostgresPool) {
+        self.pool = pool
+        auditLines = PostgresBatcher(pool: pool, statement: Self.insertAuditLinesQuery)
+    }
 
     public enum Scope: String, Sendable {
         case account, address, register
@@ -89,10 +94,22 @@ public struct AuthStore: Sendable {
     /// One line of the audit trail. Never a password or a token.
     public func record(event: String, role: AccountRole, username: String, clientAddress: String, outcome: String,
                        instance: UUID?) async throws {
-        try await pool.execute("""
-            INSERT INTO auth_events (role, event, username, client_address, outcome, instance)
-            VALUES (\(role.rawValue), \(event), \(String(username.prefix(200))), \(String(clientAddress.prefix(100))), \(outcome),
-                    \(instance?.uuidString)::uuid)
-            """)
+        _ = try await auditLines.run(AuditLine(role: role.rawValue, event: event, username: String(username.prefix(200)),
+                                               client_address: String(clientAddress.prefix(100)), outcome: outcome,
+                                               instance: instance?.uuidString))
+    }
+
+    private struct AuditLine: Encodable, Sendable {
+        var role: String, event: String, username: String, client_address: String, outcome: String, instance: String?
+    }
+
+    private static func insertAuditLinesQuery(_ batch: String) -> PostgresQuery {
+        """
+        INSERT INTO auth_events (role, event, username, client_address, outcome, instance)
+        SELECT role, event, username, client_address, outcome, instance::uuid
+        FROM jsonb_to_recordset(\(batch)::jsonb)
+            AS a(n integer, role text, event text, username text, client_address text, outcome text, instance text)
+        ORDER BY n
+        """
     }
 }

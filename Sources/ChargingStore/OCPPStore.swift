@@ -6,12 +6,14 @@ import PostgresClient
 /// report, idTags and transactions. Writes about a pile's socket are fenced by its epoch.
 public struct OCPPStore: Sendable {
     let pool: PostgresPool
-    /// StatusNotifications of many chargers, written together (group commit).
+    /// StatusNotifications and BootNotifications of many chargers, written together (group commit).
     private let connectorReports: PostgresBatcher<ConnectorReport>
+    private let boots: PostgresBatcher<BootRecord>
 
     public init(pool: PostgresPool) {
         self.pool = pool
         connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
+        boots = PostgresBatcher(pool: pool, statement: Self.recordBootsQuery)
     }
 
     /// A charge point's identity and how to check its secret: the bcrypt hash (the same secret as
@@ -72,11 +74,28 @@ public struct OCPPStore: Sendable {
 
     @discardableResult
     public func recordBoot(_ boot: Boot, pileID: Int, epoch: Int64) async throws -> Bool {
-        try await pool.execute("""
-            UPDATE piles SET boot_vendor = \(boot.vendor), boot_model = \(boot.model), boot_serial = \(boot.serial),
-                             boot_firmware = \(boot.firmware), booted_at = now()
-            WHERE id = \(pileID) AND owner_epoch = \(epoch)
-            """) == 1
+        try await boots.run(BootRecord(pile_id: pileID, epoch: epoch, vendor: boot.vendor, model: boot.model, serial: boot.serial,
+                                       firmware: boot.firmware)) != nil
+    }
+
+    private struct BootRecord: Encodable, Sendable {
+        var pile_id: Int, epoch: Int64, vendor: String, model: String, serial: String?, firmware: String?
+    }
+
+    private static func recordBootsQuery(_ batch: String) -> PostgresQuery {
+        """
+        WITH boot AS (
+            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb)
+                AS b(n integer, pile_id integer, epoch bigint, vendor text, model text, serial text, firmware text)
+        ), locked AS (
+            SELECT p.id FROM piles p JOIN boot b ON p.id = b.pile_id AND p.owner_epoch = b.epoch ORDER BY p.id FOR UPDATE OF p
+        )
+        UPDATE piles p SET boot_vendor = b.vendor, boot_model = b.model, boot_serial = b.serial, boot_firmware = b.firmware,
+                           booted_at = now()
+        FROM boot b JOIN locked ON locked.id = b.pile_id
+        WHERE p.id = b.pile_id AND p.owner_epoch = b.epoch
+        RETURNING b.n
+        """
     }
 
     /// A StatusNotification: the connector's report is kept as sent, and the pile's status follows

@@ -30,27 +30,47 @@ public struct PileOwnership: Sendable {
 
     let pool: PostgresPool
     let instance: UUID
+    /// Claims of piles nobody holds, written together (group commit): a reconnect storm's connects.
+    private let freeClaims: PostgresBatcher<FreeClaim>
 
     public init(pool: PostgresPool, instance: UUID) {
         self.pool = pool
         self.instance = instance
+        freeClaims = PostgresBatcher(pool: pool) { batch in Self.claimFreePilesQuery(batch, instance: instance) }
+    }
+
+    private struct FreeClaim: Encodable, Sendable {
+        var pile_id: Int
+        var `protocol`: String
+    }
+
+    /// Takes the piles of the batch that nobody holds for this instance; commands queued for their
+    /// older sockets expire.
+    private static func claimFreePilesQuery(_ batch: String, instance: UUID) -> PostgresQuery {
+        """
+        WITH claim AS (
+            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb) AS c(n integer, pile_id integer, protocol text)
+        ), locked AS (
+            SELECT p.id FROM piles p JOIN claim c ON p.id = c.pile_id WHERE p.owner_instance IS NULL ORDER BY p.id FOR UPDATE OF p
+        ), claimed AS (
+            UPDATE piles p SET owner_instance = \(instance), owner_epoch = p.owner_epoch + 1, connected_since = now(),
+                               status = 'off', status_changed_at = now(), protocol = c.protocol
+            FROM claim c JOIN locked ON locked.id = c.pile_id
+            WHERE p.id = c.pile_id AND p.owner_instance IS NULL
+            RETURNING c.n, p.id, p.owner_epoch, p.station_id
+        ), expired AS (
+            UPDATE pile_commands pc SET state = 'expired', finished_at = now(), error = 'replaced'
+            FROM claimed WHERE pc.pile_id = claimed.id AND pc.state = 'pending' AND pc.owner_epoch < claimed.owner_epoch
+        )
+        SELECT n, owner_epoch, station_id, station_has_cars(station_id) FROM claimed
+        """
     }
 
     /// Takes the pile for a new socket on this instance; it starts `off` (seed). The
     /// previous owner, if any, is told to close its older socket.
     public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
-        // A pile nobody holds (the usual connect, and every one of a reconnect storm) is one statement.
-        if let row = try await pool.query("""
-            WITH claimed AS (
-                UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
-                                 status = 'off', status_changed_at = now(), protocol = \(`protocol`)
-                WHERE id = \(pileID) AND owner_instance IS NULL RETURNING owner_epoch, station_id
-            ), expired AS (
-                UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
-                WHERE pile_id = \(pileID) AND state = 'pending' AND owner_epoch < (SELECT owner_epoch FROM claimed)
-            )
-            SELECT owner_epoch, station_id, station_has_cars(station_id) FROM claimed
-            """).first {
+        // A pile nobody holds (the usual connect, and every one of a reconnect storm): one statement, shared.
+        if let row = try await freeClaims.run(FreeClaim(pile_id: pileID, protocol: `protocol`)) {
             return Claim(epoch: try row.decode("owner_epoch"), previousOwner: nil, station: try StationOfPile(row))
         }
         return try await pool.withTransaction { connection in
