@@ -5,12 +5,15 @@ import PostgresClient
 /// every instance through PostgreSQL.
 public struct AuthStore: Sendable {
     let pool: PostgresPool
-    /// Audit lines of many logins and charger handshakes, written together (group commit).
+    /// Audit lines of many logins and charger handshakes, written together (group commit), and their
+    /// throttle counters, read together.
     private let auditLines: PostgresBatcher<AuditLine>
+    private let loginCounterReads: PostgresBatcher<LoginKeys>
 
     public init(pool: PostgresPool) {
         self.pool = pool
         auditLines = PostgresBatcher(pool: pool, statement: Self.insertAuditLinesQuery)
+        loginCounterReads = PostgresBatcher(pool: pool, statement: Self.loginCountersQuery)
     }
 
     public enum Scope: String, Sendable {
@@ -24,34 +27,51 @@ public struct AuthStore: Sendable {
         public var secondsSinceLast: Double
         /// Seconds the key stays locked; nil or ≤ 0 when it is not locked.
         public var lockedFor: Double?
+
+        init(_ row: PostgresRow) throws {
+            failures = try row.decode("failures")
+            secondsSinceLast = try row.decode("since_last")
+            lockedFor = try row.decode("locked_for", as: Double?.self)
+        }
     }
 
     /// The live counter of a key (nil: none, or one older than `window`).
     public func counter(_ scope: Scope, key: String, window: Duration) async throws -> Counter? {
-        try await counters(.init(scope, key), .init(scope, key), window: window)[scope]
-    }
-
-    /// The live counters of a login's account and address keys, in one query.
-    public func counters(_ first: ScopedKey, _ second: ScopedKey, window: Duration) async throws -> [Scope: Counter] {
-        var found: [Scope: Counter] = [:]
-        for row in try await pool.query("""
-            SELECT scope, failures, extract(epoch FROM now() - last_at)::float8 AS since_last,
+        try await pool.query("""
+            SELECT failures, extract(epoch FROM now() - last_at)::float8 AS since_last,
                    extract(epoch FROM locked_until - now())::float8 AS locked_for
             FROM auth_throttle
-            WHERE ((scope = \(first.scope.rawValue) AND key = \(first.key)) OR (scope = \(second.scope.rawValue) AND key = \(second.key)))
+            WHERE scope = \(scope.rawValue) AND key = \(key)
               AND (last_at > now() - make_interval(secs => \(window.inSeconds)) OR locked_until > now())
-            """) {
-            guard let scope = Scope(rawValue: try row.decode("scope")) else { continue }
-            found[scope] = Counter(failures: try row.decode("failures"), secondsSinceLast: try row.decode("since_last"),
-                                   lockedFor: try row.decode("locked_for", as: Double?.self))
+            """).first.map(Counter.init)
+    }
+
+    /// The live counters of a login's account and address keys, read together with other logins' (one
+    /// statement for a burst of handshakes).
+    public func loginCounters(account: String, address: String, window: Duration) async throws -> (account: Counter?, address: Counter?) {
+        var found: (account: Counter?, address: Counter?) = (nil, nil)
+        for row in try await loginCounterReads.run(LoginKeys(account: account, address: address, window_seconds: window.inSeconds)) {
+            switch Scope(rawValue: try row.decode("scope")) {
+            case .account: found.account = try Counter(row)
+            case .address: found.address = try Counter(row)
+            default: break
+            }
         }
         return found
     }
 
-    public struct ScopedKey: Sendable {
-        public var scope: Scope
-        public var key: String
-        public init(_ scope: Scope, _ key: String) { self.scope = scope; self.key = key }
+    private struct LoginKeys: Encodable, Sendable {
+        var account: String, address: String, window_seconds: Double
+    }
+
+    private static func loginCountersQuery(_ batch: String) -> PostgresQuery {
+        """
+        SELECT k.n, t.scope, t.failures, extract(epoch FROM now() - t.last_at)::float8 AS since_last,
+               extract(epoch FROM t.locked_until - now())::float8 AS locked_for
+        FROM jsonb_to_recordset(\(batch)::jsonb) AS k(n integer, account text, address text, window_seconds float8)
+        JOIN auth_throttle t ON ((t.scope = 'account' AND t.key = k.account) OR (t.scope = 'address' AND t.key = k.address))
+                            AND (t.last_at > now() - make_interval(secs => k.window_seconds) OR t.locked_until > now())
+        """
     }
 
     /// Counts one more event for a key; a count older than `window` starts again. Reaching

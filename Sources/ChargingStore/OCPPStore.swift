@@ -9,11 +9,23 @@ public struct OCPPStore: Sendable {
     /// StatusNotifications and BootNotifications of many chargers, written together (group commit).
     private let connectorReports: PostgresBatcher<ConnectorReport>
     private let boots: PostgresBatcher<BootRecord>
+    /// Charger handshakes' identity lookups, read together.
+    private let chargePointLookups: PostgresBatcher<ChargePointLookup>
 
     public init(pool: PostgresPool) {
         self.pool = pool
         connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
         boots = PostgresBatcher(pool: pool, statement: Self.recordBootsQuery)
+        chargePointLookups = PostgresBatcher(pool: pool) { batch in
+            """
+            SELECT l.n, p.id, p.password_hash, p.secret_salt, p.secret_digest
+            FROM jsonb_to_recordset(\(batch)::jsonb) AS l(n integer, ocpp_id text) JOIN piles p ON p.ocpp_id = l.ocpp_id
+            """
+        }
+    }
+
+    private struct ChargePointLookup: Encodable, Sendable {
+        var ocpp_id: String
     }
 
     /// A charge point's identity and how to check its secret: the bcrypt hash (the same secret as
@@ -25,8 +37,7 @@ public struct OCPPStore: Sendable {
     }
 
     public func chargePoint(ocppID: String) async throws -> ChargePoint? {
-        try await pool.query("SELECT id, password_hash, secret_salt, secret_digest FROM piles WHERE ocpp_id = \(ocppID)")
-            .first.map { row in
+        try await chargePointLookups.run(ChargePointLookup(ocpp_id: ocppID)).first.map { row in
                 let pileID: Int = try row.decode("id")
                 let salt = try row.decode("secret_salt", as: [UInt8]?.self)
                 let digest = try row.decode("secret_digest", as: [UInt8]?.self)
@@ -75,7 +86,7 @@ public struct OCPPStore: Sendable {
     @discardableResult
     public func recordBoot(_ boot: Boot, pileID: Int, epoch: Int64) async throws -> Bool {
         try await boots.run(BootRecord(pile_id: pileID, epoch: epoch, vendor: boot.vendor, model: boot.model, serial: boot.serial,
-                                       firmware: boot.firmware)) != nil
+                                       firmware: boot.firmware)).count == 1
     }
 
     private struct BootRecord: Encodable, Sendable {
@@ -108,7 +119,7 @@ public struct OCPPStore: Sendable {
     ) async throws -> (changed: Bool, stationID: Int, stationHasCars: Bool)? {
         let report = ConnectorReport(pile_id: pileID, epoch: epoch, connector_status: connectorStatus, connector_error: errorCode,
                                      connector_info: info, status: status.rawValue)
-        return try await connectorReports.run(report)
+        return try await connectorReports.run(report).first
             .map { (try $0.decode("changed"), try $0.decode("station_id"), try $0.decode("station_has_cars")) }
     }
 

@@ -70,7 +70,7 @@ public struct PileOwnership: Sendable {
     /// previous owner, if any, is told to close its older socket.
     public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
         // A pile nobody holds (the usual connect, and every one of a reconnect storm): one statement, shared.
-        if let row = try await freeClaims.run(FreeClaim(pile_id: pileID, protocol: `protocol`)) {
+        if let row = try await freeClaims.run(FreeClaim(pile_id: pileID, protocol: `protocol`)).first {
             return Claim(epoch: try row.decode("owner_epoch"), previousOwner: nil, station: try StationOfPile(row))
         }
         return try await pool.withTransaction { connection in

@@ -7,8 +7,8 @@ import Foundation
 ///
 /// The statement receives the batch as one bound parameter, a JSON array of the inputs, each with
 /// its position `n` added (read it with `jsonb_to_recordset($1::jsonb) AS i(n integer, …)`); a caller
-/// gets the result row whose `n` column is its own, or nil when the statement returned none for it
-/// (a stale epoch, say). Lock rows in one order (`ORDER BY id FOR UPDATE`) so two batches never
+/// gets the result rows whose `n` column is its own (none when the statement returned none for it:
+/// a stale epoch, say). Lock rows in one order (`ORDER BY id FOR UPDATE`) so two batches never
 /// deadlock. When a batch of several fails, each of its inputs runs again alone, so one bad input
 /// fails only its own caller.
 public actor PostgresBatcher<Input: Encodable & Sendable> {
@@ -16,7 +16,7 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
 
     private struct Waiting {
         var input: Input
-        var caller: CheckedContinuation<PostgresRow?, any Error>
+        var caller: CheckedContinuation<[PostgresRow], any Error>
     }
 
     private let pool: PostgresPool
@@ -36,8 +36,8 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
         self.statement = statement
     }
 
-    /// Runs `input` in the next batch and returns its result row, if the statement returned one.
-    public func run(_ input: Input) async throws -> PostgresRow? {
+    /// Runs `input` in the next batch and returns its result rows.
+    public func run(_ input: Input) async throws -> [PostgresRow] {
         try await withCheckedThrowingContinuation { caller in
             waiting.append(Waiting(input: input, caller: caller))
             if !running {
@@ -59,7 +59,7 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
     private func runBatch(_ batch: [Waiting]) async {
         do {
             let rows = try await execute(batch.map(\.input))
-            for (position, waiting) in batch.enumerated() { waiting.caller.resume(returning: rows[position]) }
+            for (position, waiting) in batch.enumerated() { waiting.caller.resume(returning: rows[position] ?? []) }
         } catch where batch.count > 1 {
             for waiting in batch { await runBatch([waiting]) }
         } catch {
@@ -67,12 +67,12 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
         }
     }
 
-    /// The result row of each input, by position.
-    private func execute(_ inputs: [Input]) async throws -> [Int: PostgresRow] {
+    /// The result rows of each input, by position.
+    private func execute(_ inputs: [Input]) async throws -> [Int: [PostgresRow]] {
         let elements = inputs.enumerated().map { Numbered(n: $0.offset, input: $0.element) }
         let json = String(decoding: try JSONEncoder().encode(elements), as: UTF8.self)
-        var rows: [Int: PostgresRow] = [:]
-        for row in try await pool.query(statement(json)) { rows[try row.decode("n")] = row }
+        var rows: [Int: [PostgresRow]] = [:]
+        for row in try await pool.query(statement(json)) { rows[try row.decode("n"), default: []].append(row) }
         return rows
     }
 }

@@ -38,7 +38,7 @@ import TestSupport
                 try await blocker.execute("LOCK TABLE notes IN EXCLUSIVE MODE")
                 try await withThrowingTaskGroup(of: (Int, String?, Int).self) { group in
                     group.addTask {
-                        let row = try #require(try await batcher.run(Note(text: "first", size: 0)))
+                        let row = try #require(try await batcher.run(Note(text: "first", size: 0)).first)
                         return (0, try row.decode("text"), try row.decode("size"))
                     }
                     try await eventually { await batcher.onlyOneBatchRunning }
@@ -46,7 +46,7 @@ import TestSupport
                         group.addTask {
                             // Quotes, braces and a NULL travel intact through the JSON parameter.
                             let text: String? = size == 7 ? nil : "note \"\(size)\" {x}"
-                            let row = try #require(try await batcher.run(Note(text: text, size: size)))
+                            let row = try #require(try await batcher.run(Note(text: text, size: size)).first)
                             return (size, try row.decode("text"), try row.decode("size"))
                         }
                     }
@@ -69,12 +69,12 @@ import TestSupport
                 try await blocker.execute("BEGIN")
                 try await blocker.execute("LOCK TABLE notes IN EXCLUSIVE MODE")
                 try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-                    group.addTask { (100, try await batcher.run(Note(text: "first", size: 100)) != nil) }
+                    group.addTask { (100, try await batcher.run(Note(text: "first", size: 100)).count == 1) }
                     try await eventually { await batcher.onlyOneBatchRunning }
                     for size in [1, -5, 2] {
                         group.addTask {
                             do {
-                                return (size, try await batcher.run(Note(text: "x", size: size)) != nil)
+                                return (size, try await batcher.run(Note(text: "x", size: size)).count == 1)
                             } catch let error as PostgresError where error.code == .checkViolation {
                                 return (size, false)
                             }

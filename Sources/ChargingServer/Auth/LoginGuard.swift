@@ -52,16 +52,16 @@ struct LoginGuard: Sendable {
     /// whether the account has failures counted, which a successful login then clears.
     @discardableResult
     func check(accountKey: String, address: String) async throws -> Bool {
-        let counters = try await store.counters(.init(.account, accountKey), .init(.address, Self.addressKey(address)), window: defence.window)
-        if let counter = counters[.account],
+        let counters = try await store.loginCounters(account: accountKey, address: Self.addressKey(address), window: defence.window)
+        if let counter = counters.account,
            Self.mustWait(counter, delay: defence.delay(after: counter.failures, free: defence.accountFreeFailures)) {
             throw APIError.tooManyAttempts
         }
-        if let counter = counters[.address],
+        if let counter = counters.address,
            Self.mustWait(counter, delay: defence.delay(after: counter.failures, free: defence.addressFreeFailures)) {
             throw APIError.tooManyAttempts
         }
-        return counters[.account] != nil
+        return counters.account != nil
     }
 
     static func mustWait(_ counter: AuthStore.Counter, delay: Duration) -> Bool {
