@@ -68,7 +68,7 @@ public struct AuthStore: Sendable {
         """
         SELECT k.n, t.scope, t.failures, extract(epoch FROM now() - t.last_at)::float8 AS since_last,
                extract(epoch FROM t.locked_until - now())::float8 AS locked_for
-        FROM jsonb_to_recordset(\(batch)::jsonb) AS k(n integer, account text, address text, window_seconds float8)
+        FROM batch_rows(\(batch)::jsonb) AS element, jsonb_to_record(element) AS k(n integer, account text, address text, window_seconds float8)
         JOIN auth_throttle t ON ((t.scope = 'account' AND t.key = k.account) OR (t.scope = 'address' AND t.key = k.address))
                             AND (t.last_at > now() - make_interval(secs => k.window_seconds) OR t.locked_until > now())
         """
@@ -127,8 +127,8 @@ public struct AuthStore: Sendable {
         """
         INSERT INTO auth_events (role, event, username, client_address, outcome, instance)
         SELECT role, event, username, client_address, outcome, instance::uuid
-        FROM jsonb_to_recordset(\(batch)::jsonb)
-            AS a(n integer, role text, event text, username text, client_address text, outcome text, instance text)
+        FROM batch_rows(\(batch)::jsonb) AS element,
+            jsonb_to_record(element) AS a(n integer, role text, event text, username text, client_address text, outcome text, instance text)
         ORDER BY n
         """
     }

@@ -19,7 +19,8 @@ public struct OCPPStore: Sendable {
         chargePointLookups = PostgresBatcher(pool: pool) { batch in
             """
             SELECT l.n, p.id, p.password_hash, p.secret_salt, p.secret_digest
-            FROM jsonb_to_recordset(\(batch)::jsonb) AS l(n integer, ocpp_id text) JOIN piles p ON p.ocpp_id = l.ocpp_id
+            FROM batch_rows(\(batch)::jsonb) AS element, jsonb_to_record(element) AS l(n integer, ocpp_id text)
+            JOIN piles p ON p.ocpp_id = l.ocpp_id
             """
         }
     }
@@ -96,8 +97,8 @@ public struct OCPPStore: Sendable {
     private static func recordBootsQuery(_ batch: String) -> PostgresQuery {
         """
         WITH boot AS (
-            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb)
-                AS b(n integer, pile_id integer, epoch bigint, vendor text, model text, serial text, firmware text)
+            SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
+                jsonb_to_record(element) AS b(n integer, pile_id integer, epoch bigint, vendor text, model text, serial text, firmware text)
         ), locked AS (
             SELECT p.id FROM piles p JOIN boot b ON p.id = b.pile_id AND p.owner_epoch = b.epoch ORDER BY p.id FOR UPDATE OF p
         )
@@ -130,8 +131,8 @@ public struct OCPPStore: Sendable {
     private static func recordConnectorsQuery(_ batch: String) -> PostgresQuery {
         """
         WITH report AS (
-            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb)
-                AS r(n integer, pile_id integer, epoch bigint, connector_status text, connector_error text, connector_info text, status text)
+            SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
+                jsonb_to_record(element) AS r(n integer, pile_id integer, epoch bigint, connector_status text, connector_error text, connector_info text, status text)
         ), before AS (
             SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch ORDER BY p.id FOR UPDATE OF p
         )

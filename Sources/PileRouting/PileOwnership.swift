@@ -49,7 +49,7 @@ public struct PileOwnership: Sendable {
     private static func claimFreePilesQuery(_ batch: String, instance: UUID) -> PostgresQuery {
         """
         WITH claim AS (
-            SELECT * FROM jsonb_to_recordset(\(batch)::jsonb) AS c(n integer, pile_id integer, protocol text)
+            SELECT * FROM batch_rows(\(batch)::jsonb) AS element, jsonb_to_record(element) AS c(n integer, pile_id integer, protocol text)
         ), locked AS (
             SELECT p.id FROM piles p JOIN claim c ON p.id = c.pile_id WHERE p.owner_instance IS NULL ORDER BY p.id FOR UPDATE OF p
         ), claimed AS (

@@ -16,6 +16,14 @@ UPDATE stations SET next_event_at = '-infinity';
 -- any cannot change its schedule, so its engine takes it in when the next car arrives.
 CREATE INDEX charging_requests_active ON charging_requests (station_id)
     WHERE state IN ('waiting', 'displaced', 'queued', 'charging');
+-- The rows of a batch (PostgresBatcher's one parameter: a JSON array, one object per row), for
+-- `FROM batch_rows($1::jsonb) AS element, jsonb_to_record(element) AS r(…)`. Declared small (ROWS 4),
+-- and STRICT so it is not inlined and keeps that estimate: the planner then probes indexes once per
+-- row instead of scanning and hashing whole tables for what is usually a handful of rows.
+CREATE FUNCTION batch_rows(batch jsonb) RETURNS SETOF jsonb LANGUAGE sql IMMUTABLE STRICT ROWS 4 AS $$
+    SELECT jsonb_array_elements(batch)
+$$;
+
 -- PL/pgSQL, not SQL: a SQL function with a subquery is not inlined and would be planned at every call,
 -- while PL/pgSQL keeps its plan for the session.
 CREATE FUNCTION station_has_cars(station integer) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
