@@ -22,7 +22,8 @@ public struct StationStore: Sendable {
     }
 
     /// Creates a station and its piles (all offline until they connect).
-    public func create(id: Int, name: String, settings: StationSettings, pilePasswordHashes: [Int: String], clock: StationClock.Mode = .real,
+    public func create(id: Int, name: String, settings: StationSettings, pilePasswordHashes: [Int: String],
+                       secretDigests: [Int: (salt: [UInt8], digest: [UInt8])] = [:], clock: StationClock.Mode = .real,
                        speed: Double = 1, start: Date? = nil) async throws {
         try await pool.withTransaction { connection in
             let realNow: Date = try await connection.query("SELECT now() AS now").first!.decode("now")
@@ -35,7 +36,7 @@ public struct StationStore: Sendable {
                 """)
             for pile in settings.piles {
                 guard let hash = pilePasswordHashes[pile.id] else { throw StoreError.notFound }
-                try await Self.insertPile(pile, stationID: id, passwordHash: hash, on: connection)
+                try await Self.insertPile(pile, stationID: id, passwordHash: hash, secretDigest: secretDigests[pile.id], on: connection)
             }
         }
     }
@@ -279,15 +280,18 @@ extension StationStore {
 
     /// Provisions piles in one transaction (a site commissioned at once): new ids join the station and
     /// its engine, existing ids get the new password. A station that doesn't exist yet is created
-    /// with the standard settings and just these piles.
-    public func addPiles(_ specs: [PileSpec], stationID: Int, passwordHash: String) async throws {
+    /// with the standard settings and just these piles. `secretDigests` (migration 0007) are written
+    /// with the rows, so each pile is written once.
+    public func addPiles(_ specs: [PileSpec], stationID: Int, passwordHash: String,
+                         secretDigests: [Int: (salt: [UInt8], digest: [UInt8])] = [:]) async throws {
         guard !specs.isEmpty else { return }
         if try await pool.query("SELECT 1 FROM stations WHERE id = \(stationID)").isEmpty {
             var settings = StationSettings.standard
             settings.piles = specs
             do {
                 try await create(id: stationID, name: "station \(stationID)", settings: settings,
-                                 pilePasswordHashes: Dictionary(specs.map { ($0.id, passwordHash) }, uniquingKeysWith: { first, _ in first }))
+                                 pilePasswordHashes: Dictionary(specs.map { ($0.id, passwordHash) }, uniquingKeysWith: { first, _ in first }),
+                                 secretDigests: secretDigests)
                 return
             } catch let error as PostgresError where error.code == .uniqueViolation {
                 // Created meanwhile by another process: add the piles to it below.
@@ -299,7 +303,11 @@ extension StationStore {
             var (station, _) = try Self.decodeStation(row)
             var added: [PileSpec] = []
             for spec in specs {
-                if try await connection.execute("UPDATE piles SET password_hash = \(passwordHash) WHERE id = \(spec.id)") == 1 { continue }
+                let secret = secretDigests[spec.id]
+                if try await connection.execute("""
+                    UPDATE piles SET password_hash = \(passwordHash), secret_salt = \(secret?.salt), secret_digest = \(secret?.digest)
+                    WHERE id = \(spec.id)
+                    """) == 1 { continue }
                 try station.addPile(spec)
                 added.append(spec)
             }
@@ -309,17 +317,20 @@ extension StationStore {
                 WHERE id = \(stationID)
                 """)
             for spec in added {
-                try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, on: connection)
+                try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, secretDigest: secretDigests[spec.id],
+                                          on: connection)
             }
         }
     }
 
     /// A new pile row: offline until it connects.
-    static func insertPile(_ spec: PileSpec, stationID: Int, passwordHash: String, on connection: PostgresConnection) async throws {
+    static func insertPile(_ spec: PileSpec, stationID: Int, passwordHash: String, secretDigest: (salt: [UInt8], digest: [UInt8])? = nil,
+                           on connection: PostgresConnection) async throws {
         do {
             try await connection.execute("""
-                INSERT INTO piles (id, station_id, kind, power_kw, password_hash)
-                VALUES (\(spec.id), \(stationID), \(spec.mode.rawValue), \(Decimal(spec.powerWatts) / 1000), \(passwordHash))
+                INSERT INTO piles (id, station_id, kind, power_kw, password_hash, secret_salt, secret_digest)
+                VALUES (\(spec.id), \(stationID), \(spec.mode.rawValue), \(Decimal(spec.powerWatts) / 1000), \(passwordHash),
+                        \(secretDigest?.salt), \(secretDigest?.digest))
                 """)
         } catch let error as PostgresError where error.code == .uniqueViolation {
             throw StoreError.pileExists

@@ -90,14 +90,15 @@ struct Pile: AsyncParsableCommand {
             guard id > 0, kilowatts > 0 else { throw ValidationError("id and power must be positive") }
             try await withMigratedPool { pool in
                 let hash = try await PasswordHasher().hash(password)
-                try await StationStore(pool: pool).addPiles(
-                    ids.map { PileSpec(id: $0, mode: kind, powerWatts: Int64(kilowatts * 1000)) }, stationID: station, passwordHash: hash)
-                let ocpp = OCPPStore(pool: pool)
-                for pileID in ids {
+                // Each pile its own salt: one bcrypt for the batch, one SHA-256 per pile, written with its row.
+                let digests = Dictionary(uniqueKeysWithValues: ids.map { pileID in
                     let (salt, digest) = PileSecret.salted(password)
-                    try await ocpp.storeSecretDigest(pileID: pileID, passwordHash: hash, salt: salt, digest: digest)
-                }
-                if let ocppID { try await ocpp.setOCPPID(ocppID, pileID: id) }
+                    return (pileID, (salt: salt, digest: digest))
+                })
+                try await StationStore(pool: pool).addPiles(
+                    ids.map { PileSpec(id: $0, mode: kind, powerWatts: Int64(kilowatts * 1000)) }, stationID: station, passwordHash: hash,
+                    secretDigests: digests)
+                if let ocppID { try await OCPPStore(pool: pool).setOCPPID(ocppID, pileID: id) }
             }
             if count == 1 {
                 print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id))")

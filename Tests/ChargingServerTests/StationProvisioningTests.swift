@@ -28,7 +28,9 @@ struct StationProvisioningTests {
         try await SchemaMigrator().migrate(pool)
         let store = StationStore(pool: pool)
         try await store.addPiles((101...103).map { PileSpec(id: $0, mode: .slow, powerWatts: 10_000) }, stationID: 7, passwordHash: Self.oldHash)
-        try await store.addPiles((103...105).map { PileSpec(id: $0, mode: .fast, powerWatts: 30_000) }, stationID: 7, passwordHash: Self.newHash)
+        let digest = (salt: [UInt8](repeating: 1, count: 16), digest: [UInt8](repeating: 2, count: 32))
+        try await store.addPiles((103...105).map { PileSpec(id: $0, mode: .fast, powerWatts: 30_000) }, stationID: 7, passwordHash: Self.newHash,
+                                 secretDigests: [103: digest, 105: digest])
 
         let station = try #require(try await store.snapshot(stationID: 7)?.station)
         #expect(station.pileIDs == [101, 102, 103, 104, 105])
@@ -37,5 +39,7 @@ struct StationProvisioningTests {
             .map { (try $0.decode("id"), try $0.decode("password_hash")) }
         #expect(rows.map(\.0) == [101, 102, 103, 104, 105])
         #expect(rows.map(\.1) == [Self.oldHash, Self.oldHash, Self.newHash, Self.newHash, Self.newHash])
+        let withDigest: [Int] = try await pool.query("SELECT id FROM piles WHERE secret_digest IS NOT NULL ORDER BY id").map { try $0.decode("id") }
+        #expect(withDigest == [103, 105], "written with the row (103 with its new password), none where none was given")
     }
 }

@@ -32,3 +32,11 @@ BEGIN
                    WHERE station_id = station AND state IN ('waiting', 'displaced', 'queued', 'charging'));
 END
 $$;
+
+-- The station-time stamp of going offline (0006) is needed only when a pile goes offline: WHEN clauses
+-- spare every other status change (each claim, each StatusNotification) a PL/pgSQL call.
+DROP TRIGGER piles_offline_station_at ON piles;
+CREATE TRIGGER piles_offline_station_at BEFORE INSERT ON piles
+    FOR EACH ROW WHEN (NEW.status = 'offline') EXECUTE FUNCTION piles_offline_station_at();
+CREATE TRIGGER piles_offline_station_at_update BEFORE UPDATE OF status ON piles
+    FOR EACH ROW WHEN (NEW.status = 'offline' AND OLD.status IS DISTINCT FROM 'offline') EXECUTE FUNCTION piles_offline_station_at();
