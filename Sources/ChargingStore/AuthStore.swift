@@ -28,10 +28,15 @@ public struct AuthStore: Sendable {
         /// Seconds the key stays locked; nil or ≤ 0 when it is not locked.
         public var lockedFor: Double?
 
-        init(_ row: PostgresRow) throws {
-            failures = try row.decode("failures")
-            secondsSinceLast = try row.decode("since_last")
-            lockedFor = try row.decode("locked_for", as: Double?.self)
+        init(_ row: PostgresRow, prefix: String = "") throws {
+            failures = try row.decode(prefix + "failures")
+            secondsSinceLast = try row.decode(prefix + "since_last")
+            lockedFor = try row.decode(prefix + "locked_for", as: Double?.self)
+        }
+
+        /// The counter in columns `<prefix>failures`, `<prefix>since_last`, `<prefix>locked_for`; nil when NULL.
+        static func optional(_ row: PostgresRow, prefix: String) throws -> Counter? {
+            try row.decode(prefix + "failures", as: Int?.self) == nil ? nil : Counter(row, prefix: prefix)
         }
     }
 
@@ -43,7 +48,7 @@ public struct AuthStore: Sendable {
             FROM auth_throttle
             WHERE scope = \(scope.rawValue) AND key = \(key)
               AND (last_at > now() - make_interval(secs => \(window.inSeconds)) OR locked_until > now())
-            """).first.map(Counter.init)
+            """).first.map { try Counter($0) }
     }
 
     /// The live counters of a login's account and address keys, read together with other logins' (one

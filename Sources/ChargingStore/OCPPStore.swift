@@ -9,24 +9,46 @@ public struct OCPPStore: Sendable {
     /// StatusNotifications and BootNotifications of many chargers, written together (group commit).
     private let connectorReports: PostgresBatcher<ConnectorReport>
     private let boots: PostgresBatcher<BootRecord>
-    /// Charger handshakes' identity lookups, read together.
-    private let chargePointLookups: PostgresBatcher<ChargePointLookup>
+    /// Charger handshakes' identity and throttle counters, read together.
+    private let handshakeReads: PostgresBatcher<HandshakeKeys>
 
     public init(pool: PostgresPool) {
         self.pool = pool
         connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
         boots = PostgresBatcher(pool: pool, statement: Self.recordBootsQuery)
-        chargePointLookups = PostgresBatcher(pool: pool) { batch in
-            """
-            SELECT l.n, p.id, p.password_hash, p.secret_salt, p.secret_digest
-            FROM batch_rows(\(batch)::jsonb) AS element, jsonb_to_record(element) AS l(n integer, ocpp_id text)
-            JOIN piles p ON p.ocpp_id = l.ocpp_id
-            """
-        }
+        handshakeReads = PostgresBatcher(pool: pool, statement: Self.handshakeQuery)
     }
 
-    private struct ChargePointLookup: Encodable, Sendable {
-        var ocpp_id: String
+    private struct HandshakeKeys: Encodable, Sendable {
+        var ocpp_id: String, account: String, address: String, window_seconds: Double
+    }
+
+    /// The charge point of each handshake, with the live throttle counters of its account and address.
+    private static func handshakeQuery(_ batch: String) -> PostgresQuery {
+        """
+        SELECT h.n, p.id, p.password_hash, p.secret_salt, p.secret_digest,
+               a.failures AS account_failures, extract(epoch FROM now() - a.last_at)::float8 AS account_since_last,
+               extract(epoch FROM a.locked_until - now())::float8 AS account_locked_for,
+               d.failures AS address_failures, extract(epoch FROM now() - d.last_at)::float8 AS address_since_last,
+               extract(epoch FROM d.locked_until - now())::float8 AS address_locked_for
+        FROM batch_rows(\(batch)::jsonb) AS element,
+             jsonb_to_record(element) AS h(n integer, ocpp_id text, account text, address text, window_seconds float8)
+        LEFT JOIN piles p ON p.ocpp_id = h.ocpp_id
+        LEFT JOIN auth_throttle a ON a.scope = 'account' AND a.key = h.account
+                                 AND (a.last_at > now() - make_interval(secs => h.window_seconds) OR a.locked_until > now())
+        LEFT JOIN auth_throttle d ON d.scope = 'address' AND d.key = h.address
+                                 AND (d.last_at > now() - make_interval(secs => h.window_seconds) OR d.locked_until > now())
+        """
+    }
+
+    /// What a charger's handshake needs, in one read shared with the other handshakes under way: the charge
+    /// point (nil: unknown) and the throttle counters of its account and address keys (`AuthStore`'s).
+    public func handshake(ocppID: String, accountKey: String, addressKey: String, window: Duration) async throws
+        -> (chargePoint: ChargePoint?, account: AuthStore.Counter?, address: AuthStore.Counter?) {
+        guard let row = try await handshakeReads.run(HandshakeKeys(ocpp_id: ocppID, account: accountKey, address: addressKey,
+                                                                   window_seconds: window.inSeconds)).first
+        else { return (nil, nil, nil) }
+        return (try Self.chargePoint(row), try .optional(row, prefix: "account_"), try .optional(row, prefix: "address_"))
     }
 
     /// A charge point's identity and how to check its secret: the bcrypt hash (the same secret as
@@ -37,14 +59,13 @@ public struct OCPPStore: Sendable {
         public var secretDigest: (salt: [UInt8], digest: [UInt8])?
     }
 
-    public func chargePoint(ocppID: String) async throws -> ChargePoint? {
-        try await chargePointLookups.run(ChargePointLookup(ocpp_id: ocppID)).first.map { row in
-                let pileID: Int = try row.decode("id")
-                let salt = try row.decode("secret_salt", as: [UInt8]?.self)
-                let digest = try row.decode("secret_digest", as: [UInt8]?.self)
-                return ChargePoint(pileID: pileID, credentials: Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")),
-                                   secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } })
-            }
+    /// The charge point in a row's `id`, `password_hash`, `secret_salt`, `secret_digest` (nil when `id` is NULL).
+    static func chargePoint(_ row: PostgresRow) throws -> ChargePoint? {
+        guard let pileID = try row.decode("id", as: Int?.self) else { return nil }
+        let salt = try row.decode("secret_salt", as: [UInt8]?.self)
+        let digest = try row.decode("secret_digest", as: [UInt8]?.self)
+        return ChargePoint(pileID: pileID, credentials: Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")),
+                           secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } })
     }
 
     /// Keeps the salted digest of a secret that just passed its bcrypt check, unless the password changed meanwhile.

@@ -53,15 +53,20 @@ struct LoginGuard: Sendable {
     @discardableResult
     func check(accountKey: String, address: String) async throws -> Bool {
         let counters = try await store.loginCounters(account: accountKey, address: Self.addressKey(address), window: defence.window)
-        if let counter = counters.account,
+        return try judge(account: counters.account, address: counters.address)
+    }
+
+    /// `check` on counters already read (a charger's handshake reads them with its identity).
+    func judge(account: AuthStore.Counter?, address: AuthStore.Counter?) throws -> Bool {
+        if let counter = account,
            Self.mustWait(counter, delay: defence.delay(after: counter.failures, free: defence.accountFreeFailures)) {
             throw APIError.tooManyAttempts
         }
-        if let counter = counters.address,
+        if let counter = address,
            Self.mustWait(counter, delay: defence.delay(after: counter.failures, free: defence.addressFreeFailures)) {
             throw APIError.tooManyAttempts
         }
-        return counters.account != nil
+        return account != nil
     }
 
     static func mustWait(_ counter: AuthStore.Counter, delay: Duration) -> Bool {

@@ -41,13 +41,15 @@ struct OCPPController: PileSocketAcceptor {
         guard offered.contains(Self.subprotocol) else { return .refused(.status(.badRequest)) }
         let path = request.uri.path
         guard let chargePointID = String(path.dropFirst(Self.pathPrefix.count)).removingPercentEncoding,
-              (1...20).contains(chargePointID.count), !chargePointID.contains("/"),
-              let chargePoint = try await services.store.chargePoint(ocppID: chargePointID)
+              (1...20).contains(chargePointID.count), !chargePointID.contains("/")
         else { return .refused(.status(.notFound)) }
         let account = LoginGuard.accountKey(role: .pile, username: chargePointID)
+        let handshake = try await services.store.handshake(ocppID: chargePointID, accountKey: account, addressKey: LoginGuard.addressKey(address),
+                                                           window: login.guardian.defence.window)
+        guard let chargePoint = handshake.chargePoint else { return .refused(.status(.notFound)) }
         let failuresCounted: Bool
         do {
-            failuresCounted = try await login.guardian.check(accountKey: account, address: address)
+            failuresCounted = try login.guardian.judge(account: handshake.account, address: handshake.address)
         } catch let error as APIError where error == .tooManyAttempts {
             await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .throttled, logger: login.audit.logger)
             return .refused(.status(.tooManyRequests))
