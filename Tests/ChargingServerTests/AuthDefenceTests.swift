@@ -65,7 +65,7 @@ struct AuthDefenceTests {
                     #expect(reply["code"] as? Int == -1)
                     answers.append(reply["msg"] as? String ?? "")
                     if answers.filter({ $0 == Self.tooMany }).count >= 5,
-                       try await api.pool.query("SELECT locked_until > now() AS locked FROM auth_throttle WHERE scope = 'account'")
+                       try await api.pool.query("SELECT coalesce(locked_until > now(), false) AS locked FROM auth_throttle WHERE scope = 'account'")
                            .first?.decode("locked", as: Bool.self) == true { break }
                 }
                 // Only a few guesses were checked at all; the rest were refused without bcrypt.
