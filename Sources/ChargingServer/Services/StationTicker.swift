@@ -1,9 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// Drives station time: completions fall due without any request arriving, and pile status changes
-/// the engine hasn't taken in yet are taken in. Every instance ticks; the station lock makes that
-/// safe, and any survivor carries on.
+/// Drives station time: completions fall due without any request arriving, and at stations with cars,
+/// pile statuses the engine hasn't taken in yet are taken in (a catch-up that failed is retried here).
+/// Every instance ticks; the station lock makes that safe, and any survivor carries on.
 struct StationTicker: Service {
     let stations: StationService
     let interval: Duration
