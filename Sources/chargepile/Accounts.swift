@@ -76,6 +76,7 @@ struct Pile: AsyncParsableCommand {
                 throw ValidationError("--ocpp-id must be 1 to 20 characters without /")
             }
             guard (1...100_000).contains(count) else { throw ValidationError("--count must be 1 to 100000") }
+            guard id > 0, id <= Int(Int32.max) - count + 1 else { throw ValidationError("pile ids are 1 to \(Int32.max)") }
             if ocppID != nil, count > 1 { throw ValidationError("--ocpp-id names one pile; with --count each pile's OCPP id is its number") }
         }
 

@@ -16,6 +16,7 @@ UPDATE stations SET next_event_at = '-infinity';
 -- any cannot change its schedule, so its engine takes it in when the next car arrives.
 CREATE INDEX charging_requests_active ON charging_requests (station_id)
     WHERE state IN ('waiting', 'displaced', 'queued', 'charging');
+
 -- The rows of a batch (PostgresBatcher's one parameter: a JSON array, one object per row), for
 -- `FROM batch_rows($1::jsonb) AS element, jsonb_to_record(element) AS r(…)`. Declared small (ROWS 4),
 -- and STRICT so it is not inlined and keeps that estimate: the planner then probes indexes once per
