@@ -68,7 +68,8 @@ public func buildApplication(
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
-    DriverController(accounts: accounts, bills: BillStore(pool: pool), tokens: tokens, login: login,
+    let bills = BillStore(pool: pool)
+    DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)
     OperationsController(pool: pool, metricsClients: configuration.metricsClients).addRoutes(to: router)
 
@@ -76,7 +77,7 @@ public func buildApplication(
     let advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::" ? ProcessInfo.processInfo.hostName : configuration.host
     let address = "\(advertisedHost):\(configuration.port)"
     let consoleEvents = ConsoleEvents()
-    ConsoleController(store: ConsoleStore(pool: pool), tokens: tokens, login: login, events: consoleEvents, instanceAddress: address)
+    ConsoleController(store: ConsoleStore(pool: pool), bills: bills, tokens: tokens, login: login, events: consoleEvents, instanceAddress: address)
         .addRoutes(to: router)
     // Heartbeats and ownership sweeps keep connections of their own, like the listener: a storm of
     // pile reconnects queueing on the main pool must not make the peers take this instance for dead.

@@ -96,43 +96,6 @@ public struct ConsoleStore: Sendable {
         }
     }
 
-    public struct BillRow: Sendable {
-        public var billID: Int64
-        public var requestID: Int64
-        public var driver: String
-        public var pileID: Int
-        public var energyKWh: Decimal
-        public var durationMs: Int64
-        public var startedAt: Date
-        public var finishedAt: Date
-        public var chargingFee: Decimal
-        public var serviceFee: Decimal
-        public var totalFee: Decimal
-        public var endedBy: String
-    }
-
-    /// Every driver's detail records, newest first; `from`/`to` (`YYYY-MM-DD`, inclusive) are local finishing dates.
-    public func bills(pileID: Int?, driver: String?, from: String?, to: String?, limit: Int) async throws -> [BillRow] {
-        try await pool.query("""
-            SELECT b.id, b.request_id, d.username, b.pile_id, b.energy_kwh, b.duration_ms, b.started_at, b.finished_at,
-                   b.charging_fee, b.service_fee, b.total_fee, b.ended_by
-            FROM report_bills_local b
-            JOIN drivers d ON d.id = b.driver_id
-            WHERE (\(pileID) IS NULL OR b.pile_id = \(pileID))
-              AND (\(driver)::text IS NULL OR d.username = \(driver)::text)
-              AND (\(from)::date IS NULL OR b.finished_local::date >= \(from)::date)
-              AND (\(to)::date IS NULL OR b.finished_local::date <= \(to)::date)
-            ORDER BY b.id DESC
-            LIMIT \(limit)
-            """).map { row in
-            BillRow(billID: try row.decode("id"), requestID: try row.decode("request_id"), driver: try row.decode("username"),
-                    pileID: try row.decode("pile_id"), energyKWh: try row.decode("energy_kwh"), durationMs: try row.decode("duration_ms"),
-                    startedAt: try row.decode("started_at"), finishedAt: try row.decode("finished_at"),
-                    chargingFee: try row.decode("charging_fee"), serviceFee: try row.decode("service_fee"),
-                    totalFee: try row.decode("total_fee"), endedBy: try row.decode("ended_by"))
-        }
-    }
-
     public struct CommandRow: Sendable {
         public var commandID: Int64
         public var pileID: Int

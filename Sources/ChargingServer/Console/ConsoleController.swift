@@ -9,6 +9,7 @@ import ServiceLifecycle
 /// endpoints it reads beside the seed's, and the live event stream.
 struct ConsoleController {
     let store: ConsoleStore
+    let bills: BillStore
     let tokens: TokenService
     let login: LoginServices
     let events: ConsoleEvents
@@ -90,7 +91,7 @@ struct ConsoleController {
 
     @Sendable func bills(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[AdminBillResponse]> {
         let parameters = context.input
-        let rows = try await store.bills(
+        let rows = try await bills.bills(
             pileID: try parameters.optionalInteger("pile_id"), driver: try parameters.optionalString("driver"),
             from: try parameters.optionalCalendarDate("from"), to: try parameters.optionalCalendarDate("to"),
             limit: try parameters.rowLimit(default: 500, max: 5000))

@@ -107,8 +107,8 @@ struct AdminBillResponse: Encodable, Sendable {
     var total_fee: Double
     var ended_by: String
 
-    init(_ row: ConsoleStore.BillRow) {
-        bill_id = row.billID
+    init(_ row: BillStore.Record) {
+        bill_id = row.id
         request_id = row.requestID
         user_id = row.driver
         pile_id = row.pileID
