@@ -63,7 +63,8 @@ struct OCPPTests {
 
     @Test("failed handshakes count like failed logins: after the account's free failures a charger gets 429, the right password too, and every attempt is audited")
     func handshakeThrottle() async throws {
-        try await TestServer.run { api in
+        // Waits far longer than a slow run can take between attempts, so the throttle can't lapse mid-test.
+        try await TestServer.run(configure: { $0.loginDefence.baseDelay = .seconds(60); $0.loginDefence.maxDelay = .seconds(60) }) { api in
             let port = api.client.port!
             let good = ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("4", TestServer.pilePassword)]
             let bad = ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("4", "guess")]
