@@ -1,3 +1,5 @@
+import Crypto
+
 /// The fast check of a pile's secret: SHA-256 of a random 16-byte salt and the secret (migration
 /// 0007). Safe for the high-entropy secrets chargepile generates; see the README's Security section.
 public enum PileSecret {
@@ -8,7 +10,7 @@ public enum PileSecret {
     }
 
     public static func digest(_ secret: String, salt: [UInt8]) -> [UInt8] {
-        SHA256.hash(salt + Array(secret.utf8))
+        Array(SHA256.hash(data: salt + Array(secret.utf8)))
     }
 
     /// Compares without stopping at the first difference.

@@ -1,5 +1,6 @@
 import ChargingDomain
 import ChargingStore
+import Crypto
 import Foundation
 import Hummingbird
 
@@ -18,7 +19,7 @@ public struct TokenService: Sendable {
         var generator = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }.hexString
         let expiresAt = Date().addingTimeInterval(lifetime.inSeconds)
-        try await store.insert(hashHex: SHA256.hash(Array(token.utf8)).hexString, role: role, subject: subject, expiresAt: expiresAt)
+        try await store.insert(hashHex: Self.hash(token), role: role, subject: subject, expiresAt: expiresAt)
         return token
     }
 
@@ -36,7 +37,7 @@ public struct TokenService: Sendable {
         return (subject, hash)
     }
 
-    static func hash(_ token: String) -> String { SHA256.hash(Array(token.utf8)).hexString }
+    static func hash(_ token: String) -> String { SHA256.hash(data: Array(token.utf8)).hexString }
 
     /// Ends the session of this token hash.
     func revoke(hash: String, role: AccountRole) async throws {
