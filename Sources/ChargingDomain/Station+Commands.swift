@@ -16,8 +16,8 @@ extension Station {
         case let .pileOffline(pileID, since):
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }
             return setStatus(ofPileAt: index, to: .offline, billingUntil: since)
-        case let .meter(pileID, requestID, energyKWh):
-            return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
+        case let .meter(pileID, requestID, energyKWh, readAt):
+            return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh, readAt: readAt)
         case let .plugIn(driver, pileID, requestedKWh, batteryCapacityKWh):
             return try plugIn(driver: driver, pileID: pileID, requestedKWh: requestedKWh, batteryCapacityKWh: batteryCapacityKWh)
         }
@@ -117,15 +117,16 @@ extension Station {
     /// reading below the previous one or above what the pile's power allows since the session started is refused;
     /// one above the session's target completes the session.
     private mutating func recordMeter(
-        pileID: Int, requestID: Int64, energyKWh: Decimal
+        pileID: Int, requestID: Int64, energyKWh: Decimal, readAt: Instant?
     ) throws(StationError) -> [StationEffect] {
         guard let index = pileIndex(id: pileID) else { throw .unknownPile }
         guard var session = piles[index].session, session.requestID == requestID else { throw .unknownRequest }
         guard let reading = Energy(kWh: energyKWh), reading >= session.checkpointEnergy else { throw .invalidMeterReading }
-        guard MeterPlausibility.allows(reading, powerWatts: piles[index].powerWatts, during: now - session.startedAt)
+        let time = min(now, max(readAt ?? now, session.checkpointTime))
+        guard MeterPlausibility.allows(reading, powerWatts: piles[index].powerWatts, during: time - session.startedAt)
         else { throw .implausibleMeterReading }
         session.record(
-            meterReading: min(reading, session.target), at: now,
+            meterReading: min(reading, session.target), at: time,
             powerWatts: piles[index].powerWatts, tariff: settings.tariff)
         piles[index].session = session
         var effects: [StationEffect] = []

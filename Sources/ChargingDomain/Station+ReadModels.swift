@@ -76,6 +76,14 @@ extension Station {
         pileIndex(id: pileID).map { piles[$0].status }
     }
 
+    /// The car charging at the pile now: its request and its driver.
+    public func charging(atPile pileID: Int) -> (requestID: Int64, driver: String)? {
+        guard let index = pileIndex(id: pileID), let session = piles[index].session,
+              let request = requests.first(where: { $0.id == session.requestID })
+        else { return nil }
+        return (request.id, request.driver)
+    }
+
     /// Every pile's status, by pile id.
     public var pileStatuses: [Int: PileStatus] {
         Dictionary(uniqueKeysWithValues: piles.map { ($0.id, $0.status) })

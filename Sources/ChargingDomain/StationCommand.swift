@@ -16,8 +16,9 @@ public enum StationCommand: Sendable, Equatable {
     /// previous reading is spread evenly over that time for the tariff; a reading below the previous one is
     /// refused (`invalidMeterReading`), and so is one above what the pile's power allows since the session
     /// started (`implausibleMeterReading`, see `MeterPlausibility`); one at or above what the session should
-    /// deliver completes it (billing what was asked for).
-    case meter(pileID: Int, requestID: Int64, energyKWh: Decimal)
+    /// deliver completes it (billing what was asked for). `readAt`: when the pile took the reading, if that was
+    /// before the engine's now (a reading stored and taken in later); it never goes before the last checkpoint.
+    case meter(pileID: Int, requestID: Int64, energyKWh: Decimal, readAt: Instant? = nil)
     /// A car that plugged in at the pile itself (an OCPP charger's card session): taken only when the pile
     /// works and has nobody charging or waiting there; it gets the next number of the pile's mode and
     /// charges at once, for `requestedKWh` (its battery, when the driver asked for no amount).

@@ -22,7 +22,7 @@ extension StationStore {
                                                       reason: reason, source: source, message: message))
     }
 
-    static func meterRefusalQuery(
+    public static func meterRefusalQuery(
         stationID: Int, pileID: Int, requestID: Int64, energyKWh: Decimal, reason: String, source: MeterSource, message: String
     ) -> PostgresQuery {
         """
@@ -41,5 +41,33 @@ extension StationStore {
         case .unknownPile: "unknown_pile"
         default: "other"
         }
+    }
+}
+
+extension StationStore {
+    /// What `record_meter_reading` (migration 0009) made of a reading.
+    public enum MeterVerdict: Sendable, Equatable {
+        /// Kept with the request; the engine takes it in when it next decides at the station.
+        case stored
+        /// Kept, and it reaches the session's target: the engine should run now.
+        case completes
+        case refused(StationError)
+
+        init(_ text: String) {
+            switch text {
+            case "stored": self = .stored
+            case "completes": self = .completes
+            case "backwards": self = .refused(.invalidMeterReading)
+            case "implausible": self = .refused(.implausibleMeterReading)
+            default: self = .refused(.unknownRequest)
+            }
+        }
+    }
+
+    /// Stores a pile's reading of its charging car's session (kWh so far) with the request, if it fits.
+    public func recordMeterReading(stationID: Int, requestID: Int64, pileID: Int, energyKWh: Decimal) async throws -> MeterVerdict {
+        MeterVerdict(try await pool.query("""
+            SELECT record_meter_reading(\(stationID), \(requestID), \(pileID), \(energyKWh)) AS verdict
+            """).first!.decode("verdict"))
     }
 }

@@ -220,70 +220,67 @@ public struct OCPPStore: Sendable {
         public var stationStopped: Bool
     }
 
-    /// The request charging on this pile for this driver, if the station scheduled one.
-    public func chargingRequest(pileID: Int, driverID: Int64) async throws -> (stationID: Int, requestID: Int64)? {
-        try await pool.query("""
-            SELECT station_id, id FROM charging_requests WHERE pile_id = \(pileID) AND driver_id = \(driverID) AND state = 'charging'
-            """).first.map { (try $0.decode("station_id"), try $0.decode("id")) }
-    }
-
     /// The driver behind a card: username and battery capacity (a card session charges up to the battery).
-    public func driver(id: Int64) async throws -> (username: String, batteryCapacityKWh: Decimal)? {
-        try await pool.query("SELECT username, battery_capacity_kwh FROM drivers WHERE id = \(id)").first.map {
+    public static func driver(id: Int64, on connection: PostgresConnection) async throws -> (username: String, batteryCapacityKWh: Decimal)? {
+        try await connection.query("SELECT username, battery_capacity_kwh FROM drivers WHERE id = \(id)").first.map {
             (try $0.decode("username"), try $0.decode("battery_capacity_kwh"))
         }
     }
 
-    /// Links a card session's transaction to the request the station made for it.
-    public func link(_ transactionID: Int32, stationID: Int, requestID: Int64) async throws {
-        try await pool.execute("""
-            UPDATE ocpp_transactions SET station_id = \(stationID), request_id = \(requestID) WHERE id = \(transactionID)
-            """)
-    }
-
-    /// Closes a transaction the central system refused (the charger should end it; nothing is billed).
-    public func refuse(_ transactionID: Int32) async throws {
-        try await pool.execute("""
-            UPDATE ocpp_transactions SET stopped_at = now(), stop_reason = 'Refused' WHERE id = \(transactionID) AND request_id IS NULL
-            """)
-    }
-
     /// Whether a transaction already runs this request on this pile, one the station has not asked to stop
-    /// (a card session the charger started itself: the station need not start it remotely). A card
-    /// session's transaction is written before its request exists, so one of the driver's cards not yet
-    /// linked to a request counts too.
+    /// (a card session the charger started itself: the station need not start it remotely).
     public func hasRunningTransaction(requestID: Int64, driver username: String, pileID: Int) async throws -> Bool {
         try await pool.query("""
             SELECT 1 AS one FROM ocpp_transactions t
-            WHERE t.pile_id = \(pileID) AND t.stopped_at IS NULL AND t.remote_stop_at IS NULL
-              AND (t.request_id = \(requestID)
-                   OR (t.request_id IS NULL AND t.id_tag IN (SELECT g.id_tag FROM id_tags g JOIN drivers d ON d.id = g.driver_id
-                                                            WHERE d.username = \(username))))
+            WHERE t.pile_id = \(pileID) AND t.stopped_at IS NULL AND t.remote_stop_at IS NULL AND t.request_id = \(requestID)
             LIMIT 1
             """).first != nil
     }
 
     /// Whether the driver has a transaction open on another pile.
-    public func hasOpenTransaction(driverID: Int64, otherThanPile pileID: Int) async throws -> Bool {
-        try await pool.query("""
+    public static func hasOpenTransaction(driverID: Int64, otherThanPile pileID: Int, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("""
             SELECT 1 AS one FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag
             WHERE g.driver_id = \(driverID) AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL LIMIT 1
             """).first != nil
     }
 
+    /// A transaction as StartTransaction opened it: its id, the request it serves (nil: none yet), and
+    /// whether it is new (false: a resent identical StartTransaction found the one it opened before).
+    public struct OpenedTransaction: Sendable {
+        public var id: Int32
+        public var requestID: Int64?
+        public var refused: Bool
+        public var isNew: Bool
+    }
+
     /// Opens a transaction, or finds the one a resent identical StartTransaction opened.
-    public func startTransaction(
-        pileID: Int, connectorID: Int, idTag: String, meterStartWh: Int64, chargerTimestamp: Date,
-        request: (stationID: Int, requestID: Int64)?, flags: [String]
-    ) async throws -> Int32 {
-        try await pool.query("""
-            INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, station_id, request_id,
-                                           timestamp_flags)
-            VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), \(request?.stationID), \(request?.requestID),
-                    string_to_array(\(flags.joined(separator: ",")), ','))
+    public static func openTransaction(
+        pileID: Int, connectorID: Int, idTag: String, meterStartWh: Int64, chargerTimestamp: Date, flags: [String],
+        on connection: PostgresConnection
+    ) async throws -> OpenedTransaction {
+        let row = try await connection.query("""
+            INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags)
+            VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), string_to_array(\(flags.joined(separator: ",")), ','))
             ON CONFLICT (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at) DO UPDATE SET pile_id = EXCLUDED.pile_id
-            RETURNING id
-            """).first!.decode("id")
+            RETURNING id, request_id, stop_reason IS NOT DISTINCT FROM 'Refused' AS refused, xmax = 0 AS inserted
+            """).first!
+        return OpenedTransaction(id: try row.decode("id"), requestID: try row.decode("request_id"), refused: try row.decode("refused"),
+                                 isNew: try row.decode("inserted"))
+    }
+
+    /// Links a transaction to the request the station charges with it.
+    public static func link(_ transactionID: Int32, stationID: Int, requestID: Int64, on connection: PostgresConnection) async throws {
+        try await connection.execute("""
+            UPDATE ocpp_transactions SET station_id = \(stationID), request_id = \(requestID) WHERE id = \(transactionID)
+            """)
+    }
+
+    /// Closes a transaction the central system refused (the charger should end it; nothing is billed).
+    public static func refuse(_ transactionID: Int32, on connection: PostgresConnection) async throws {
+        try await connection.execute("""
+            UPDATE ocpp_transactions SET stopped_at = now(), stop_reason = 'Refused' WHERE id = \(transactionID) AND request_id IS NULL
+            """)
     }
 
     public func transaction(_ id: Int32, pileID: Int) async throws -> Transaction? {
@@ -307,41 +304,58 @@ public struct OCPPStore: Sendable {
         try await pool.execute("UPDATE ocpp_transactions SET remote_stop_at = coalesce(remote_stop_at, now()) WHERE id = \(id)")
     }
 
-    /// Whether a later transaction serves the same request on this pile (the station ended this one and
-    /// started the car again: this one's StopTransaction came late).
-    public func supersededTransaction(_ id: Int32, requestID: Int64, pileID: Int) async throws -> Bool {
-        try await pool.query("""
-            SELECT 1 AS one FROM ocpp_transactions WHERE request_id = \(requestID) AND pile_id = \(pileID) AND id > \(id) LIMIT 1
-            """).first != nil
-    }
-
-    /// Whether this pile was told lately to start this driver's car (a StartTransaction that answers a
-    /// RemoteStartTransaction whose session the station has ended since is not a new card session).
-    public func recentlyRemoteStarted(driver username: String, pileID: Int) async throws -> Bool {
-        try await pool.query("""
-            SELECT 1 AS one FROM pile_commands
-            WHERE pile_id = \(pileID) AND instruction->'startCharging'->>'driver' = \(username) AND requested_at > now() - interval '10 minutes'
+    /// Whether this pile was told to start this driver's car for a request that no transaction serves yet: a
+    /// StartTransaction that answers a RemoteStartTransaction whose session the station has ended since is
+    /// not a new card session. A start the charger already answered (or a card session's own start) is not.
+    public static func awaitsRemoteStart(driver username: String, pileID: Int, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("""
+            SELECT 1 AS one FROM pile_commands c
+            WHERE c.pile_id = \(pileID) AND c.instruction->'startCharging'->>'driver' = \(username)
+              AND c.requested_at > now() - interval '10 minutes'
+              AND NOT EXISTS (SELECT 1 FROM ocpp_transactions t
+                              WHERE t.pile_id = c.pile_id AND t.request_id = (c.instruction->'startCharging'->>'requestID')::bigint)
             LIMIT 1
             """).first != nil
     }
 
-    /// Closes a transaction once: nil when it is unknown on this pile or was closed already (a resent StopTransaction).
-    public func stopTransaction(
-        _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String]
+    /// Closes a transaction once: nil when it is unknown on this pile or was closed already (a resent
+    /// StopTransaction). A stop stamped before the start is flagged `stop_before_start`.
+    public static func stopTransaction(
+        _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String],
+        on connection: PostgresConnection
     ) async throws -> Transaction? {
-        try await pool.query("""
+        try await connection.query("""
             UPDATE ocpp_transactions SET meter_stop_wh = \(meterStopWh), charger_stopped_at = \(chargerTimestamp), stopped_at = now(),
                                          stop_reason = \(reason), transaction_data = \(transactionData)::jsonb,
                                          timestamp_flags = timestamp_flags || string_to_array(\(flags.joined(separator: ",")), ',')
+                                             || CASE WHEN charger_started_at > \(chargerTimestamp) THEN '{stop_before_start}'::text[]
+                                                     ELSE '{}'::text[] END
             WHERE id = \(id) AND pile_id = \(pileID) AND stopped_at IS NULL
             RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped, remote_stop_at IS NOT NULL AS remote_stop
             """).first.map(Self.transaction(row:))
     }
 
-    /// Whether a charger timestamp came before the transaction's start as we recorded it.
-    public func startedAfter(_ id: Int32, _ timestamp: Date) async throws -> Bool {
-        try await pool.query("SELECT charger_started_at > \(timestamp) AS later FROM ocpp_transactions WHERE id = \(id)")
-            .first?.decode("later") ?? false
+    /// Whether a later transaction serves the same request on this pile (the station ended this one and
+    /// started the car again: this one's StopTransaction came late).
+    public static func supersededTransaction(_ id: Int32, requestID: Int64, pileID: Int, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("""
+            SELECT 1 AS one FROM ocpp_transactions WHERE request_id = \(requestID) AND pile_id = \(pileID) AND id > \(id) LIMIT 1
+            """).first != nil
+    }
+
+    /// A MeterValues register reading of an open transaction, stored as its session's energy so far
+    /// (`record_meter_reading`). Nil when the transaction is not open on this pile or serves no request.
+    public func recordMeterValue(transactionID: Int32, pileID: Int, registerWh: Decimal) async throws
+        -> (stationID: Int, requestID: Int64, energyKWh: Decimal, verdict: StationStore.MeterVerdict)? {
+        try await pool.query("""
+            SELECT t.station_id, t.request_id, greatest(0, \(registerWh) - t.meter_start_wh) / 1000 AS energy_kwh,
+                   record_meter_reading(t.station_id, t.request_id, t.pile_id, greatest(0, \(registerWh) - t.meter_start_wh) / 1000) AS verdict
+            FROM ocpp_transactions t
+            WHERE t.id = \(transactionID) AND t.pile_id = \(pileID) AND t.stopped_at IS NULL AND t.request_id IS NOT NULL
+            """).first.map {
+            (try $0.decode("station_id"), try $0.decode("request_id"), try $0.decode("energy_kwh"),
+             StationStore.MeterVerdict(try $0.decode("verdict")))
+        }
     }
 
     private static func transaction(row: PostgresRow) throws -> Transaction {

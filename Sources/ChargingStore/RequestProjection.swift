@@ -2,30 +2,50 @@ import ChargingDomain
 import Foundation
 import PostgresClient
 
-/// Mirrors the station's requests into `charging_requests`, so the queues and the
-/// waiting area can be read with plain SQL. The snapshot stays the truth.
+/// Writes the station's requests into `charging_requests`: the engine's row of each active request
+/// (`engine_state`, part of the stored station) beside its columns, so the queues and the waiting
+/// area can be read with plain SQL.
 struct RequestProjection {
     let station: Station
     let stationID: Int
 
-    /// Upserts the requests that differ from `before` (the snapshot this transaction loaded):
-    /// usually one or two rows, not the whole station.
-    func write(since before: Station, on connection: PostgresConnection) async throws {
-        let unchanged = Set(before.activeRequests.map(RowKey.init))
-        for request in station.activeRequests where !unchanged.contains(RowKey(request)) {
+    /// Upserts the requests that differ from `before` (the station this transaction loaded; nil: all),
+    /// with their new engine rows: usually one or two rows, not the whole station. A request's stored
+    /// meter reading belongs to its session: it goes when the car stops charging at that pile.
+    func write(since before: Station?, engineRows: [Int64: Data], on connection: PostgresConnection) async throws {
+        let unchanged = Set((before?.activeRequests ?? []).map(RowKey.init))
+        for request in station.activeRequests where !unchanged.contains(RowKey(request)) || engineRows[request.requestID] != nil {
+            let engineRow = engineRows[request.requestID].map { String(decoding: $0, as: UTF8.self) }
             try await connection.execute("""
                 INSERT INTO charging_requests (station_id, id, driver_id, mode, queue_number, request_kwh, battery_capacity_kwh,
-                                               state, pile_id, queue_position, submitted_at, charging_started_at)
+                                               state, pile_id, queue_position, submitted_at, charging_started_at, engine_state)
                 SELECT \(stationID), \(request.requestID), d.id, \(request.mode.rawValue), \(request.queueNumber),
                        \(request.requestedKWh), \(request.batteryCapacityKWh), \(request.state.rawValue), \(request.pileID),
-                       \(request.queuePosition), \(Date(instant: request.submittedAt)), \(request.firstChargedAt.map(Date.init(instant:)))
+                       \(request.queuePosition), \(Date(instant: request.submittedAt)), \(request.firstChargedAt.map(Date.init(instant:))),
+                       \(engineRow)::jsonb
                 FROM drivers d WHERE d.username = \(request.driver)
                 ON CONFLICT (station_id, id) DO UPDATE SET
                     mode = EXCLUDED.mode, queue_number = EXCLUDED.queue_number, request_kwh = EXCLUDED.request_kwh,
                     state = EXCLUDED.state, pile_id = EXCLUDED.pile_id, queue_position = EXCLUDED.queue_position,
-                    charging_started_at = EXCLUDED.charging_started_at
+                    charging_started_at = EXCLUDED.charging_started_at,
+                    engine_state = coalesce(EXCLUDED.engine_state, charging_requests.engine_state),
+                    meter_kwh = CASE WHEN EXCLUDED.state = 'charging' AND charging_requests.state = 'charging'
+                                      AND EXCLUDED.pile_id = charging_requests.pile_id THEN charging_requests.meter_kwh END,
+                    meter_at = CASE WHEN EXCLUDED.state = 'charging' AND charging_requests.state = 'charging'
+                                     AND EXCLUDED.pile_id = charging_requests.pile_id THEN charging_requests.meter_at END,
+                    meter_pending = EXCLUDED.state = 'charging' AND charging_requests.state = 'charging'
+                                    AND EXCLUDED.pile_id = charging_requests.pile_id AND charging_requests.meter_pending
                 """)
         }
+    }
+
+    /// Requests that left the station keep their row for the reports, without engine state or a pending reading.
+    func clearEngineRows(_ departed: [Int64], on connection: PostgresConnection) async throws {
+        guard !departed.isEmpty else { return }
+        try await connection.execute("""
+            UPDATE charging_requests SET engine_state = NULL, meter_pending = false
+            WHERE station_id = \(stationID) AND id = ANY(\("{" + departed.map(String.init).joined(separator: ",") + "}")::bigint[])
+            """)
     }
 
     /// After the bills are written: requests that left the station.

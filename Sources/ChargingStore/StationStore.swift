@@ -2,14 +2,17 @@ import ChargingDomain
 import Foundation
 import PostgresClient
 
-/// Stations: the engine's state as a JSON snapshot, changed only inside one transaction
-/// holding the station's advisory lock, with its effects (bills, totals, frames to piles,
-/// the request rows) written in that same transaction.
+/// Stations: the engine's state as rows (snapshot version 2: a header in `stations.state`, a row per
+/// pile and per active request), changed only inside one transaction holding the station's advisory
+/// lock, with its effects (bills, totals, frames to piles, the request rows) written in that same
+/// transaction. A change writes only the rows that changed; the station this instance wrote last is
+/// kept in memory and used again while `stations.state_version` says nobody wrote since.
 public struct StationStore: Sendable {
     /// The first key of the two-key advisory lock; the second is the station id.
     static let lockClass: Int32 = 0x43_50  // "CP"
 
     let pool: PostgresPool
+    private let cache = StationCache()
 
     public init(pool: PostgresPool) { self.pool = pool }
 
@@ -31,13 +34,14 @@ public struct StationStore: Sendable {
             let station = Station(settings: settings, now: origin.instant)
             try await connection.execute("""
                 INSERT INTO stations (id, name, settings, state, clock_mode, clock_speed, clock_real_origin, clock_station_origin)
-                VALUES (\(id), \(name), \(try Self.json(settings))::jsonb, \(try Self.stateJSON(station))::jsonb, \(clock.rawValue), \(speed),
+                VALUES (\(id), \(name), \(try Self.json(settings))::jsonb, '{}'::jsonb, \(clock.rawValue), \(speed),
                         \(realNow), \(origin))
                 """)
             for pile in settings.piles {
                 guard let hash = pilePasswordHashes[pile.id] else { throw StoreError.notFound }
                 try await Self.insertPile(pile, stationID: id, passwordHash: hash, secretDigest: secretDigests[pile.id], on: connection)
             }
+            _ = try await write(station, since: nil, stationID: id, nextEvent: nil, on: connection)
         }
     }
 
@@ -50,13 +54,16 @@ public struct StationStore: Sendable {
             """)
     }
 
-    /// The station as of now, for reading: completions due by now are applied to a copy
-    /// (nothing is written), so views never lag behind the ticker.
+    /// The station as of now, for reading: readings not yet taken in and completions due by now are
+    /// applied to a copy (nothing is written), so views never lag behind the ticker.
     public func snapshot(stationID: Int, advance: Bool = true) async throws -> (station: Station, clock: StationClock)? {
-        guard let row = try await pool.query(Self.stationQuery(stationID)).first else { return nil }
-        var (station, clock) = try Self.decodeStation(row)
-        if advance { _ = station.advance(to: clock.now.instant) }
-        return (station, clock)
+        guard let loaded = try await pool.withConnection({ try await load(stationID, on: $0) }) else { return nil }
+        var station = loaded.station
+        if advance {
+            _ = takeIn(loaded.readings, into: &station)
+            _ = station.advance(to: loaded.clock.now.instant)
+        }
+        return (station, loaded.clock)
     }
 
     /// The stations whose engine is behind: a completion is due, or, at a station with cars, a pile's
@@ -88,47 +95,169 @@ public struct StationStore: Sendable {
     }
 
     /// Runs `change` on the station under its lock and persists the outcome with every effect. Before
-    /// `change`, time is advanced to now and pile statuses are brought in line with
-    /// the `piles` table (an offline pile counts as faulty only after `offlineGrace`).
+    /// `change`, the meter readings stored since the engine last ran are taken in (each at its own
+    /// station time), time is advanced to now and pile statuses are brought in line with the `piles`
+    /// table (an offline pile counts as faulty only after `offlineGrace`). `change` may also write on
+    /// the transaction's connection (a charger's transaction row with the session it starts or ends).
     /// A thrown error rolls everything back.
     public func update(
         stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil,
-        _ change: @Sendable (inout Station, StationClock) throws -> [StationEffect] = { _, _ in [] },
+        _ change: (inout Station, StationClock, PostgresConnection) async throws -> [StationEffect] = { _, _, _ in [] },
         alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
-        try await pool.withTransaction { connection in
+        let (effects, written) = try await pool.withTransaction { connection -> ([StationEffect], (Station, Int64)?) in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
-            guard let row = try await connection.query(Self.stationQuery(stationID)).first else { throw StoreError.notFound }
-            let (original, loadedClock) = try Self.decodeStation(row)
-            let storedNextEvent: Date? = try row.decode("next_event_at")
+            guard let loaded = try await load(stationID, on: connection) else { throw StoreError.notFound }
+            let original = loaded.station
             var station = original
-            var clock = loadedClock
+            var clock = loaded.clock
             if let manualTime {
                 try await connection.execute("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
                 clock.now = manualTime
             }
-            var effects = station.advance(to: clock.now.instant)
+            var effects = takeIn(loaded.readings, into: &station)
+            try await markTakenIn(loaded.readings, stationID: stationID, on: connection)
+            effects += station.advance(to: clock.now.instant)
             let sync = try await syncPileStatuses(&station, stationID: stationID, grace: offlineGrace, on: connection)
             effects += sync.effects
-            effects += try change(&station, clock)
+            effects += try await change(&station, clock, connection)
             effects += station.advance(to: clock.now.instant)
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
-            if station != original {
-                try await connection.execute("""
-                    UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, next_event_at = \(nextEvent), updated_at = now()
-                    WHERE id = \(stationID)
-                    """)
-                let projection = RequestProjection(station: station, stationID: stationID)
-                try await projection.write(since: original, on: connection)
+            var written: (Station, Int64)?
+            if station != original || !loaded.storedAsRows {
+                let version = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
+                                              nextEvent: nextEvent, reported: sync.reported, on: connection)
+                written = (station, version)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
-                try await projection.recordDepartures(effects, on: connection)
+                try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, on: connection)
                 try await deliver(effects, connection)
-            } else if storedNextEvent?.instant != nextEvent?.instant {
-                try await connection.execute("UPDATE stations SET next_event_at = \(nextEvent) WHERE id = \(stationID)")
+            } else {
+                if loaded.nextEvent?.instant != nextEvent?.instant {
+                    try await connection.execute("UPDATE stations SET next_event_at = \(nextEvent) WHERE id = \(stationID)")
+                }
+                try await mirrorPileStatuses(sync.reported, stationID: stationID, on: connection)
             }
-            try await mirrorPileStatuses(of: station, since: original, reported: sync.reported, stationID: stationID, on: connection)
-            return effects
+            return (effects, written)
         }
+        // Only what committed is kept: a rolled-back change leaves the cache as it was.
+        if let (station, version) = written { cache.keep(station, version: version, stationID: stationID) }
+        return effects
+    }
+
+    /// What `load` read: the station (from the cache when nobody wrote it since), its clock, the readings it
+    /// has not taken in, and whether it is stored as rows yet (a station of an older version is upgraded by
+    /// its next write).
+    struct Loaded {
+        var station: Station
+        var clock: StationClock
+        var nextEvent: Date?
+        var readings: [Reading]
+        var storedAsRows: Bool
+    }
+
+    /// A meter reading stored with its request (`record_meter_reading`) that the engine has not taken in.
+    struct Reading: Decodable {
+        var id: Int64
+        var pile_id: Int
+        var meter_kwh: Decimal
+        var meter_at_ms: Int64
+    }
+
+    /// The station in one statement (one consistent view): the clock, and the rows only when the cached
+    /// station is not the latest version.
+    func load(_ stationID: Int, on connection: PostgresConnection) async throws -> Loaded? {
+        let cached = cache.station(stationID)
+        guard let row = try await connection.query("""
+            SELECT s.state_version, s.next_event_at, s.clock_mode, s.clock_speed, s.clock_real_origin, s.clock_station_origin,
+                   now() AS real_now,
+                   CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE s.state::text END AS header,
+                   CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE
+                       (SELECT coalesce(jsonb_agg(p.engine_state), '[]') FROM piles p
+                        WHERE p.station_id = s.id AND p.engine_state IS NOT NULL)::text END AS piles,
+                   CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE
+                       (SELECT coalesce(jsonb_agg(c.engine_state), '[]') FROM charging_requests c
+                        WHERE c.station_id = s.id AND c.engine_state IS NOT NULL)::text END AS requests,
+                   (SELECT jsonb_agg(jsonb_build_object('id', c.id, 'pile_id', c.pile_id, 'meter_kwh', c.meter_kwh,
+                                                        'meter_at_ms', (extract(epoch FROM c.meter_at) * 1000)::bigint)
+                                     ORDER BY c.meter_at, c.id)
+                    FROM charging_requests c WHERE c.station_id = s.id AND c.meter_pending)::text AS readings
+            FROM stations s WHERE s.id = \(stationID)
+            """).first
+        else { return nil }
+        let clock = try Self.clock(row)
+        let nextEvent: Date? = try row.decode("next_event_at")
+        let readings = try (row.decode("readings", as: String?.self)).map { try JSONDecoder().decode([Reading].self, from: Data($0.utf8)) } ?? []
+        guard let header = try row.decode("header", as: String?.self) else {
+            return Loaded(station: cached!.station, clock: clock, nextEvent: nextEvent, readings: readings, storedAsRows: true)
+        }
+        let data = Data(header.utf8)
+        guard try StationSnapshot.storedVersion(of: data) == StationSnapshot.rowsVersion else {
+            return Loaded(station: try StationSnapshot.decodeStation(from: data), clock: clock, nextEvent: nextEvent, readings: readings,
+                          storedAsRows: false)
+        }
+        let station = try StationSnapshot.assemble(header: data, piles: Data(try row.decode("piles", as: String.self).utf8),
+                                                   requests: Data(try row.decode("requests", as: String.self).utf8))
+        cache.keep(station, version: try row.decode("state_version"), stationID: stationID)
+        return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, storedAsRows: true)
+    }
+
+    /// Takes the stored readings into the engine, in the order they were taken; one that no longer fits
+    /// (its session ended meanwhile) is dropped, as the pile's reading of a session that is over.
+    func takeIn(_ readings: [Reading], into station: inout Station) -> [StationEffect] {
+        var effects: [StationEffect] = []
+        for reading in readings {
+            let command = StationCommand.meter(pileID: reading.pile_id, requestID: reading.id, energyKWh: reading.meter_kwh,
+                                               readAt: reading.meter_at_ms)
+            effects += (try? station.apply(command, at: max(station.now, reading.meter_at_ms))) ?? []
+        }
+        return effects
+    }
+
+    private func markTakenIn(_ readings: [Reading], stationID: Int, on connection: PostgresConnection) async throws {
+        guard !readings.isEmpty else { return }
+        let taken = try Self.json(readings.map { ["id": "\($0.id)", "kwh": "\($0.meter_kwh)"] })
+        // A reading stored since this transaction read them stays pending.
+        try await connection.execute("""
+            UPDATE charging_requests c SET meter_pending = false
+            FROM jsonb_to_recordset(\(taken)::jsonb) AS t(id bigint, kwh numeric)
+            WHERE c.station_id = \(stationID) AND c.id = t.id AND c.meter_kwh = t.kwh
+            """)
+    }
+
+    /// Writes what changed since `original` (nil: everything, for a new station or one stored in an older
+    /// version): the header, the changed pile rows with the engine's status mirrored beside the reported
+    /// one, the changed request rows. Returns the new `state_version`.
+    func write(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, reported: [Int: PileStatus] = [:],
+               on connection: PostgresConnection) async throws -> Int64 {
+        let rows = try StationSnapshot.rows(of: station, since: original)
+        let version: Int64 = try await connection.query("""
+            UPDATE stations SET state = coalesce(\(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb, state),
+                                state_version = state_version + 1, next_event_at = \(nextEvent), updated_at = now()
+            WHERE id = \(stationID) RETURNING state_version
+            """).first!.decode("state_version")
+        let statuses = station.pileStatuses
+        let before = original?.pileStatuses ?? [:]
+        var piles: [String] = []
+        var changed = Set<Int>()
+        for (pileID, state) in rows.piles {
+            changed.insert(pileID)
+            piles.append(#"{"id":\#(pileID),"status":"\#(statuses[pileID]!.rawValue)","state":\#(String(decoding: state, as: UTF8.self))}"#)
+        }
+        for (pileID, status) in statuses where !changed.contains(pileID) && (reported[pileID] != nil || status != before[pileID]) {
+            piles.append(#"{"id":\#(pileID),"status":"\#(status.rawValue)","state":null}"#)
+        }
+        if !piles.isEmpty {
+            try await connection.execute("""
+                UPDATE piles SET engine_state = coalesce(m.state, piles.engine_state), engine_status = m.status
+                FROM jsonb_to_recordset(\("[" + piles.joined(separator: ",") + "]")::jsonb) AS m(id integer, status text, state jsonb)
+                WHERE piles.id = m.id AND piles.station_id = \(stationID)
+                """)
+        }
+        let projection = RequestProjection(station: station, stationID: stationID)
+        try await projection.write(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }),
+                                   on: connection)
+        try await projection.clearEngineRows(rows.departed, on: connection)
+        return version
     }
 
     /// A charger's final meter reading for a session the station had already billed (it stopped the car
@@ -137,7 +266,7 @@ public struct StationStore: Sendable {
     public func correctBill(stationID: Int, requestID: Int64, pileID: Int, energyKWh: Decimal) async throws -> Bool {
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
-            guard let stationRow = try await connection.query(Self.stationQuery(stationID)).first,
+            guard let loaded = try await load(stationID, on: connection),
                   let bill = try await connection.query("""
                       SELECT id, energy_kwh, started_at, finished_at FROM bills
                       WHERE station_id = \(stationID) AND request_id = \(requestID) AND pile_id = \(pileID) ORDER BY id DESC LIMIT 1
@@ -146,7 +275,7 @@ public struct StationStore: Sendable {
             let billed: Decimal = try bill.decode("energy_kwh")
             let started: Date = try bill.decode("started_at")
             let finished: Date = try bill.decode("finished_at")
-            let settings = try Self.decodeStation(stationRow).0.settings
+            let settings = loaded.station.settings
             guard abs(billed - energyKWh) >= Decimal(string: "0.001")!,
                   let fees = settings.billFees(energyKWh: energyKWh, from: started.instant, to: finished.instant)
             else { return false }
@@ -199,19 +328,11 @@ public struct StationStore: Sendable {
         return (effects, reported)
     }
 
-    /// Keeps `piles.engine_status` equal to the engine's status of each pile: the piles whose status the
-    /// engine changed, and those whose report it just looked at (a pile the engine doesn't know keeps its
-    /// report, so it is not looked at again).
-    private func mirrorPileStatuses(of station: Station, since original: Station, reported: [Int: PileStatus], stationID: Int,
-                                    on connection: PostgresConnection) async throws {
-        var mirrored = reported
-        let before = original.pileStatuses
-        for (pileID, status) in station.pileStatuses where reported[pileID] != nil || status != before[pileID] {
-            mirrored[pileID] = status
-        }
-        guard !mirrored.isEmpty else { return }
-        let ids = "{" + mirrored.keys.map(String.init).joined(separator: ",") + "}"
-        let statuses = "{" + mirrored.keys.map { mirrored[$0]!.rawValue }.joined(separator: ",") + "}"
+    /// The reports the engine looked at without changing: mirrored, so they are not looked at again.
+    private func mirrorPileStatuses(_ reported: [Int: PileStatus], stationID: Int, on connection: PostgresConnection) async throws {
+        guard !reported.isEmpty else { return }
+        let ids = "{" + reported.keys.map(String.init).joined(separator: ",") + "}"
+        let statuses = "{" + reported.keys.map { reported[$0]!.rawValue }.joined(separator: ",") + "}"
         try await connection.execute("""
             UPDATE piles SET engine_status = mirror.status
             FROM unnest(\(ids)::integer[], \(statuses)::text[]) AS mirror(id, status)
@@ -239,28 +360,10 @@ public struct StationStore: Sendable {
             """)
     }
 
-    /// The snapshot and the clock columns of one station, with the database's time.
-    static func stationQuery(_ stationID: Int) -> PostgresQuery {
-        """
-        SELECT state, next_event_at, clock_mode, clock_speed, clock_real_origin, clock_station_origin, now() AS real_now
-        FROM stations WHERE id = \(stationID)
-        """
-    }
-
-    static func decodeStation(_ row: PostgresRow) throws -> (Station, StationClock) {
-        let station = try StationSnapshot.decodeStation(from: Data(try row.decode("state", as: String.self).utf8))
-        return (station, try clock(row))
-    }
-
     static func clock(_ row: PostgresRow) throws -> StationClock {
         StationClock(mode: try StationClock.Mode(rawValue: row.decode("clock_mode")).orThrow(),
                      speed: try row.decode("clock_speed"), realOrigin: try row.decode("clock_real_origin"),
                      stationOrigin: try row.decode("clock_station_origin"), realNow: try row.decode("real_now"))
-    }
-
-    /// The stored form of a station: `StationSnapshot`, the current version.
-    static func stateJSON(_ station: Station) throws -> String {
-        String(decoding: try StationSnapshot.encode(station), as: UTF8.self)
     }
 
     static func json(_ value: some Encodable) throws -> String {
@@ -299,8 +402,8 @@ extension StationStore {
         }
         try await pool.withTransaction { connection in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
-            guard let row = try await connection.query(Self.stationQuery(stationID)).first else { throw StoreError.notFound }
-            var (station, _) = try Self.decodeStation(row)
+            guard let loaded = try await load(stationID, on: connection) else { throw StoreError.notFound }
+            var station = loaded.station
             var added: [PileSpec] = []
             for spec in specs {
                 let secret = secretDigests[spec.id]
@@ -312,14 +415,13 @@ extension StationStore {
                 added.append(spec)
             }
             guard !added.isEmpty else { return }
-            try await connection.execute("""
-                UPDATE stations SET state = \(try Self.stateJSON(station))::jsonb, settings = \(try Self.json(station.settings))::jsonb
-                WHERE id = \(stationID)
-                """)
+            try await connection.execute("UPDATE stations SET settings = \(try Self.json(station.settings))::jsonb WHERE id = \(stationID)")
             for spec in added {
                 try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, secretDigest: secretDigests[spec.id],
                                           on: connection)
             }
+            _ = try await write(station, since: loaded.storedAsRows ? loaded.station : nil, stationID: stationID,
+                                nextEvent: station.nextEventTime.map(Date.init(instant:)), on: connection)
         }
     }
 

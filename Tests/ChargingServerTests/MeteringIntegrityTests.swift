@@ -1,4 +1,5 @@
 import ChargingDomain
+import ChargingStore
 import Foundation
 import PileSimulator
 import Testing
@@ -222,15 +223,15 @@ struct MeteringIntegrityLiveTests {
         }
     }
 
-    @Test("a station row in today's pre-version format (version 0) loads, keeps working, and is written back as version 1")
+    @Test("a station row in the pre-version format (version 0) loads, keeps working, and is written back as rows (version 2)")
     func versionZeroRowLoads() async throws {
         let start = OfficialCase.stationTime("09:00")
         try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
             let admin = try await api.adminToken()
             let (pile, driver, _) = try await Self.charging(api, admin: admin, pileID: 3, driver: "olga", mode: "T", amount: "20")
             let stored: String = try await api.pool.query("SELECT state::text AS s FROM stations WHERE id = 1").first!.decode("s")
-            #expect(try StationSnapshot.storedVersion(of: Data(stored.utf8)) == 1)
-            let station = try StationSnapshot.decodeStation(from: Data(stored.utf8))
+            #expect(try StationSnapshot.storedVersion(of: Data(stored.utf8)) == StationSnapshot.rowsVersion)
+            let station = try #require(try await StationStore(pool: api.pool).snapshot(stationID: 1, advance: false)).station
             let legacy = String(decoding: try JSONEncoder().encode(station), as: UTF8.self)  // the synthesized format of before
             try await api.pool.execute("UPDATE stations SET state = \(legacy)::jsonb WHERE id = 1")
             #expect(try await api.pool.query("SELECT state ? 'version' AS v FROM stations WHERE id = 1").first!.decode("v", as: Bool.self) == false)
@@ -242,7 +243,8 @@ struct MeteringIntegrityLiveTests {
             #expect(try await api.call(.post, "/user/charge/request/cancel", query: ["token": driver]).code == 200)
             #expect(try await api.call(.get, "/user/charge/bills", query: ["token": driver]).rows.first?["energy_kwh"] as? Double == 5)
             let version: Int = try await api.pool.query("SELECT (state->>'version')::int AS v FROM stations WHERE id = 1").first!.decode("v")
-            #expect(version == 1)
+            #expect(version == StationSnapshot.rowsVersion)
+            #expect(try await StationStore(pool: api.pool).snapshot(stationID: 1, advance: false)?.station.pileStatus(3) == .on)
             await pile.stop()
         }
     }

@@ -47,7 +47,7 @@ struct StationCatchUpTests {
 
             // The next car's change takes the pending statuses in first, so it goes to pile 3.
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock in
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                 try station.apply(.submit(driver: "driver", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _ in })
             #expect(try await engineStatus(store, pile: 3) == .on)
@@ -76,7 +76,7 @@ struct StationCatchUpTests {
         try await withStore { store, pool in
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 1")
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock in
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                 try station.apply(.submit(driver: "driver", mode: .fast, requestedKWh: 30, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _ in })
             #expect(try await store.stationOfPile(2)?.hasCars == true)

@@ -197,24 +197,8 @@ extension StationSnapshot {
         nextFastNumber = station.numbering.nextFast
         nextSlowNumber = station.numbering.nextSlow
         settings = Settings(station.settings)
-        piles = station.piles.map { pile in
-            PileState(
-                pile: PileSpecification(pile.spec), status: pile.status.rawValue, queue: pile.queue,
-                session: pile.session.map { session in
-                    Session(requestID: session.requestID, startedAtMs: session.startedAt, targetWms: session.target.wattMilliseconds,
-                            checkpointAtMs: session.checkpointTime, checkpointWms: session.checkpointEnergy.wattMilliseconds,
-                            checkpointChargingFeeUnits: session.chargingFeeAtCheckpoint.units, completesAtMs: session.completesAt)
-                },
-                totalSessions: pile.totals.sessions, totalEnergyWms: pile.totals.energy.wattMilliseconds,
-                totalDurationMs: pile.totals.durationMs)
-        }
-        requests = station.requests.map { request in
-            Request(id: request.id, driver: request.driver, mode: request.mode.rawValue, number: request.number,
-                    requestedWms: request.requested.wattMilliseconds, batteryCapacityWms: request.batteryCapacity.wattMilliseconds,
-                    submittedAtMs: request.submittedAt, firstChargedAtMs: request.firstChargedAt,
-                    deliveredWms: request.delivered.wattMilliseconds, chargingFeeUnits: request.chargingFee.units,
-                    serviceFeeUnits: request.serviceFee.units)
-        }
+        piles = station.piles.map(PileState.init)
+        requests = station.requests.map(Request.init)
         waiting = station.waiting
         displaced = station.displaced
     }
@@ -263,6 +247,32 @@ extension StationSnapshot {
     static func decimal(_ text: String, _ what: String) throws(DecodingProblem) -> Decimal {
         guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")), value.isFinite else { throw .invalid("\(what) \(text)") }
         return value
+    }
+}
+
+extension StationSnapshot.PileState {
+    init(_ pile: Pile) {
+        self.init(
+            pile: StationSnapshot.PileSpecification(pile.spec), status: pile.status.rawValue, queue: pile.queue,
+            session: pile.session.map { session in
+                StationSnapshot.Session(
+                    requestID: session.requestID, startedAtMs: session.startedAt, targetWms: session.target.wattMilliseconds,
+                    checkpointAtMs: session.checkpointTime, checkpointWms: session.checkpointEnergy.wattMilliseconds,
+                    checkpointChargingFeeUnits: session.chargingFeeAtCheckpoint.units, completesAtMs: session.completesAt)
+            },
+            totalSessions: pile.totals.sessions, totalEnergyWms: pile.totals.energy.wattMilliseconds,
+            totalDurationMs: pile.totals.durationMs)
+    }
+}
+
+extension StationSnapshot.Request {
+    init(_ request: ChargingRequest) {
+        self.init(
+            id: request.id, driver: request.driver, mode: request.mode.rawValue, number: request.number,
+            requestedWms: request.requested.wattMilliseconds, batteryCapacityWms: request.batteryCapacity.wattMilliseconds,
+            submittedAtMs: request.submittedAt, firstChargedAtMs: request.firstChargedAt,
+            deliveredWms: request.delivered.wattMilliseconds, chargingFeeUnits: request.chargingFee.units,
+            serviceFeeUnits: request.serviceFee.units)
     }
 }
 

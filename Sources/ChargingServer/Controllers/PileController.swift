@@ -117,6 +117,7 @@ extension PileController: PileSocketAcceptor, PileSession {
         } catch let refusal as PileFrame.Refusal {
             return refusal.message
         } catch {
+            stations.logger.warning("pile frame failed", metadata: ["pile": "\(pileID)", "error": "\(error)"])
             return APIError.unavailable.message
         }
     }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import OCPP16
 import PileRouting
+import PostgresClient
 import Synchronization
 
 /// What an OCPP charger session needs from the instance.
@@ -68,13 +69,14 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 
         case .authorize(let request):
-            return try OCPPOutbound.callResult(id: id, AuthorizeResponse(idTagInfo: try await idTagInfo(request.idTag).info))
+            return try OCPPOutbound.callResult(id: id, AuthorizeResponse(idTagInfo: try await authorization(request.idTag)))
 
         case .startTransaction(let start):
             return try await startTransaction(start, id: id)
 
         case .meterValues(let values):
-            if let transactionID = values.transactionId, let energy = values.meterValue.latestEnergyActiveImportRegisterWh {
+            if let transactionID = values.transactionId.flatMap(Int32.init(exactly:)),
+               let energy = values.meterValue.latestEnergyActiveImportRegisterWh {
                 try await meterReading(transactionID: transactionID, registerWh: energy)
             }
             return try OCPPOutbound.callResult(id: id, MeterValuesResponse())
@@ -112,89 +114,130 @@ struct OCPPCallHandler {
         return (IdTagInfo(status: status, expiryDate: tag.expiresAt, parentIdTag: tag.parentIdTag), tag)
     }
 
-    /// Accepted for the car the station is charging on this pile (the one RemoteStartTransaction named),
-    /// or for a card at an idle pile, which the station then takes as a car that plugged in there (a
-    /// session started at the charger). A resent StartTransaction gets its original transactionId back.
-    private func startTransaction(_ start: StartTransactionRequest, id: String) async throws -> String {
-        let store = services.store
-        var (info, tag) = try await idTagInfo(start.idTag)
-        var request: (stationID: Int, requestID: Int64)?
-        if info.status == .accepted, let tag {
-            request = try await store.chargingRequest(pileID: pileID, driverID: tag.driverID)
-            if request == nil, try await store.hasOpenTransaction(driverID: tag.driverID, otherThanPile: pileID) {
-                info.status = .concurrentTx
-            }
+    /// Authorize answers what StartTransaction would answer for the card at this charger now: the same
+    /// decision (`startDecision`), taken on a copy of the station that is thrown away.
+    private func authorization(_ idTag: String) async throws -> IdTagInfo {
+        var (info, tag) = try await idTagInfo(idTag)
+        guard info.status == .accepted, let tag else { return info }
+        info.status = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
+            var copy = station
+            let decision = try await startDecision(driverID: tag.driverID, station: &copy, clock: clock, on: connection)
+            return ([], decision.status)
         }
+        return info
+    }
+
+    /// How the station takes a card accepted at this charger: the car it is charging here for that driver
+    /// (the charger answers a RemoteStartTransaction), or a car that just plugged in, which the engine
+    /// takes if the pile is idle and the driver has nothing else going on (ConcurrentTx otherwise).
+    private func startDecision(driverID: Int64, station: inout Station, clock: StationClock, on connection: PostgresConnection)
+        async throws -> (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) {
+        guard let driver = try await OCPPStore.driver(id: driverID, on: connection) else { return (.invalid, nil, []) }
+        if let charging = station.charging(atPile: pileID), charging.driver == driver.username {
+            return (.accepted, charging.requestID, [])
+        }
+        if try await OCPPStore.hasOpenTransaction(driverID: driverID, otherThanPile: pileID, on: connection) { return (.concurrentTx, nil, []) }
+        if try await OCPPStore.awaitsRemoteStart(driver: driver.username, pileID: pileID, on: connection) { return (.invalid, nil, []) }
+        do throws(StationError) {
+            let effects = try station.apply(.plugIn(driver: driver.username, pileID: pileID, requestedKWh: driver.batteryCapacityKWh,
+                                                    batteryCapacityKWh: driver.batteryCapacityKWh), at: clock.now.instant)
+            let requestID = effects.lazy.compactMap { effect -> Int64? in
+                if case .accepted(let requestID, _) = effect { requestID } else { nil }
+            }.first
+            return (requestID == nil ? .invalid : .accepted, requestID, effects)
+        } catch .alreadyHasActiveRequest {
+            return (.concurrentTx, nil, [])
+        } catch {
+            return (.invalid, nil, [])
+        }
+    }
+
+    /// One transaction: the charger's transaction row, the station's decision and the session it starts.
+    /// A resent StartTransaction gets its original transactionId and answer back.
+    private func startTransaction(_ start: StartTransactionRequest, id: String) async throws -> String {
+        var (info, tag) = try await idTagInfo(start.idTag)
         var flags: [String] = []
         if start.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("start_in_future") }
-        let transactionID = try await store.startTransaction(
-            pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
-            chargerTimestamp: start.timestamp, request: info.status == .accepted ? request : nil, flags: flags)
-        if info.status == .accepted, request == nil, let tag,
-           try await store.transaction(transactionID, pileID: pileID)?.requestID == nil {
-            info.status = try await cardSession(transactionID, driverID: tag.driverID)
+        let transactionID = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
+            let opened = try await OCPPStore.openTransaction(
+                pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
+                chargerTimestamp: start.timestamp, flags: flags, on: connection)
+            guard opened.isNew else {
+                if opened.refused, info.status == .accepted { info.status = .invalid }
+                return ([], opened.id)
+            }
+            var decision: (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) = (info.status, nil, [])
+            if info.status == .accepted, let tag {
+                decision = try await startDecision(driverID: tag.driverID, station: &station, clock: clock, on: connection)
+            }
+            info.status = decision.status
+            if let requestID = decision.requestID, decision.status == .accepted {
+                try await OCPPStore.link(opened.id, stationID: try await services.stations.stationID(ofPile: pileID)!, requestID: requestID,
+                                         on: connection)
+            } else {
+                try await OCPPStore.refuse(opened.id, on: connection)
+            }
+            return (decision.effects, opened.id)
         }
-        if info.status != .accepted { try await store.refuse(transactionID) }
         logger.info("OCPP transaction started", metadata: ["transaction": "\(transactionID)", "status": "\(info.status.rawValue)"])
         return try OCPPOutbound.callResult(id: id, StartTransactionResponse(transactionId: Int(transactionID), idTagInfo: info))
     }
 
-    /// A card at the charger with nothing scheduled for it: the station takes the car if the pile is idle
-    /// and the driver has no other request, charging up to the battery; else the card is refused.
-    private func cardSession(_ transactionID: Int32, driverID: Int64) async throws -> AuthorizationStatus {
-        guard let driver = try await services.store.driver(id: driverID),
-              try await !services.store.recentlyRemoteStarted(driver: driver.username, pileID: pileID)
-        else { return .invalid }
-        do {
-            let effects = try await services.stations.apply(.plugIn(
-                driver: driver.username, pileID: pileID, requestedKWh: driver.batteryCapacityKWh,
-                batteryCapacityKWh: driver.batteryCapacityKWh), pileID: pileID)
-            let accepted = effects.lazy.compactMap { effect -> Int64? in
-                if case .accepted(let requestID, _) = effect { requestID } else { nil }
-            }.first
-            guard let requestID = accepted, let stationID = try await services.stations.stationID(ofPile: pileID) else { return .invalid }
-            try await services.store.link(transactionID, stationID: stationID, requestID: requestID)
-            return .accepted
-        } catch let error as APIError where error.message == StationError.alreadyHasActiveRequest.message {
-            return .concurrentTx
-        } catch is APIError {
-            return .invalid
-        }
-    }
-
-    /// The register reading of a transaction's meter, as the session's energy so far.
-    private func meterReading(transactionID: Int, registerWh: Decimal) async throws {
-        guard let transactionID = Int32(exactly: transactionID),
-              let transaction = try await services.store.transaction(transactionID, pileID: pileID),
-              !transaction.stopped, let requestID = transaction.requestID
+    /// The register reading of a transaction's meter, stored as the session's energy so far; the engine
+    /// takes it in when it next decides. An impossible reading is logged and recorded, and ignored; the
+    /// CALLRESULT still goes out.
+    private func meterReading(transactionID: Int32, registerWh: Decimal) async throws {
+        guard let stored = try await services.store.recordMeterValue(transactionID: transactionID, pileID: pileID, registerWh: registerWh)
         else { return }
-        let energyKWh = max(0, registerWh - Decimal(transaction.meterStartWh)) / 1000
-        // An impossible reading is logged (and recorded by the station service) and ignored; the CALLRESULT still goes out.
-        if let refusal = try await services.stations.meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh, source: .ocpp) {
+        if let refusal = try await services.stations.settle(stored.verdict, stationID: stored.stationID, pileID: pileID,
+                                                             requestID: stored.requestID, energyKWh: stored.energyKWh, source: .ocpp) {
             logger.notice("meter reading refused", metadata: ["transaction": "\(transactionID)", "why": "\(refusal)"])
         }
     }
 
-    /// Closes the transaction once. When the charger ended the session itself, the car leaves with
-    /// meterStop − meterStart as the session's energy; when the station ended it first (RemoteStop), that
-    /// energy replaces the bill's. A late StopTransaction of a session the station has already replaced
-    /// with a new one (the same car started again) touches nothing.
+    /// Closes the transaction once, in one transaction with the station's step. When the charger ended the
+    /// session itself, meterStop − meterStart is the session's last reading and the car leaves at once, so
+    /// the bill is the meter's energy to the Wh (when the reading is refused as impossible, the engine's
+    /// model bills the session instead). When the station ended it first (RemoteStop), that energy replaces
+    /// the bill's. A late StopTransaction of a session the station has already replaced with a new one
+    /// (the same car started again) touches nothing.
+    /// A session the station billed before the charger's StopTransaction came.
+    private typealias StationBill = (stationID: Int, requestID: Int64, energyKWh: Decimal)
+
     private func stopTransaction(_ stop: StopTransactionRequest, id: String) async throws -> String {
         var flags: [String] = []
         if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
         if let transactionID = Int32(exactly: stop.transactionId) {
-            if try await services.store.startedAfter(transactionID, stop.timestamp) { flags.append("stop_before_start") }
             let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
-            if let closed = try await services.store.stopTransaction(
-                transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
-                reason: stop.reason?.rawValue, transactionData: data, flags: flags),
-               let requestID = closed.requestID, let stationID = closed.stationID,
-               try await !services.store.supersededTransaction(closed.id, requestID: requestID, pileID: pileID) {
+            let billed = try await services.stations.atStation(ofPile: pileID) { station, clock, connection -> ([StationEffect], StationBill?) in
+                guard let closed = try await OCPPStore.stopTransaction(
+                    transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
+                    reason: stop.reason?.rawValue, transactionData: data, flags: flags, on: connection),
+                    let requestID = closed.requestID, let stationID = closed.stationID,
+                    try await !OCPPStore.supersededTransaction(closed.id, requestID: requestID, pileID: pileID, on: connection)
+                else { return ([], nil) }
                 let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
-                if !closed.stationStopped {
-                    try await services.stations.chargerStopped(pileID: pileID, requestID: requestID, energyKWh: energyKWh)
+                guard !closed.stationStopped, let charging = station.charging(atPile: pileID), charging.requestID == requestID
+                else { return ([], (stationID, requestID, energyKWh)) }
+                var effects: [StationEffect] = []
+                do throws(StationError) {
+                    effects += try station.apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), at: clock.now.instant)
+                } catch {
+                    logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(error.message)"])
+                    try await connection.execute(StationStore.meterRefusalQuery(
+                        stationID: stationID, pileID: pileID, requestID: requestID, energyKWh: energyKWh,
+                        reason: StationStore.meterRefusalReason(error), source: .ocppStop, message: error.message))
                 }
-                try await services.stations.meterAtStop(stationID: stationID, requestID: requestID, pileID: pileID, energyKWh: energyKWh)
+                // The reading may have completed the session; only a car still charging here leaves as cancelled.
+                if station.charging(atPile: pileID)?.requestID == requestID {
+                    effects += try station.apply(.cancel(driver: charging.driver), at: clock.now.instant)
+                }
+                return (effects, nil)
+            }
+            // The station ended this session first: its bill takes the charger's meter.
+            if let billed {
+                try await services.stations.meterAtStop(stationID: billed.stationID, requestID: billed.requestID, pileID: pileID,
+                                                        energyKWh: billed.energyKWh)
             }
         }
         var info: IdTagInfo?

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PileRouting
 import PostgresClient
+import Synchronization
 
 /// Runs the station engine for the HTTP and WebSocket edges: every change goes through
 /// `StationStore.update` (one transaction under the station's lock); frames for piles
@@ -15,6 +16,7 @@ public struct StationService: Sendable {
     /// The station drivers use when a request names none.
     let defaultStationID: Int
     private let statusCatchUps = CatchUpCoalescer()
+    private let pileStations = PileStations()
     /// How fast a pile's own status reports may change its status (both protocols).
     let statusLimiter: PileStatusRateLimiter
 
@@ -37,12 +39,32 @@ public struct StationService: Sendable {
 
     /// Applies a command at a pile, in the pile's station.
     func apply(_ command: StationCommand, pileID: Int) async throws -> [StationEffect] {
-        guard let stationID = try await store.stationID(ofPile: pileID) else { throw APIError(StationError.unknownPile.message) }
+        guard let stationID = try await stationID(ofPile: pileID) else { throw APIError(StationError.unknownPile.message) }
         return try await apply(command, stationID: stationID)
     }
 
+    /// A pile's station (it never changes once the pile exists, so each instance asks once).
     func stationID(ofPile pileID: Int) async throws -> Int? {
-        try await store.stationID(ofPile: pileID)
+        if let known = pileStations.withLock({ $0[pileID] }) { return known }
+        guard let stationID = try await store.stationID(ofPile: pileID) else { return nil }
+        pileStations.withLock { $0[pileID] = stationID }
+        return stationID
+    }
+
+    /// Runs `change` in one transaction with an engine step at the pile's station: what a charger's
+    /// message writes of its own (its transaction row) commits or rolls back with the station's change.
+    /// `change` returns the engine's effects of its step and its own result. Errors pass as thrown.
+    func atStation<Result>(
+        ofPile pileID: Int, _ change: (inout Station, StationClock, PostgresConnection) async throws -> ([StationEffect], Result)
+    ) async throws -> Result {
+        guard let stationID = try await stationID(ofPile: pileID) else { throw StationError.unknownPile }
+        var result: Result?
+        _ = try await store.update(stationID: stationID, offlineGrace: offlineGrace, { station, clock, connection in
+            let (effects, outcome) = try await change(&station, clock, connection)
+            result = outcome
+            return effects
+        }, alsoInTransaction: Self.queueInstructions)
+        return result!
     }
 
     /// Applies a driver's or a pile's command at station time now.
@@ -50,7 +72,7 @@ public struct StationService: Sendable {
         do {
             return try await store.update(
                 stationID: stationID ?? defaultStationID, offlineGrace: offlineGrace,
-                { station, clock in try station.apply(command, at: clock.now.instant) },
+                { station, clock, _ in try station.apply(command, at: clock.now.instant) },
                 alsoInTransaction: Self.queueInstructions)
         } catch let error as StationError {
             throw APIError(error.message)
@@ -96,17 +118,26 @@ public struct StationService: Sendable {
         }
     }
 
-    /// A pile's meter reading; the refusal text when the reading doesn't fit. A refused reading (impossible,
+    /// A pile's meter reading of its charging car's session; the refusal text when the reading doesn't fit.
+    /// The reading is stored with the request, and the engine takes it in when it next decides at the
+    /// station (at once when the reading completes the session). A refused reading (impossible,
     /// backwards, for a car not charging there) changes nothing and is recorded in `meter_refusals`.
     func meterReading(pileID: Int, requestID: Int64, energyKWh: Decimal, source: MeterSource) async throws -> String? {
-        guard let stationID = try await store.stationID(ofPile: pileID) else { return StationError.unknownPile.message }
-        do {
-            _ = try await store.update(
-                stationID: stationID, offlineGrace: offlineGrace,
-                { station, clock in try station.apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), at: clock.now.instant) },
-                alsoInTransaction: Self.queueInstructions)
+        guard let stationID = try await stationID(ofPile: pileID) else { return StationError.unknownPile.message }
+        let verdict = try await store.recordMeterReading(stationID: stationID, requestID: requestID, pileID: pileID, energyKWh: energyKWh)
+        return try await settle(verdict, stationID: stationID, pileID: pileID, requestID: requestID, energyKWh: energyKWh, source: source)
+    }
+
+    /// What follows a stored reading's verdict: a catch-up when it completes the session, the refusal recorded when refused.
+    func settle(_ verdict: StationStore.MeterVerdict, stationID: Int, pileID: Int, requestID: Int64, energyKWh: Decimal,
+                source: MeterSource) async throws -> String? {
+        switch verdict {
+        case .stored:
             return nil
-        } catch let error as StationError {
+        case .completes:
+            try await catchUp(stationID: stationID)
+            return nil
+        case .refused(let error):
             logger.notice("meter reading refused", metadata: [
                 "pile": "\(pileID)", "request": "\(requestID)", "energy_kwh": "\(energyKWh)", "why": "\(error.message)"])
             try await store.recordMeterRefusal(
@@ -114,20 +145,6 @@ public struct StationService: Sendable {
                 reason: StationStore.meterRefusalReason(error), source: source, message: error.message)
             return error.message
         }
-    }
-
-    /// A charger ended a session itself (the car left): the meter's energy is the session's, and
-    /// the car leaves as if its driver had cancelled. Nothing happens when the car no longer charges there.
-    func chargerStopped(pileID: Int, requestID: Int64, energyKWh: Decimal) async throws {
-        guard let charging = try await pileQueue(pileID: pileID)?.first(where: { $0.requestID == requestID && $0.state == .charging })
-        else { return }
-        if let refusal = try await meterReading(pileID: pileID, requestID: requestID, energyKWh: energyKWh, source: .ocppStop) {
-            logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
-        }
-        // The reading may have completed the session; only a car still charging here is cancelled.
-        guard try await pileQueue(pileID: pileID)?.contains(where: { $0.requestID == requestID && $0.state == .charging }) == true
-        else { return }
-        _ = try await apply(.cancel(driver: charging.driver), stationID: try await store.stationID(ofPile: pileID))
     }
 
     /// The charger's meterStop − meterStart for a session the station ended first: the bill takes it.
@@ -138,7 +155,7 @@ public struct StationService: Sendable {
     }
 
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
-        guard let stationID = try await store.stationID(ofPile: pileID),
+        guard let stationID = try await stationID(ofPile: pileID),
               let snapshot = try await store.snapshot(stationID: stationID)
         else { return nil }
         return snapshot.station.pileQueue(pileID)
@@ -189,4 +206,11 @@ public struct StationService: Sendable {
             try await CommandDelivery.enqueue(instruction.1, toPile: instruction.pileID, deadline: instructionDeadline, on: connection)
         }
     }
+}
+
+/// Which station each pile belongs to, as this instance learned it.
+final class PileStations: Sendable {
+    private let stations = Mutex<[Int: Int]>([:])
+
+    func withLock<Result>(_ body: (inout [Int: Int]) -> Result) -> Result { stations.withLock { body(&$0) } }
 }
