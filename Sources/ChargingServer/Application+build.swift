@@ -15,7 +15,7 @@ import ServiceLifecycle
 public func buildApplication(
     configuration: ServerConfiguration, databaseURL: String, logger: Logger, drain: PileDrain? = nil
 ) async throws -> some ApplicationProtocol {
-    let pool = PostgresPool(conninfo: databaseURL, overrides: ["application_name": "chargepile"], maxConnections: 10, logger: logger)
+    let pool = PostgresPool(conninfo: databaseURL, overrides: ["application_name": "chargepile"], maxConnections: configuration.databaseConnections, acquireTimeout: configuration.databaseAcquireTimeout, logger: logger)
     try await SchemaMigrator().migrate(pool)
     for line in try await configuration.firstStart.run(pool: pool, hasher: configuration.passwordHasher, clock: configuration.clock) {
         // Written at once (not buffered): the operator must see generated passwords even if the process dies.
@@ -63,7 +63,7 @@ public func buildApplication(
     let ocppController = OCPPController(
         services: OCPPServices(store: ocppStore, ownership: ownership, lifecycle: lifecycle, stations: stations,
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
-                               heartbeatInterval: configuration.ocppHeartbeatInterval,
+                               busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor),
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)

@@ -29,6 +29,11 @@ public struct ServerConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(500)
     /// How long a CALL to an OCPP charger waits for its answer (operator calls, start/stop).
     public var ocppCallTimeout: Duration = .seconds(30)
+    /// How long a charger's CALL waits for a busy or restarting database before it gets a CALLERROR.
+    public var ocppBusyDeadline: Duration = .seconds(30)
+    /// The main PostgreSQL pool: its connections, and how long a request waits for one.
+    public var databaseConnections = 10
+    public var databaseAcquireTimeout: Duration = .seconds(2)
     /// The Heartbeat interval OCPP chargers get in their BootNotification answer.
     public var ocppHeartbeatInterval: Duration = .seconds(300)
     /// The DataTransfer vendorId this central system answers for; nil: every DataTransfer gets UnknownVendorId.

@@ -48,3 +48,19 @@ extension PostgresError {
         public static let invalidCatalogName = Code("3D000")
     }
 }
+
+extension PostgresError {
+    /// Worth running again as a whole: nothing of it committed, and the cause passes (no free
+    /// connection yet, a connection lost or refused while the server restarts or fails over, a
+    /// deadlock or serialization failure that rolled the transaction back).
+    public var isTransient: Bool {
+        switch kind {
+        case .poolTimeout, .connection: return true
+        case .server:
+            guard let code else { return false }
+            return code.errorClass == "40" || code.errorClass == "08"
+                || [.adminShutdown, .crashShutdown, .cannotConnectNow].contains(code)
+        case .decoding, .closed, .protocolViolation: return false
+        }
+    }
+}

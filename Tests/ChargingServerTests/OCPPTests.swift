@@ -354,6 +354,53 @@ extension OCPPTests {
             #expect(energy == 3)
         }
     }
+    @Test("a driver starts again right after a session at the same charger; Authorize and StartTransaction agree; every bill is meterStop − meterStart to the Wh")
+    func sessionsBackToBack() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "5")
+            let other = try await OCPPCharger.connect(api, chargePointID: "4")
+            for station in [charger, other] {
+                _ = try await station.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            }
+            _ = try await api.driverToken("erin", capacity: "40")
+            #expect(try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "CARD-ERIN", "username": "erin"]).code == 200)
+            func status(_ answer: [String: Any]) -> String? { (answer["idTagInfo"] as? [String: Any])?["status"] as? String }
+
+            var register = 1_000
+            var transactions: [Int] = []
+            for session in 1...2 {
+                #expect(status(try await charger.call("Authorize", #"{"idTag":"CARD-ERIN"}"#)) == "Accepted", "session \(session)")
+                let started = try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"CARD-ERIN","meterStart":\#(register),"timestamp":"\#(ISO8601Format.string(Date()))"}"#)
+                #expect(status(started) == "Accepted", "session \(session)")
+                let transactionID = try #require(started["transactionId"] as? Int)
+                transactions.append(transactionID)
+                // The card at another charger meanwhile: both answers say the same.
+                #expect(status(try await other.call("Authorize", #"{"idTag":"CARD-ERIN"}"#)) == "ConcurrentTx")
+                let elsewhere = try await other.call("StartTransaction", #"{"connectorId":1,"idTag":"CARD-ERIN","meterStart":\#(session),"timestamp":"\#(ISO8601Format.string(Date()))"}"#)
+                #expect(status(elsewhere) == "ConcurrentTx")
+                for _ in 1...3 {
+                    register += 1
+                    _ = try await charger.call("MeterValues", #"{"connectorId":1,"transactionId":\#(transactionID),"meterValue":[{"timestamp":"\#(ISO8601Format.string(Date()))","sampledValue":[{"value":"\#(register)","measurand":"Energy.Active.Import.Register","unit":"Wh"}]}]}"#)
+                }
+                register += session  // the last Wh of the session comes with the stop
+                _ = try await charger.call("StopTransaction", #"{"transactionId":\#(transactionID),"meterStop":\#(register),"timestamp":"\#(ISO8601Format.string(Date()))","reason":"Local"}"#)
+                #expect(try await api.call(.get, "/admin/charge/queue", query: ["token": admin, "id": "5"]).rows.isEmpty)
+            }
+            #expect(transactions[0] != transactions[1])
+            let rows = try await api.pool.query("""
+                SELECT (b.energy_kwh * 1000)::int AS billed, t.meter_stop_wh - t.meter_start_wh AS metered
+                FROM bills b JOIN ocpp_transactions t ON t.request_id = b.request_id AND t.station_id = b.station_id
+                ORDER BY b.id
+                """)
+            let billed = try rows.map { (try $0.decode("billed", as: Int.self), try $0.decode("metered", as: Int64.self)) }
+            #expect(billed.map(\.0) == [4, 5])
+            #expect(billed.map { Int64($0.0) } == billed.map(\.1))
+            let open: Int = try await api.pool.query("SELECT count(*)::int AS n FROM ocpp_transactions WHERE stopped_at IS NULL").first!.decode("n")
+            #expect(open == 0)
+        }
+    }
+
 }
 
 /// A charger for the tests: OCPP-J frames over `RawWebSocket`, checked by hand. The central system may

@@ -16,6 +16,9 @@ struct OCPPServices: Sendable {
     let credentials: ChargePointCredentials
     /// How long a CALL to a charger waits for its answer.
     let callTimeout: Duration
+    /// How long a charger's CALL may wait for a busy or restarting database before it is answered
+    /// with a CALLERROR (chargers commonly give up on a CALL after 30–60 s).
+    let busyDeadline: Duration
     /// The Heartbeat interval BootNotification gives chargers.
     let heartbeatInterval: Duration
     /// The DataTransfer vendorId we answer for; nil answers every DataTransfer UnknownVendorId.

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import OCPP16
 import PileRouting
+import PostgresClient
 import Synchronization
 
 /// One OCPP 1.6J charger's socket: `OCPPSessionStateMachine` decides (one CALL in flight each
@@ -165,18 +166,28 @@ final class OCPPChargePointSession: PileSession {
 
     // MARK: The charger's calls
 
-    /// The CALLRESULT (or CALLERROR) for one of the charger's CALLs, after applying it.
+    /// The CALLRESULT (or CALLERROR) for one of the charger's CALLs, once what it changed is committed.
+    /// A busy or restarting database is waited for, not answered: the call runs again (every handler is
+    /// idempotent) until `busyDeadline`, while this socket's next frames wait unread behind it.
     private func answer(_ call: ChargePointCall, id: String, on connection: PileConnection) async -> String {
         guard let epoch = connection.epoch else {
             return OCPPOutbound.callError(id: id, code: .genericError, description: "the connection is not established")
         }
-        do {
-            let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger,
-                                          lastConnectorReport: lastConnectorReport)
-            return try await handler.answer(call, id: id)
-        } catch {
-            connection.logger.warning("OCPP call failed", metadata: ["action": "\(call.action.rawValue)", "error": "\(error)"])
-            return OCPPOutbound.callError(id: id, code: .internalError, description: "the central system could not process the call")
+        let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger,
+                                      lastConnectorReport: lastConnectorReport)
+        let deadline = ContinuousClock.now + services.busyDeadline
+        var pause = Duration.milliseconds(50)
+        while true {
+            do {
+                return try await handler.answer(call, id: id)
+            } catch let error as PostgresError where error.isTransient && ContinuousClock.now + pause < deadline {
+                connection.logger.debug("OCPP call waits for the database", metadata: ["action": "\(call.action.rawValue)", "error": "\(error)"])
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+            } catch {
+                connection.logger.warning("OCPP call failed", metadata: ["action": "\(call.action.rawValue)", "error": "\(error)"])
+                return OCPPOutbound.callError(id: id, code: .internalError, description: "the central system could not process the call")
+            }
         }
     }
 }
