@@ -400,6 +400,58 @@ extension OCPPTests {
             #expect(open == 0)
         }
     }
+    @Test("with every database connection busy, chargers' StartTransactions wait for capacity and are answered once committed, never with a CALLERROR")
+    func busyPoolBackPressure() async throws {
+        try await TestServer.run(configure: {
+            $0.databaseConnections = 3
+            $0.databaseAcquireTimeout = .milliseconds(100)
+        }) { api in
+            let admin = try await api.adminToken()
+            var chargers: [OCPPCharger] = []
+            for id in 1...5 {
+                let charger = try await OCPPCharger.connect(api, chargePointID: "\(id)")
+                _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+                _ = try await api.driverToken("busy\(id)", capacity: "40")
+                #expect(try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "BUSY-\(id)", "username": "busy\(id)"]).code == 200)
+                chargers.append(charger)
+            }
+            let timeouts = { () async throws -> Int in
+                let response = try await api.client.execute(uri: "/metrics", method: .get, headers: [:], body: nil)
+                let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+                let line = text.split(separator: "\n").first { $0.hasPrefix("chargepile_pool_acquire_timeouts_total") }
+                return Int(Double(line?.split(separator: " ").last ?? "0") ?? 0)
+            }
+            let timeoutsBefore = try await timeouts()
+            // The test holds the station's lock: every StartTransaction holds a connection while it waits for
+            // the lock, and the ones that find the pool exhausted meet its acquire timeout, again and again.
+            let chargersNow = chargers
+            let answers = try await api.pool.withTransaction { connection in
+                _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Int32(0x43_50)), 1)")
+                let calls = Task { [chargersNow] in
+                    try await withThrowingTaskGroup(of: (type: Int?, status: String?).self) { group in
+                        for (index, charger) in chargersNow.enumerated() {
+                            group.addTask {
+                                try await charger.send(#"[2,"busy-\#(index)","StartTransaction",{"connectorId":1,"idTag":"BUSY-\#(index + 1)","meterStart":0,"timestamp":"\#(ISO8601Format.string(Date()))"}]"#)
+                                let answer = try await charger.nextMessage()
+                                return (answer.first as? Int, ((answer.last as? [String: Any])?["idTagInfo"] as? [String: Any])?["status"] as? String)
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                }
+                try await eventually(timeout: .seconds(20)) { try await timeouts() >= timeoutsBefore + 3 }
+                return calls
+            }.value
+            #expect(answers.count == 5)
+            for answer in answers {
+                #expect(answer.type == 3 && answer.status == "Accepted", "\(answer)")
+            }
+            let open: Int = try await api.pool.query("SELECT count(*)::int AS n FROM ocpp_transactions WHERE request_id IS NOT NULL AND stopped_at IS NULL")
+                .first!.decode("n")
+            #expect(open == 5)
+        }
+    }
+
 
 }
 
