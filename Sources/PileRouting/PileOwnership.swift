@@ -54,7 +54,9 @@ public struct PileOwnership: Sendable {
             SELECT p.id FROM piles p JOIN claim c ON p.id = c.pile_id WHERE p.owner_instance IS NULL ORDER BY p.id FOR UPDATE OF p
         ), claimed AS (
             UPDATE piles p SET owner_instance = \(instance), owner_epoch = p.owner_epoch + 1, connected_since = now(),
-                               status = 'off', status_changed_at = now(), protocol = c.protocol
+                               status = CASE WHEN c.protocol = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
+                                             THEN p.engine_status ELSE 'off' END,
+                               status_changed_at = now(), protocol = c.protocol
             FROM claim c JOIN locked ON locked.id = c.pile_id
             WHERE p.id = c.pile_id AND p.owner_instance IS NULL
             RETURNING c.n, p.id, p.owner_epoch, p.station_id
@@ -66,7 +68,10 @@ public struct PileOwnership: Sendable {
         """
     }
 
-    /// Takes the pile for a new socket on this instance; it starts `off` (seed). The
+    /// Takes the pile for a new socket on this instance. Our protocol's pile starts `off` (seed) and is
+    /// switched on by an admin; an OCPP charger reports its own status once connected, and one that
+    /// reconnects (its instance died, its link dropped) keeps the status the station held for it, so a
+    /// car charging there is not stopped by the reconnect itself. The
     /// previous owner, if any, is told to close its older socket.
     public func claim(pileID: Int, protocol: String = "chargepile") async throws -> Claim? {
         // A pile nobody holds (the usual connect, and every one of a reconnect storm): one statement, shared.
@@ -80,7 +85,9 @@ public struct PileOwnership: Sendable {
             let previousOwner = try row.decode("owner_instance", as: UUID?.self)
             let claimed = try await connection.query("""
                 UPDATE piles SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
-                                 status = 'off', status_changed_at = now(), protocol = \(`protocol`)
+                                 status = CASE WHEN \(`protocol`) = 'ocpp1.6' AND engine_status IN ('on', 'off', 'repair')
+                                               THEN engine_status ELSE 'off' END,
+                                 status_changed_at = now(), protocol = \(`protocol`)
                 WHERE id = \(pileID) RETURNING owner_epoch, station_id, station_has_cars(station_id)
                 """).first!
             let epoch: Int64 = try claimed.decode("owner_epoch")

@@ -1,5 +1,6 @@
 import EmbeddedPostgres
 import Foundation
+import LocalCluster
 import PileSimulator
 import Testing
 import TestSupport
@@ -85,6 +86,59 @@ struct FaultTests {
             #expect(pileRow?["total_charging_power"] as? Double == 12.5)
             await again.stop()
             await pile.stop()
+        }
+    }
+    @Test("kill -9 in the middle of a charger's session, twice: the charger carries on at the other instances, resends what was unanswered, and the session is billed once, to the Wh")
+    func instanceKilledMidSession() async throws {
+        try await Cluster.run(instances: 3) { cluster in
+            let admin = try await cluster.adminToken(cluster.urls[2])
+            _ = try await HTTP.call(.post, cluster.urls[2] + "/u/register", ["username": "kim", "password": "secret-pass", "battery_capacity": "40"])
+            #expect(try await HTTP.call(.post, cluster.urls[2] + "/admin/idtags", ["token": admin, "id_tag": "CARD-KIM", "username": "kim"])["code"] as? Int == 200)
+            /// The charger's socket to one instance; a new one can claim the pile once the killed owner is declared dead.
+            func connect(_ instance: ServeProcess) async throws -> OCPPCharger {
+                var charger: OCPPCharger?
+                try await eventually(timeout: .seconds(20)) {
+                    charger = try? await OCPPCharger(socket: RawWebSocket.open(
+                        port: instance.port, path: "/ocpp/3", headers: ["Sec-WebSocket-Protocol: ocpp1.6", OCPPCharger.basic("3", TestServer.pilePassword)]))
+                    return charger != nil
+                }
+                return charger!
+            }
+            func meterValues(_ transactionID: Int, _ register: Int) -> String {
+                #"{"connectorId":1,"transactionId":\#(transactionID),"meterValue":[{"timestamp":"\#(ISO8601Format.string(Date()))","sampledValue":[{"value":"\#(register)","measurand":"Energy.Active.Import.Register","unit":"Wh"}]}]}"#
+            }
+
+            var charger = try await connect(cluster.instances[0])
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let started = try await charger.call("StartTransaction", #"{"connectorId":1,"idTag":"CARD-KIM","meterStart":500,"timestamp":"\#(ISO8601Format.string(Date()))"}"#)
+            #expect((started["idTagInfo"] as? [String: Any])?["status"] as? String == "Accepted")
+            let transactionID = try #require(started["transactionId"] as? Int)
+            _ = try await charger.call("MeterValues", meterValues(transactionID, 501))
+            // The instance dies with a MeterValues in flight, unanswered.
+            try await charger.send(#"[2,"mv-2","MeterValues",\#(meterValues(transactionID, 502))]"#)
+            cluster.instances[0].kill()
+
+            charger = try await connect(cluster.instances[1])
+            _ = try await charger.call("MeterValues", meterValues(transactionID, 502))
+            _ = try await charger.call("MeterValues", meterValues(transactionID, 503))
+            // The next dies with the StopTransaction in flight: committed or not, the resent one closes it once.
+            let stop = #"{"transactionId":\#(transactionID),"meterStop":504,"timestamp":"\#(ISO8601Format.string(Date()))","reason":"Local"}"#
+            try await charger.send(#"[2,"stop-1","StopTransaction",\#(stop)]"#)
+            cluster.instances[1].kill()
+
+            charger = try await connect(cluster.instances[2])
+            _ = try await charger.call("StopTransaction", stop)
+            let bills = try await cluster.pool.query("""
+                SELECT (b.energy_kwh * 1000)::int AS wh FROM bills b JOIN drivers d ON d.id = b.driver_id WHERE d.username = 'kim'
+                """).map { try $0.decode("wh", as: Int.self) }
+            #expect(bills == [4])
+            let open: Int = try await cluster.pool.query("SELECT count(*)::int AS n FROM ocpp_transactions WHERE stopped_at IS NULL").first!.decode("n")
+            #expect(open == 0)
+            let active: Int = try await cluster.pool.query("""
+                SELECT count(*)::int AS n FROM charging_requests WHERE state IN ('waiting', 'displaced', 'queued', 'charging')
+                """).first!.decode("n")
+            let requests: String = try await cluster.pool.query("SELECT string_agg(id || ':' || state || ':' || coalesce(pile_id::text, '-'), ', ') AS r FROM charging_requests").first!.decode("r")
+            #expect(active == 0, "\(requests)")
         }
     }
 }
