@@ -27,14 +27,19 @@ public struct InstanceRegistry: Sendable {
     }
 
     /// Forgets instances silent for longer than `expiry` (and, on a graceful stop, this
-    /// one): their piles go offline. Returns the piles taken offline.
+    /// one): their piles go offline. Returns the piles taken offline. An instance that sweeps is
+    /// alive: it never reaps itself, and its sweep counts as a heartbeat, so a heartbeat loop
+    /// starved on a busy machine doesn't get the instance taken for dead by its own sweep.
     @discardableResult
     public func reap(expiry: Duration, includingSelf: Bool = false) async throws -> [Int] {
         let seconds = expiry.inSeconds
         return try await pool.withTransaction { connection in
+            if !includingSelf {
+                try await connection.execute("UPDATE instances SET heartbeat_at = now() WHERE id = \(instance)")
+            }
             let dead = try await connection.query("""
                 DELETE FROM instances
-                WHERE heartbeat_at < now() - make_interval(secs => \(seconds)) OR (\(includingSelf) AND id = \(instance))
+                WHERE (heartbeat_at < now() - make_interval(secs => \(seconds)) AND id <> \(instance)) OR (\(includingSelf) AND id = \(instance))
                 RETURNING id
                 """).map { try $0.decode("id", as: UUID.self) }
             guard !dead.isEmpty else { return [] }

@@ -19,7 +19,8 @@ import Glibc
 struct AuthDefenceTests {
     static let tooMany = "尝试次数过多，请稍后再试"
 
-    /// Small, fast limits: 2 free failures, then 50 ms doubling, the 4th failure locks for 3 s.
+    /// Small, fast limits: 2 free failures, then 50 ms doubling, the 4th failure locks for 10 s (long
+    /// enough that a busy machine checks the lock before it lapses).
     static func fastDefence(_ configuration: inout ServerConfiguration) {
         configuration.loginDefence.accountFreeFailures = 2
         configuration.loginDefence.accountLockAt = 4
@@ -27,7 +28,7 @@ struct AuthDefenceTests {
         configuration.loginDefence.addressLockAt = 1000
         configuration.loginDefence.baseDelay = .milliseconds(50)
         configuration.loginDefence.maxDelay = .milliseconds(100)
-        configuration.loginDefence.lockout = .seconds(3)
+        configuration.loginDefence.lockout = .seconds(10)
         configuration.loginDefence.window = .seconds(60)
         configuration.trustedProxies = try! TrustedNetworks(["127.0.0.1"])
     }
@@ -78,8 +79,8 @@ struct AuthDefenceTests {
                                                          forwardedFor: "192.0.2.7")
                     #expect(locked["msg"] as? String == Self.tooMany)
                 }
-                // The lockout ends by itself (3 s here).
-                try await eventually("the lockout ends", timeout: .seconds(15)) {
+                // The lockout ends by itself (10 s here).
+                try await eventually("the lockout ends", timeout: .seconds(40)) {
                     try await Self.rawLogin(port: port2, username: "admin", password: TestServer.adminPassword,
                                             forwardedFor: "192.0.2.7")["code"] as? Int == 200
                 }
