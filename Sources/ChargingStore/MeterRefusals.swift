@@ -64,10 +64,24 @@ extension StationStore {
         }
     }
 
-    /// Stores a pile's reading of its charging car's session (kWh so far) with the request, if it fits.
+    /// Stores a pile's reading of its charging car's session (kWh so far) with the request, if it fits,
+    /// in one statement with the other piles' readings under way.
     public func recordMeterReading(stationID: Int, requestID: Int64, pileID: Int, energyKWh: Decimal) async throws -> MeterVerdict {
-        MeterVerdict(try await pool.query("""
-            SELECT record_meter_reading(\(stationID), \(requestID), \(pileID), \(energyKWh)) AS verdict
-            """).first!.decode("verdict"))
+        MeterVerdict(try await readings.run(.init(station_id: stationID, request_id: requestID, pile_id: pileID, energy_kwh: energyKWh))
+            .first.orThrow().decode("verdict"))
+    }
+
+    struct MeterReading: Encodable, Sendable {
+        var station_id: Int, request_id: Int64, pile_id: Int, energy_kwh: Decimal
+    }
+
+    /// Requests are locked in (station, id) order, so two batches never deadlock.
+    static func recordMeterReadingsQuery(_ batch: String) -> PostgresQuery {
+        """
+        SELECT r.n, record_meter_reading(r.station_id, r.request_id, r.pile_id, r.energy_kwh) AS verdict
+        FROM batch_rows(\(batch)::jsonb) AS element,
+             jsonb_to_record(element) AS r(n integer, station_id integer, request_id bigint, pile_id integer, energy_kwh numeric)
+        ORDER BY r.station_id, r.request_id
+        """
     }
 }

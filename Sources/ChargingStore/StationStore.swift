@@ -13,8 +13,13 @@ public struct StationStore: Sendable {
 
     let pool: PostgresPool
     private let cache = StationCache()
+    /// Meter readings of many piles, stored together (group commit).
+    let readings: PostgresBatcher<MeterReading>
 
-    public init(pool: PostgresPool) { self.pool = pool }
+    public init(pool: PostgresPool) {
+        self.pool = pool
+        readings = PostgresBatcher(pool: pool, statement: Self.recordMeterReadingsQuery)
+    }
 
     public func stationIDs() async throws -> [Int] {
         try await pool.query("SELECT id FROM stations ORDER BY id").map { try $0.decode("id") }
