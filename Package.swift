@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "PostgresClient",
                 "ChargingDomain",
+                "ChargingStore",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -34,11 +34,11 @@ public func buildApplication(
     let tokens = TokenService(store: TokenStore(pool: pool), lifetime: configuration.tokenLifetime)
     let accounts = AccountStore(pool: pool)
     let piles = PileStore(pool: pool)
-    let ownership = PileOwnership(pool: pool, instance: instance)
-    let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger)
     let stations = StationService(
         store: stationStore, offlineGrace: configuration.offlineGrace,
         statusChangeLimit: configuration.statusChangeLimit, statusChangeWindow: configuration.statusChangeWindow, logger: logger)
+    let pileStates = PileStates(store: PileStateStore(pool: pool, instance: instance), stations: stations)
+    let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger, statusWritten: pileStates.hear)
     let hasher = configuration.passwordHasher
 
     let authStore = AuthStore(pool: pool)
@@ -55,13 +55,13 @@ public func buildApplication(
     // Each role's routes are in a group whose middleware checks the token (`router.authenticated`).
     AdminController(accounts: accounts, piles: piles, tokens: tokens, login: login, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
-    let lifecycle = PileSocketLifecycle(ownership: ownership, hub: hub, stations: stations)
-    let pileController = PileController(piles: piles, tokens: tokens, login: login, ownership: ownership, lifecycle: lifecycle,
+    let lifecycle = PileSocketLifecycle(pileStates: pileStates, hub: hub)
+    let pileController = PileController(piles: piles, tokens: tokens, login: login, pileStates: pileStates, lifecycle: lifecycle,
                                         commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens)
     pileController.addRoutes(to: router)
     let ocppStore = OCPPStore(pool: pool)
     let ocppController = OCPPController(
-        services: OCPPServices(store: ocppStore, ownership: ownership, lifecycle: lifecycle, stations: stations,
+        services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations,
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor),
@@ -98,7 +98,7 @@ public func buildApplication(
             PoolService(pool: controlPool),
             RoutingService(listener: listener, channel: instanceChannel(instance), delivery: delivery, hub: hub, logger: logger),
             InstanceService(registry: InstanceRegistry(pool: controlPool, instance: instance),
-                            ownership: PileOwnership(pool: controlPool, instance: instance), hub: hub, address: address, heartbeatInterval: configuration.heartbeatInterval,
+                            pileStates: PileStates(store: PileStateStore(pool: controlPool, instance: instance), stations: stations), hub: hub, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, interval: configuration.tickInterval, logger: logger),
             SessionMaintenanceService(tokens: tokens, authStore: authStore, registry: socketTokens,

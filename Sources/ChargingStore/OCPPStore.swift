@@ -6,8 +6,7 @@ import PostgresClient
 /// report, idTags and transactions. Writes about a pile's socket are fenced by its epoch.
 public struct OCPPStore: Sendable {
     let pool: PostgresPool
-    /// StatusNotifications and BootNotifications of many chargers, written together (group commit).
-    private let connectorReports: PostgresBatcher<ConnectorReport>
+    /// BootNotifications of many chargers, written together (group commit).
     private let boots: PostgresBatcher<BootRecord>
     /// Charger handshakes' identity and throttle counters, read together.
     private let handshakeReads: PostgresBatcher<HandshakeKeys>
@@ -16,7 +15,6 @@ public struct OCPPStore: Sendable {
 
     public init(pool: PostgresPool) {
         self.pool = pool
-        connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
         boots = PostgresBatcher(pool: pool, statement: Self.recordBootsQuery)
         handshakeReads = PostgresBatcher(pool: pool, statement: Self.handshakeQuery)
         meterValues = PostgresBatcher(pool: pool, statement: Self.recordMeterValuesQuery)
@@ -131,43 +129,6 @@ public struct OCPPStore: Sendable {
         FROM boot b JOIN locked ON locked.id = b.pile_id
         WHERE p.id = b.pile_id AND p.owner_epoch = b.epoch
         RETURNING b.n
-        """
-    }
-
-    /// A StatusNotification: the connector's report is kept as sent, and the pile's status follows
-    /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
-    /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's
-    /// own Faulted ends with its next report). Nil when a newer socket holds the pile; else whether the
-    /// pile's status changed, its station, and whether that station has cars.
-    public func recordConnector(
-        pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
-    ) async throws -> (changed: Bool, stationID: Int, stationHasCars: Bool)? {
-        let report = ConnectorReport(pile_id: pileID, epoch: epoch, connector_status: connectorStatus, connector_error: errorCode,
-                                     connector_info: info, status: status.rawValue)
-        return try await connectorReports.run(report).first
-            .map { (try $0.decode("changed"), try $0.decode("station_id"), try $0.decode("station_has_cars")) }
-    }
-
-    private struct ConnectorReport: Encodable, Sendable {
-        var pile_id: Int, epoch: Int64, connector_status: String, connector_error: String, connector_info: String?, status: String
-    }
-
-    private static func recordConnectorsQuery(_ batch: String) -> PostgresQuery {
-        """
-        WITH report AS (
-            SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
-                jsonb_to_record(element) AS r(n integer, pile_id integer, epoch bigint, connector_status text, connector_error text, connector_info text, status text)
-        ), before AS (
-            SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch ORDER BY p.id FOR UPDATE OF p
-        )
-        UPDATE piles p SET connector_status = r.connector_status, connector_error = r.connector_error, connector_info = r.connector_info,
-                           connector_reported_at = now(),
-                           status = CASE WHEN r.status = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
-                                         THEN 'repair' ELSE r.status END,
-                           status_changed_at = CASE WHEN p.status = r.status THEN p.status_changed_at ELSE now() END
-        FROM report r JOIN before ON before.id = r.pile_id
-        WHERE p.id = r.pile_id AND p.owner_epoch = r.epoch
-        RETURNING r.n, p.status <> before.status AS changed, p.station_id, station_has_cars(p.station_id)
         """
     }
 

@@ -242,22 +242,12 @@ public struct StationStore: Sendable {
             """).first!.decode("state_version")
         let statuses = station.pileStatuses
         let before = original?.pileStatuses ?? [:]
-        var piles: [String] = []
-        var changed = Set<Int>()
-        for (pileID, state) in rows.piles {
-            changed.insert(pileID)
-            piles.append(#"{"id":\#(pileID),"status":"\#(statuses[pileID]!.rawValue)","state":\#(String(decoding: state, as: UTF8.self))}"#)
+        var piles: [(id: Int, status: PileStatus, state: Data?)] = rows.piles.map { ($0.id, statuses[$0.id]!, $0.state) }
+        let written = Set(piles.map(\.id))
+        for (pileID, status) in statuses where !written.contains(pileID) && (reported[pileID] != nil || status != before[pileID]) {
+            piles.append((pileID, status, nil))
         }
-        for (pileID, status) in statuses where !changed.contains(pileID) && (reported[pileID] != nil || status != before[pileID]) {
-            piles.append(#"{"id":\#(pileID),"status":"\#(status.rawValue)","state":null}"#)
-        }
-        if !piles.isEmpty {
-            try await connection.execute("""
-                UPDATE piles SET engine_state = coalesce(m.state, piles.engine_state), engine_status = m.status
-                FROM jsonb_to_recordset(\("[" + piles.joined(separator: ",") + "]")::jsonb) AS m(id integer, status text, state jsonb)
-                WHERE piles.id = m.id AND piles.station_id = \(stationID)
-                """)
-        }
+        try await PileStateStore.mirrorEngine(piles, stationID: stationID, on: connection)
         let projection = RequestProjection(station: station, stationID: stationID)
         try await projection.write(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }),
                                    on: connection)
@@ -335,14 +325,7 @@ public struct StationStore: Sendable {
 
     /// The reports the engine looked at without changing: mirrored, so they are not looked at again.
     private func mirrorPileStatuses(_ reported: [Int: PileStatus], stationID: Int, on connection: PostgresConnection) async throws {
-        guard !reported.isEmpty else { return }
-        let ids = "{" + reported.keys.map(String.init).joined(separator: ",") + "}"
-        let statuses = "{" + reported.keys.map { reported[$0]!.rawValue }.joined(separator: ",") + "}"
-        try await connection.execute("""
-            UPDATE piles SET engine_status = mirror.status
-            FROM unnest(\(ids)::integer[], \(statuses)::text[]) AS mirror(id, status)
-            WHERE piles.id = mirror.id AND piles.station_id = \(stationID)
-            """)
+        try await PileStateStore.mirrorEngine(reported.map { ($0.key, $0.value, nil) }, stationID: stationID, on: connection)
     }
 
     /// A detail record is created when its session ends, in station time (like every time the driver sees).

@@ -1,4 +1,5 @@
 import ChargingDomain
+import ChargingStore
 import Foundation
 import Logging
 import PostgresClient
@@ -12,17 +13,21 @@ public final class CommandDelivery: Sendable {
     let instance: UUID
     let sockets: any PileSockets
     let logger: Logger
+    /// Told of every pile state a written status command changed (the station's engine may have to hear of it).
+    let statusWritten: @Sendable (PileStateChange) async -> Void
     private let waiters = CommandWaiters()
     private let executor = PileCommandExecutor()
 
     /// How often a waiting request re-reads its row in case a notification was lost.
     static let fallbackPoll: Duration = .milliseconds(250)
 
-    public init(pool: PostgresPool, instance: UUID, sockets: any PileSockets, logger: Logger) {
+    public init(pool: PostgresPool, instance: UUID, sockets: any PileSockets, logger: Logger,
+                statusWritten: @escaping @Sendable (PileStateChange) async -> Void = { _ in }) {
         self.pool = pool
         self.instance = instance
         self.sockets = sockets
         self.logger = logger
+        self.statusWritten = statusWritten
     }
 
     // MARK: requesting instance
@@ -190,21 +195,18 @@ public final class CommandDelivery: Sendable {
 
     /// Records the outcome and, once written, the pile's new status, then wakes the requester.
     private func finish(_ command: PendingCommand, state: String, error: String?, answer: String?) async throws {
-        try await pool.withTransaction { connection in
+        let change = try await pool.withTransaction { connection -> PileStateChange? in
             let updated = try await connection.execute("""
                 UPDATE pile_commands SET state = \(state), error = \(error), answer = \(answer)::jsonb, finished_at = now()
                 WHERE id = \(command.id) AND state = 'pending'
                 """)
+            var change: PileStateChange?
             if updated == 1, state == "written", let status = command.status {
-                // After `offline` the pile is out of the admin's reach at once, before its socket finishes closing.
-                try await connection.execute("""
-                    UPDATE piles SET status = \(status.rawValue), status_changed_at = now(),
-                                     owner_instance = CASE WHEN \(status == .offline) THEN NULL ELSE owner_instance END,
-                                     connected_since = CASE WHEN \(status == .offline) THEN NULL ELSE connected_since END
-                    WHERE id = \(command.pileID) AND owner_epoch = \(command.epoch)
-                    """)
+                change = try await PileStateStore.commandWritten(pileID: command.pileID, epoch: command.epoch, status: status, on: connection)
             }
             if let requester = command.requester { try await notify(requester, .result(id: command.id), on: connection) }
+            return change
         }
+        if let change { await statusWritten(change) }
     }
 }

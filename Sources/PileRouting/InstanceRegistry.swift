@@ -1,4 +1,5 @@
 import ChargingDomain
+import ChargingStore
 import Foundation
 import PostgresClient
 
@@ -27,11 +28,11 @@ public struct InstanceRegistry: Sendable {
     }
 
     /// Forgets instances silent for longer than `expiry` (and, on a graceful stop, this
-    /// one): their piles go offline. Returns the piles taken offline. An instance that sweeps is
+    /// one): their piles go offline. Returns what that did to the piles. An instance that sweeps is
     /// alive: it never reaps itself, and its sweep counts as a heartbeat, so a heartbeat loop
     /// starved on a busy machine doesn't get the instance taken for dead by its own sweep.
     @discardableResult
-    public func reap(expiry: Duration, includingSelf: Bool = false) async throws -> [Int] {
+    public func reap(expiry: Duration, includingSelf: Bool = false) async throws -> [PileStateChange] {
         let seconds = expiry.inSeconds
         return try await pool.withTransaction { connection in
             if !includingSelf {
@@ -48,10 +49,7 @@ public struct InstanceRegistry: Sendable {
                 UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'owner instance stopped'
                 WHERE state = 'pending' AND owner_instance = ANY(\(ids)::uuid[])
                 """)
-            return try await connection.query("""
-                UPDATE piles SET owner_instance = NULL, connected_since = NULL, status = 'offline', status_changed_at = now()
-                WHERE owner_instance = ANY(\(ids)::uuid[]) RETURNING id
-                """).map { try $0.decode("id", as: Int.self) }
+            return try await PileStateStore.dropOwners(dead, on: connection)
         }
     }
 }

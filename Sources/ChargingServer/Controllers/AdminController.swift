@@ -49,7 +49,6 @@ struct AdminController {
         switch outcome {
         case .unknownPile: throw APIError.unknownPile
         case .written:
-            await stations.pileStatusChanged(pileID: pileID)
             return .success("设置成功")
         case .offline: throw APIError.pileOffline
         case .rejected: throw APIError.commandRejected

@@ -13,7 +13,7 @@ struct PileController {
     let piles: PileStore
     let tokens: TokenService
     let login: LoginServices
-    let ownership: PileOwnership
+    let pileStates: PileStates
     let lifecycle: PileSocketLifecycle
     let commands: PileCommandLog
     let stations: StationService
@@ -102,10 +102,7 @@ extension PileController: PileSocketAcceptor, PileSession {
             case .status(let name):
                 guard let status = PileStatus(rawValue: name) else { return "字段错误: status 必须是 on/off/repair" }
                 if let refusal = stations.statusReportRefusal(pileID: pileID, status: status) { return refusal }
-                guard let station = try await ownership.recordStatus(pileID: pileID, epoch: epoch, status: status) else {
-                    return "连接已被替换"
-                }
-                await stations.pileStatusChanged(at: station)
+                guard try await pileStates.recordStatus(pileID: pileID, epoch: epoch, status: status) else { return "连接已被替换" }
             case .meter(let requestID, let energy):
                 if let refusal = try await stations.meterReading(pileID: pileID, requestID: requestID, energyKWh: energy, source: .chargepile) {
                     return refusal

@@ -10,7 +10,7 @@ import Synchronization
 /// What an OCPP charger session needs from the instance.
 struct OCPPServices: Sendable {
     let store: OCPPStore
-    let ownership: PileOwnership
+    let pileStates: PileStates
     let lifecycle: PileSocketLifecycle
     let stations: StationService
     let credentials: ChargePointCredentials
@@ -61,13 +61,10 @@ struct OCPPCallHandler {
                 logger.notice("StatusNotification ignored", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
                 return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
             }
-            guard let recorded = try await store.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
-                                                                 errorCode: report.errorCode.rawValue, info: report.info, status: status)
-            else { return try OCPPOutbound.callResult(id: id, StatusNotificationResponse()) }
-            lastConnectorReport.remember(key)
-            // Only a new pile status concerns the engine; a new connector detail is just recorded.
-            if recorded.changed {
-                await services.stations.pileStatusChanged(at: .init(stationID: recorded.stationID, hasCars: recorded.stationHasCars))
+            // Only a new pile status at a station with cars concerns the engine; a new connector detail is just recorded.
+            if try await services.pileStates.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
+                                                             errorCode: report.errorCode.rawValue, info: report.info, status: status) {
+                lastConnectorReport.remember(key)
             }
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 

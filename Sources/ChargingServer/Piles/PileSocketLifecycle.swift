@@ -1,26 +1,22 @@
-import ChargingStore
-import PileRouting
 
 /// What every pile socket does when it opens and closes, whatever its protocol: the newest
 /// socket of a pile owns it (a new epoch, status `off`), and a pile whose socket closes goes
 /// offline unless a newer one took over.
 struct PileSocketLifecycle: Sendable {
-    let ownership: PileOwnership
+    let pileStates: PileStates
     let hub: PileHub
-    let stations: StationService
 
     /// Claims the pile for this socket; false (and the socket closed) when it can't be.
     func open(_ connection: PileConnection, protocol: PileProtocolName) async -> Bool {
         let pileID = connection.pileID
         do {
-            guard let claim = try await ownership.claim(pileID: pileID, protocol: `protocol`.rawValue) else {
+            guard let claim = try await pileStates.claim(pileID: pileID, protocol: `protocol`) else {
                 await connection.close(.policyViolation, reason: "unknown pile")
                 return false
             }
             connection.claimed(epoch: claim.epoch)
             await hub.attach(connection, epoch: claim.epoch)
             connection.logger.info("pile connected", metadata: ["epoch": "\(claim.epoch)", "protocol": "\(`protocol`.rawValue)"])
-            await stations.pileStatusChanged(at: claim.station)
             return true
         } catch {
             connection.logger.warning("pile could not be claimed", metadata: ["error": "\(error)"])
@@ -32,9 +28,7 @@ struct PileSocketLifecycle: Sendable {
     func close(_ connection: PileConnection) async {
         guard let epoch = connection.epoch else { return }
         await hub.detach(pileID: connection.pileID, epoch: epoch)
-        if let station = try? await ownership.release(pileID: connection.pileID, epoch: epoch) {
-            await stations.pileStatusChanged(at: station)
-        }
+        _ = try? await pileStates.release(pileID: connection.pileID, epoch: epoch)
         connection.logger.info("pile disconnected", metadata: ["epoch": "\(epoch)"])
     }
 }

@@ -4,10 +4,11 @@ import ServiceLifecycle
 
 /// This instance's life in the `instances` table: register and heartbeat; reap the dead and
 /// release piles whose socket is gone; on a graceful stop, close its pile sockets (1001) and take
-/// its piles offline. Piles taken offline here reach the engine through the station ticker.
+/// its piles offline.
 struct InstanceService: Service {
     let registry: InstanceRegistry
-    let ownership: PileOwnership
+    /// On the control pool, like the registry.
+    let pileStates: PileStates
     let hub: PileHub
     let address: String
     let heartbeatInterval: Duration
@@ -48,14 +49,15 @@ struct InstanceService: Service {
     /// Piles of dead instances go offline; so do piles the database says we hold but no socket of
     /// ours does (their socket closed while the database was unreachable, so its release was lost).
     private func sweep() async throws {
-        for pileID in try await registry.reap(expiry: instanceExpiry) {
-            logger.info("pile of a dead instance marked offline", metadata: ["pile": "\(pileID)"])
+        for change in try await registry.reap(expiry: instanceExpiry) {
+            logger.info("pile of a dead instance marked offline", metadata: ["pile": "\(change.pileID)"])
+            await pileStates.hear(change)
         }
-        let owned = try await ownership.owned(longerThan: instanceExpiry)
+        let owned = try await pileStates.store.owned(longerThan: instanceExpiry)
         guard !owned.isEmpty else { return }
         let held = await hub.heldEpochs
         for orphan in owned where held[orphan.pileID] != orphan.epoch {
-            guard try await ownership.release(pileID: orphan.pileID, epoch: orphan.epoch) != nil else { continue }
+            guard try await pileStates.release(pileID: orphan.pileID, epoch: orphan.epoch) else { continue }
             logger.info("pile without a socket here marked offline", metadata: ["pile": "\(orphan.pileID)"])
         }
     }

@@ -92,29 +92,17 @@ public struct StationService: Sendable {
         try await store.stationsBehind(offlineGrace: offlineGrace)
     }
 
-    /// A pile's status changed in `piles`. At a station with cars the engine follows at once (a burst of
-    /// changes in one station shares its catch-ups); at a station without any, the change cannot move a
-    /// car, and the engine takes it in when the next car arrives (every change syncs statuses first): a
-    /// reconnect storm of idle chargers costs one query each, not a catch-up each.
-    func pileStatusChanged(at station: PileOwnership.StationOfPile) async {
-        guard station.hasCars else { return }
-        let stationID = station.stationID
+    /// A pile's status changed in `piles` at a station with cars (`PileStates` decides): the engine follows
+    /// at once, and a burst of changes in one station shares its catch-ups. At a station without any,
+    /// a change cannot move a car, and the engine takes it in when the next car arrives (every step
+    /// syncs statuses first): a reconnect storm of idle chargers costs one query each, not a catch-up each.
+    func pileStatusChanged(stationID: Int) async {
         await statusCatchUps.run(stationID: stationID) {
             do {
                 try await catchUp(stationID: stationID)
             } catch {
                 logger.warning("station catch-up failed", metadata: ["station": "\(stationID)", "error": "\(error)"])
             }
-        }
-    }
-
-    /// The same, for a change whose writer didn't read the pile's station.
-    func pileStatusChanged(pileID: Int) async {
-        do {
-            guard let (stationID, hasCars) = try await store.stationOfPile(pileID) else { return }
-            await pileStatusChanged(at: .init(stationID: stationID, hasCars: hasCars))
-        } catch {
-            logger.warning("station catch-up failed", metadata: ["pile": "\(pileID)", "error": "\(error)"])
         }
     }
 

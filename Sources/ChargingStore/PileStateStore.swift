@@ -1,0 +1,236 @@
+import ChargingDomain
+import Foundation
+import PostgresClient
+
+/// The one home of a pile's state in `piles`: which instance holds its socket (fenced by an epoch:
+/// the newest connection wins, and a stale owner's writes match no row), its status, and the
+/// engine's view of that status (`engine_status`). Every statement that writes them is here, and
+/// each write answers with the `PileStateChange` it made, which says whether the station's engine
+/// must hear of it.
+public struct PileStateStore: Sendable {
+    let pool: PostgresPool
+    /// The instance whose sockets claim and release piles through this store.
+    public let instance: UUID
+    /// Claims of piles nobody holds, written together (group commit): a reconnect storm's connects.
+    private let freeClaims: PostgresBatcher<FreeClaim>
+    /// StatusNotifications of many chargers, written together.
+    private let connectorReports: PostgresBatcher<ConnectorReport>
+
+    public init(pool: PostgresPool, instance: UUID) {
+        self.pool = pool
+        self.instance = instance
+        freeClaims = PostgresBatcher(pool: pool) { batch in Self.claimFreePilesQuery(batch, instance: instance) }
+        connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
+    }
+
+    // MARK: Sockets
+
+    public struct Claim: Sendable, Equatable {
+        public var epoch: Int64
+        public var previousOwner: UUID?
+        public var change: PileStateChange
+    }
+
+    private struct FreeClaim: Encodable, Sendable {
+        var pile_id: Int
+        var claim_protocol: String
+    }
+
+    /// Takes the piles of the batch that nobody holds for this instance; commands queued for their
+    /// older sockets expire. The status a claim gives the pile: our protocol's pile starts `off` (seed)
+    /// and is switched on by an admin; an OCPP charger reports its own status once connected, and one
+    /// that reconnects (its instance died, its link dropped) keeps the status the station held for it,
+    /// so a car charging there is not stopped by the reconnect itself.
+    private static func claimFreePilesQuery(_ batch: String, instance: UUID) -> PostgresQuery {
+        """
+        WITH claim AS (
+            SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
+                jsonb_to_record(element) AS c(n integer, pile_id integer, claim_protocol text)
+        ), locked AS (
+            SELECT p.id, p.status FROM piles p JOIN claim c ON p.id = c.pile_id WHERE p.owner_instance IS NULL ORDER BY p.id FOR UPDATE OF p
+        ), claimed AS (
+            UPDATE piles p SET owner_instance = \(instance), owner_epoch = p.owner_epoch + 1, connected_since = now(),
+                               status = CASE WHEN c.claim_protocol = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
+                                             THEN p.engine_status ELSE 'off' END,
+                               status_changed_at = now(), protocol = c.claim_protocol
+            FROM claim c JOIN locked ON locked.id = c.pile_id
+            WHERE p.id = c.pile_id AND p.owner_instance IS NULL
+            RETURNING c.n, p.id, p.owner_epoch, p.station_id, p.status IS DISTINCT FROM locked.status AS changed
+        ), expired AS (
+            UPDATE pile_commands pc SET state = 'expired', finished_at = now(), error = 'replaced'
+            FROM claimed WHERE pc.pile_id = claimed.id AND pc.state = 'pending' AND pc.owner_epoch < claimed.owner_epoch
+        )
+        SELECT n, id, owner_epoch, station_id, changed, station_has_cars(station_id) FROM claimed
+        """
+    }
+
+    /// Takes the pile for a new socket on this instance (nil: no such pile). A previous owner, if any,
+    /// is handed to `replacing` inside the transaction, to be told to close its older socket.
+    public func claim(pileID: Int, protocol: String,
+                      replacing: (UUID, Int64, PostgresConnection) async throws -> Void) async throws -> Claim? {
+        // A pile nobody holds (the usual connect, and every one of a reconnect storm): one statement, shared.
+        if let row = try await freeClaims.run(FreeClaim(pile_id: pileID, claim_protocol: `protocol`)).first {
+            return Claim(epoch: try row.decode("owner_epoch"), previousOwner: nil, change: try PileStateChange(row))
+        }
+        return try await pool.withTransaction { connection in
+            guard let previous = try await connection.query(
+                "SELECT owner_instance, status FROM piles WHERE id = \(pileID) FOR UPDATE").first
+            else { return nil }
+            let previousOwner = try previous.decode("owner_instance", as: UUID?.self)
+            let claimed = try await connection.query("""
+                UPDATE piles p SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
+                                   status = CASE WHEN \(`protocol`) = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
+                                                 THEN p.engine_status ELSE 'off' END,
+                                   status_changed_at = now(), protocol = \(`protocol`)
+                WHERE id = \(pileID)
+                RETURNING id, owner_epoch, station_id, status IS DISTINCT FROM \(try previous.decode("status", as: String.self)) AS changed,
+                          station_has_cars(station_id)
+                """).first!
+            let epoch: Int64 = try claimed.decode("owner_epoch")
+            // Commands queued for an older socket must not fire on this one.
+            try await connection.execute("""
+                UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
+                WHERE pile_id = \(pileID) AND state = 'pending' AND owner_epoch < \(epoch)
+                """)
+            if let previousOwner { try await replacing(previousOwner, epoch, connection) }
+            return Claim(epoch: epoch, previousOwner: previousOwner, change: try PileStateChange(claimed))
+        }
+    }
+
+    /// The socket closed: the pile goes offline unless a newer connection owns it (nil then).
+    @discardableResult
+    public func release(pileID: Int, epoch: Int64) async throws -> PileStateChange? {
+        try await pool.query("""
+            WITH before AS (SELECT id, status FROM piles WHERE id = \(pileID) FOR UPDATE)
+            UPDATE piles p SET owner_instance = NULL, connected_since = NULL, status = 'offline', status_changed_at = now()
+            FROM before
+            WHERE p.id = before.id AND p.owner_epoch = \(epoch) AND p.owner_instance = \(instance)
+            RETURNING p.id, p.station_id, before.status <> 'offline' AS changed, station_has_cars(p.station_id)
+            """).first.map(PileStateChange.init)
+    }
+
+    /// The piles this instance has owned in the database for longer than `age`, with their epochs
+    /// (a claim younger than that may still be on its way to its socket).
+    public func owned(longerThan age: Duration) async throws -> [(pileID: Int, epoch: Int64)] {
+        try await pool.query("""
+            SELECT id, owner_epoch FROM piles
+            WHERE owner_instance = \(instance) AND connected_since < now() - make_interval(secs => \(age.inSeconds))
+            """).map { (try $0.decode("id"), try $0.decode("owner_epoch")) }
+    }
+
+    /// The piles of instances taken for dead go offline, in the transaction that forgets them.
+    public static func dropOwners(_ instances: [UUID], on connection: PostgresConnection) async throws -> [PileStateChange] {
+        let ids = "{" + instances.map(\.uuidString).joined(separator: ",") + "}"
+        return try await connection.query("""
+            WITH before AS (SELECT id, status FROM piles WHERE owner_instance = ANY(\(ids)::uuid[]) ORDER BY id FOR UPDATE)
+            UPDATE piles p SET owner_instance = NULL, connected_since = NULL, status = 'offline', status_changed_at = now()
+            FROM before WHERE p.id = before.id
+            RETURNING p.id, p.station_id, before.status <> 'offline' AS changed, station_has_cars(p.station_id)
+            """).map(PileStateChange.init)
+    }
+
+    // MARK: Statuses
+
+    /// The pile's own status button; nil (refused) when a newer socket holds the pile.
+    public func recordStatus(pileID: Int, epoch: Int64, status: PileStatus) async throws -> PileStateChange? {
+        try await pool.query("""
+            WITH before AS (SELECT id, status FROM piles WHERE id = \(pileID) FOR UPDATE)
+            UPDATE piles p SET status = \(status.rawValue), status_changed_at = now()
+            FROM before
+            WHERE p.id = before.id AND p.owner_epoch = \(epoch) AND p.owner_instance = \(instance)
+            RETURNING p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id)
+            """).first.map(PileStateChange.init)
+    }
+
+    /// An admin's status command the pile's socket wrote: the status it set, in the command's transaction.
+    /// After `offline` the pile is out of the admin's reach at once, before its socket finishes closing.
+    public static func commandWritten(pileID: Int, epoch: Int64, status: PileStatus,
+                                      on connection: PostgresConnection) async throws -> PileStateChange? {
+        try await connection.query("""
+            WITH before AS (SELECT id, status FROM piles WHERE id = \(pileID) FOR UPDATE)
+            UPDATE piles p SET status = \(status.rawValue), status_changed_at = now(),
+                               owner_instance = CASE WHEN \(status == .offline) THEN NULL ELSE owner_instance END,
+                               connected_since = CASE WHEN \(status == .offline) THEN NULL ELSE connected_since END
+            FROM before
+            WHERE p.id = before.id AND p.owner_epoch = \(epoch)
+            RETURNING p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id)
+            """).first.map(PileStateChange.init)
+    }
+
+    /// An OCPP StatusNotification: the connector's report is kept as sent, and the pile's status follows
+    /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
+    /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's
+    /// own Faulted ends with its next report). Nil when a newer socket holds the pile.
+    public func recordConnector(
+        pileID: Int, epoch: Int64, connectorStatus: String, errorCode: String, info: String?, status: PileStatus
+    ) async throws -> PileStateChange? {
+        let report = ConnectorReport(pile_id: pileID, epoch: epoch, connector_status: connectorStatus, connector_error: errorCode,
+                                     connector_info: info, status: status.rawValue)
+        return try await connectorReports.run(report).first.map(PileStateChange.init)
+    }
+
+    private struct ConnectorReport: Encodable, Sendable {
+        var pile_id: Int, epoch: Int64, connector_status: String, connector_error: String, connector_info: String?, status: String
+    }
+
+    private static func recordConnectorsQuery(_ batch: String) -> PostgresQuery {
+        """
+        WITH report AS (
+            SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
+                jsonb_to_record(element) AS r(n integer, pile_id integer, epoch bigint, connector_status text, connector_error text, connector_info text, status text)
+        ), before AS (
+            SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch ORDER BY p.id FOR UPDATE OF p
+        )
+        UPDATE piles p SET connector_status = r.connector_status, connector_error = r.connector_error, connector_info = r.connector_info,
+                           connector_reported_at = now(),
+                           status = CASE WHEN r.status = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
+                                         THEN 'repair' ELSE r.status END,
+                           status_changed_at = CASE WHEN p.status = r.status THEN p.status_changed_at ELSE now() END
+        FROM report r JOIN before ON before.id = r.pile_id
+        WHERE p.id = r.pile_id AND p.owner_epoch = r.epoch
+        RETURNING r.n, p.id, p.status <> before.status AS changed, p.station_id, station_has_cars(p.station_id)
+        """
+    }
+
+    // MARK: The engine's view
+
+    /// The engine's status of each pile it changed or looked at (`engine_status`), with the engine rows
+    /// of the piles whose state changed (`engine_state`: nil keeps the row), in the engine's transaction.
+    static func mirrorEngine(_ piles: [(id: Int, status: PileStatus, state: Data?)], stationID: Int,
+                             on connection: PostgresConnection) async throws {
+        guard !piles.isEmpty else { return }
+        let rows = piles.map { pile in
+            #"{"id":\#(pile.id),"status":"\#(pile.status.rawValue)","state":\#(pile.state.map { String(decoding: $0, as: UTF8.self) } ?? "null")}"#
+        }
+        try await connection.execute("""
+            UPDATE piles SET engine_state = coalesce(m.state, piles.engine_state), engine_status = m.status
+            FROM jsonb_to_recordset(\("[" + rows.joined(separator: ",") + "]")::jsonb) AS m(id integer, status text, state jsonb)
+            WHERE piles.id = m.id AND piles.station_id = \(stationID)
+            """)
+    }
+}
+
+/// What a write did to a pile's status, and whether the station's engine must hear of it now.
+public struct PileStateChange: Sendable, Equatable {
+    public var pileID: Int
+    public var stationID: Int
+    public var statusChanged: Bool
+    /// Whether the station has cars (waiting, queued or charging: `station_has_cars`, migration 0008).
+    public var stationHasCars: Bool
+
+    public init(pileID: Int, stationID: Int, statusChanged: Bool, stationHasCars: Bool) {
+        self.pileID = pileID
+        self.stationID = stationID
+        self.statusChanged = statusChanged
+        self.stationHasCars = stationHasCars
+    }
+
+    /// A new status can move cars only at a station that has some; a station without cars takes the
+    /// statuses in when its next car arrives (every engine step syncs them first).
+    public var engineMustHear: Bool { statusChanged && stationHasCars }
+
+    init(_ row: PostgresRow) throws {
+        self.init(pileID: try row.decode("id"), stationID: try row.decode("station_id"), statusChanged: try row.decode("changed"),
+                  stationHasCars: try row.decode("station_has_cars"))
+    }
+}
