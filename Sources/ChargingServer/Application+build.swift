@@ -61,7 +61,7 @@ public func buildApplication(
     pileController.addRoutes(to: router)
     let ocppStore = OCPPStore(pool: pool)
     let ocppController = OCPPController(
-        services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations,
+        services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations, commands: PileCommandLog(pool: pool),
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor),

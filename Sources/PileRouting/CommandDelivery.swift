@@ -146,14 +146,18 @@ public final class CommandDelivery: Sendable {
     }
 
     private struct PendingCommand: Sendable {
-        var id: Int64, pileID: Int, epoch: Int64, status: PileStatus?, instruction: PileInstruction, requester: UUID?, live: Bool
+        var id: Int64, pileID: Int, epoch: Int64, status: PileStatus?, instruction: PileInstruction, requester: UUID?
+        /// The row's deadline on this process's clock.
+        var deadline: ContinuousClock.Instant
+        var live: Bool { deadline > .now }
     }
 
     /// The command if it is still pending for this instance, read when its turn comes
     /// (it may have expired or been replayed twice meanwhile).
     private func pendingCommand(_ id: Int64) async throws -> PendingCommand? {
         guard let row = try await pool.query("""
-            SELECT pile_id, owner_epoch, status, instruction::text AS instruction, requester_instance, deadline > now() AS live
+            SELECT pile_id, owner_epoch, status, instruction::text AS instruction, requester_instance,
+                   extract(epoch FROM deadline - now())::float8 AS remaining
             FROM pile_commands WHERE id = \(id) AND owner_instance = \(instance) AND state = 'pending'
             """).first
         else { return nil }
@@ -167,7 +171,8 @@ public final class CommandDelivery: Sendable {
             return nil
         }
         return PendingCommand(id: id, pileID: try row.decode("pile_id"), epoch: try row.decode("owner_epoch"), status: status,
-                              instruction: instruction, requester: try row.decode("requester_instance"), live: try row.decode("live"))
+                              instruction: instruction, requester: try row.decode("requester_instance"),
+                              deadline: .now + .seconds(try row.decode("remaining", as: Double.self)))
     }
 
     private func execute(_ id: Int64) async {
@@ -177,7 +182,8 @@ public final class CommandDelivery: Sendable {
                 try await finish(command, state: "expired", error: "deadline passed before delivery", answer: nil)
                 return
             }
-            switch await sockets.deliver(command.instruction, toPile: command.pileID, epoch: command.epoch) {
+            switch await sockets.deliver(command.instruction, as: CommandTicket(id: command.id, deadline: command.deadline),
+                                         toPile: command.pileID, epoch: command.epoch) {
             case .delivered(let answer):
                 try await finish(command, state: "written", error: nil, answer: answer)
                 if command.status == .offline { await sockets.closeOffline(pileID: command.pileID, epoch: command.epoch) }

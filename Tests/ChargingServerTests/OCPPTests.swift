@@ -451,6 +451,30 @@ extension OCPPTests {
             #expect(open == 5)
         }
     }
+    @Test("an admin's command and its OCPP call share the row's deadline; a charger's answer after it is recorded on the row, not dropped")
+    func lateAnswerRecorded() async throws {
+        try await TestServer.run { api in
+            let admin = try await api.adminToken()
+            let charger = try await OCPPCharger.connect(api, chargePointID: "2")
+            _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let command = Task {
+                try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "2", "status": "off"]).code
+            }
+            let change = try await charger.expectCall()
+            #expect(change.action == "ChangeAvailability")
+            // The admin's wait ends at the command's deadline (2 s here) with no answer; only then does the charger answer.
+            #expect(try await command.value == -1)
+            let state: String = try await api.pool.query("SELECT state FROM pile_commands WHERE pile_id = 2 ORDER BY id DESC LIMIT 1").first!.decode("state")
+            #expect(state == "expired" || state == "failed", "\(state)")
+            try await charger.reply(change.id, #"{"status":"Accepted"}"#)
+            try await eventually {
+                try await api.pool.query("""
+                    SELECT late_answer->>'status' AS status FROM pile_commands WHERE pile_id = 2 AND late_answer IS NOT NULL
+                    """).first?.decode("status", as: String.self) == "Accepted"
+            }
+        }
+    }
+
 
 
 }

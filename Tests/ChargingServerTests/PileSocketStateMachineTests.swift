@@ -141,5 +141,5 @@ private struct IgnoredSession: PileSession {
     func opened(_ connection: PileConnection) async {}
     func received(_ text: String, on connection: PileConnection) async {}
     func closed(_ connection: PileConnection) async {}
-    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome { .unsupported }
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket, on connection: PileConnection) async -> DeliveryOutcome { .unsupported }
 }

@@ -68,6 +68,18 @@ import OCPP16
         ))
     }
 
+    @Test func aCallForACommandTimesOutAtTheCommandsDeadlineAndItsLateAnswerIsReported() {
+        var machine = Machine()
+        let deadline = t0 + .seconds(3)
+        _ = machine.enqueueCall(.clearCache, payload: [:], callID: "a", now: t0, deadline: deadline)
+        #expect(machine.nextDeadline == deadline)
+        let timedOut = Machine.OutgoingCall(id: "a", action: .clearCache, payload: [:], deadline: deadline)
+        #expect(machine.tick(now: deadline) == .complete(timedOut, .timedOut, sendNext: nil))
+        #expect(machine.received(.callResult(id: "a", payload: accepted), now: deadline + .seconds(1)) == .lateAnswer(timedOut, .result(accepted)))
+        // Once: a second answer with the same id is unknown.
+        #expect(machine.received(.callResult(id: "a", payload: accepted), now: deadline + .seconds(2)) == .dropUnexpected(id: "a"))
+    }
+
     @Test func timeoutCompletesTheCallAndSendsTheNext() {
         var machine = Machine()
         _ = machine.enqueueCall(.clearCache, payload: [:], callID: "a", now: t0)
@@ -83,12 +95,12 @@ import OCPP16
         #expect(machine.tick(now: t0 + .seconds(600)) == .none)
     }
 
-    @Test func resultAfterTimeoutIsDropped() {
+    @Test func resultAfterTimeoutIsReportedLateAndCompletesNothing() {
         var machine = Machine()
         _ = machine.enqueueCall(.clearCache, payload: [:], callID: "a", now: t0)
         _ = machine.enqueueCall(.clearCache, payload: [:], callID: "b", now: t0)
         _ = machine.tick(now: t0 + .seconds(31))
-        #expect(machine.received(.callResult(id: "a", payload: accepted), now: t0 + .seconds(32)) == .dropUnexpected(id: "a"))
+        #expect(machine.received(.callResult(id: "a", payload: accepted), now: t0 + .seconds(32)) == .lateAnswer(call("a"), .result(accepted)))
         #expect(machine.received(.callResult(id: "b", payload: accepted), now: t0 + .seconds(33)) == .complete(call("b"), .result(accepted), sendNext: nil))
     }
 

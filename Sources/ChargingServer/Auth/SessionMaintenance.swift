@@ -50,8 +50,8 @@ struct TokenBoundPileSession: PileSession {
         await inner.closed(connection)
     }
 
-    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
-        await inner.deliver(instruction, on: connection)
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket, on connection: PileConnection) async -> DeliveryOutcome {
+        await inner.deliver(instruction, as: command, on: connection)
     }
 }
 

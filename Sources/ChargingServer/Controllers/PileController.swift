@@ -78,7 +78,7 @@ extension PileController: PileSocketAcceptor, PileSession {
     }
 
     /// Our protocol's frames: written is delivered (the pile's `ack` comes later, if at all).
-    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket, on connection: PileConnection) async -> DeliveryOutcome {
         let frame: ServerFrame
         switch instruction {
         case .setStatus(let status, let commandID): frame = .setStatus(status: status.rawValue, commandID: commandID)

@@ -13,6 +13,8 @@ struct OCPPServices: Sendable {
     let pileStates: PileStates
     let lifecycle: PileSocketLifecycle
     let stations: StationService
+    /// Where late answers to our calls are recorded.
+    let commands: PileCommandLog
     let credentials: ChargePointCredentials
     /// How long a CALL to a charger waits for its answer.
     let callTimeout: Duration

@@ -20,6 +20,10 @@ final class OCPPChargePointSession: PileSession {
         var machine: OCPPSessionStateMachine
         /// Our calls waiting for their outcome, by call id.
         var waiting: [String: CheckedContinuation<OCPPSessionStateMachine.CallOutcome, Never>] = [:]
+        /// The `pile_commands` row of each of our calls under way, by call id.
+        var commands: [String: Int64] = [:]
+        /// The rows of the calls that timed out lately, for an answer that may still come (as many as the machine remembers).
+        var timedOutCommands: [(callID: String, commandID: Int64)] = []
     }
 
     init(chargePointID: String, services: OCPPServices) {
@@ -46,6 +50,10 @@ final class OCPPChargePointSession: PileSession {
             if let reply = failure.reply { _ = await connection.write(reply) }
         case .success(let message):
             var action = state.withLock { $0.machine.received(message, now: .now) }
+            if case .lateAnswer(let call, let outcome) = action {
+                await recordLateAnswer(call, outcome, on: connection)
+                return
+            }
             // A handled CALL is answered before the next one waiting behind it is handed over.
             while case .handle(let id, let call) = action {
                 _ = await connection.write(await answer(call, id: id, on: connection))
@@ -55,14 +63,14 @@ final class OCPPChargePointSession: PileSession {
         }
     }
 
-    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome {
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket, on connection: PileConnection) async -> DeliveryOutcome {
         do {
             switch instruction {
             case .setStatus(let status, _):
                 // `offline` is the socket closing (after the row is recorded), nothing to say to the charger.
                 guard status != .offline else { return .delivered(answer: nil) }
                 let type: AvailabilityType = status == .on ? .operative : .inoperative
-                return try await call(ChangeAvailabilityRequest(connectorId: 0, type: type), on: connection) { response in
+                return try await call(ChangeAvailabilityRequest(connectorId: 0, type: type), as: command, on: connection) { response in
                     response.status == .rejected ? .rejected(answer: Self.json(response)) : .delivered(answer: Self.json(response))
                 }
             case .startCharging(let requestID, let driver, _, _):
@@ -71,7 +79,7 @@ final class OCPPChargePointSession: PileSession {
                     return .delivered(answer: nil)
                 }
                 guard let idTag = try await services.store.idTag(ofDriver: driver) else { return .failed("the driver has no idTag") }
-                return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), on: connection) { response in
+                return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
             case .stopCharging(let requestID, _):
@@ -79,7 +87,7 @@ final class OCPPChargePointSession: PileSession {
                     return .failed("no open transaction for this request")
                 }
                 try await services.store.remoteStopRequested(transactionID)
-                return try await call(RemoteStopTransactionRequest(transactionId: Int(transactionID)), on: connection) { response in
+                return try await call(RemoteStopTransactionRequest(transactionId: Int(transactionID)), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
             case .ocppCall(let actionName, let payloadText):
@@ -88,7 +96,7 @@ final class OCPPChargePointSession: PileSession {
                 }
                 let payload = try JSONValue(parsing: payloadText)
                 try action.validateRequest(payload)
-                return outcome(of: await send(action, payload: payload, on: connection)) { .delivered(answer: $0.jsonText) }
+                return outcome(of: await send(action, payload: payload, as: command, on: connection)) { .delivered(answer: $0.jsonText) }
             }
         } catch {
             return .failed("\(error)")
@@ -99,9 +107,9 @@ final class OCPPChargePointSession: PileSession {
 
     /// Sends a typed CALL and maps its CALLRESULT with `accepted`; errors and timeouts fail it.
     private func call<Request: OCPPRequest>(
-        _ request: Request, on connection: PileConnection, _ accepted: (Request.Response) -> DeliveryOutcome
+        _ request: Request, as command: CommandTicket, on connection: PileConnection, _ accepted: (Request.Response) -> DeliveryOutcome
     ) async throws -> DeliveryOutcome {
-        outcome(of: await send(Request.action, payload: try JSONValue(encoding: request), on: connection)) { payload in
+        outcome(of: await send(Request.action, payload: try JSONValue(encoding: request), as: command, on: connection)) { payload in
             guard let response = try? payload.decode(Request.Response.self) else { return .failed("unreadable answer") }
             return accepted(response)
         }
@@ -115,17 +123,20 @@ final class OCPPChargePointSession: PileSession {
             .rejected(answer: JSONValue.object([
                 "errorCode": .string(error.rawCode), "errorDescription": .string(error.description), "errorDetails": error.details,
             ]).jsonText)
-        case .timedOut: .failed("no answer within \(services.callTimeout)")
+        case .timedOut: .failed("no answer by the command's deadline")
         case .connectionClosed: .failed("the connection closed")
         }
     }
 
-    private func send(_ action: OCPPAction, payload: JSONValue, on connection: PileConnection) async -> OCPPSessionStateMachine.CallOutcome {
+    /// Sends a CALL for a command row; it times out at the row's deadline.
+    private func send(_ action: OCPPAction, payload: JSONValue, as command: CommandTicket,
+                      on connection: PileConnection) async -> OCPPSessionStateMachine.CallOutcome {
         let id = UUID().uuidString.lowercased()
         return await withCheckedContinuation { continuation in
             let next = state.withLock { state in
                 state.waiting[id] = continuation
-                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now)
+                state.commands[id] = command.id
+                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now, deadline: command.deadline)
             }
             perform(next, on: connection)
         }
@@ -139,10 +150,17 @@ final class OCPPChargePointSession: PileSession {
         case .send(let frame):
             sendAndWatch(frame, on: connection)
         case .complete(let call, let outcome, let next):
-            state.withLock { $0.waiting.removeValue(forKey: call.id) }?.resume(returning: outcome)
+            state.withLock { state in
+                if let commandID = state.commands.removeValue(forKey: call.id), outcome == .timedOut {
+                    state.timedOutCommands = (state.timedOutCommands + [(call.id, commandID)]).suffix(OCPPSessionStateMachine.rememberedTimeouts)
+                }
+                return state.waiting.removeValue(forKey: call.id)
+            }?.resume(returning: outcome)
             if let next { sendAndWatch(next, on: connection) }
         case .dropUnexpected(let id):
-            connection.logger.notice("dropped an OCPP answer to no call in flight (late or unknown)", metadata: ["id": "\(id)"])
+            connection.logger.notice("dropped an OCPP answer to no call of ours", metadata: ["id": "\(id)"])
+        case .lateAnswer:
+            break  // `received` records it
         case .failAll(let calls):
             for call in calls {
                 state.withLock { $0.waiting.removeValue(forKey: call.id) }?.resume(returning: .connectionClosed)
@@ -152,11 +170,33 @@ final class OCPPChargePointSession: PileSession {
 
     /// Writes a CALL and wakes the machine at its deadline, so an unanswered call times out.
     private func sendAndWatch(_ frame: String, on connection: PileConnection) {
-        let timeout = services.callTimeout
+        let deadline = state.withLock { $0.machine.nextDeadline } ?? .now + services.callTimeout
         Task {
             _ = await connection.write(frame)
-            try? await Task.sleep(for: timeout)
+            try? await Task.sleep(until: deadline)
             perform(state.withLock { $0.machine.tick(now: .now) }, on: connection)
+        }
+    }
+
+    /// The charger answered one of our calls after its deadline: the answer goes on the command's row.
+    private func recordLateAnswer(_ call: OCPPSessionStateMachine.OutgoingCall, _ outcome: OCPPSessionStateMachine.CallOutcome,
+                                  on connection: PileConnection) async {
+        let commandID = state.withLock { state -> Int64? in
+            guard let index = state.timedOutCommands.firstIndex(where: { $0.callID == call.id }) else { return nil }
+            return state.timedOutCommands.remove(at: index).commandID
+        }
+        guard let commandID else { return }
+        let answer: JSONValue = switch outcome {
+        case .result(let payload): payload
+        case .error(let error): .object(["errorCode": .string(error.rawCode), "errorDescription": .string(error.description)])
+        case .invalidResult(let error): .object(["invalid": .string(error.description)])
+        case .timedOut, .connectionClosed: .null
+        }
+        connection.logger.notice("late OCPP answer recorded", metadata: ["action": "\(call.action.rawValue)", "command": "\(commandID)"])
+        do {
+            try await services.commands.recordLateAnswer(commandID: commandID, pileID: connection.pileID, answer: answer.jsonText)
+        } catch {
+            connection.logger.warning("late OCPP answer not recorded", metadata: ["command": "\(commandID)", "error": "\(error)"])
         }
     }
 

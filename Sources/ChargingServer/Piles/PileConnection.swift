@@ -11,7 +11,7 @@ protocol PileSession: Sendable {
     func opened(_ connection: PileConnection) async
     func received(_ text: String, on connection: PileConnection) async
     func closed(_ connection: PileConnection) async
-    func deliver(_ instruction: PileInstruction, on connection: PileConnection) async -> DeliveryOutcome
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket, on connection: PileConnection) async -> DeliveryOutcome
 }
 
 /// One pile's socket. Its channel handler feeds it events, which are applied in order by a
@@ -87,8 +87,8 @@ final class PileConnection: Sendable {
         }
     }
 
-    func deliver(_ instruction: PileInstruction) async -> DeliveryOutcome {
-        await session.deliver(instruction, on: self)
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket) async -> DeliveryOutcome {
+        await session.deliver(instruction, as: command, on: self)
     }
 
     /// Writes a text frame; false when the socket is closing or the write did not finish in time.

@@ -27,9 +27,9 @@ actor PileHub: PileSockets {
         ServerMetrics.setConnectedPiles(held.count)
     }
 
-    func deliver(_ instruction: PileInstruction, toPile pileID: Int, epoch: Int64) async -> DeliveryOutcome {
+    func deliver(_ instruction: PileInstruction, as command: CommandTicket, toPile pileID: Int, epoch: Int64) async -> DeliveryOutcome {
         guard let socket = held[pileID], socket.epoch == epoch else { return .failed("no socket for this pile here") }
-        return await socket.connection.deliver(instruction)
+        return await socket.connection.deliver(instruction, as: command)
     }
 
     func closeReplaced(pileID: Int, newerEpoch: Int64) async {

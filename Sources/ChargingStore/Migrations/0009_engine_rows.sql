@@ -87,3 +87,8 @@ END
 $$;
 CREATE TRIGGER stations_state_version BEFORE UPDATE OF state ON stations
     FOR EACH ROW WHEN (NEW.state_version = OLD.state_version) EXECUTE FUNCTION stations_state_version();
+
+-- A pile's answer that came after its command's deadline (an OCPP CALLRESULT after the CALL timed
+-- out at the row's deadline), kept rather than dropped.
+ALTER TABLE pile_commands ADD COLUMN late_answer jsonb;
+ALTER TABLE pile_commands ADD COLUMN late_answer_at timestamptz;

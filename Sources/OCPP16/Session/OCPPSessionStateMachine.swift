@@ -36,11 +36,14 @@ public struct OCPPSessionStateMachine: Sendable {
         public let id: String
         public let action: OCPPAction
         public let payload: JSONValue
+        /// When it times out; nil: `callTimeout` after it is sent.
+        public let deadline: Instant?
 
-        public init(id: String, action: OCPPAction, payload: JSONValue) {
+        public init(id: String, action: OCPPAction, payload: JSONValue, deadline: Instant? = nil) {
             self.id = id
             self.action = action
             self.payload = payload
+            self.deadline = deadline
         }
 
         public var frame: String {
@@ -66,8 +69,10 @@ public struct OCPPSessionStateMachine: Sendable {
         case handle(id: String, ChargePointCall)
         /// Our call is over; then send `sendNext`, the next queued CALL, when there is one.
         case complete(OutgoingCall, CallOutcome, sendNext: String?)
-        /// A CALLRESULT or CALLERROR for no call in flight (unknown, or late after a timeout): log, ignore.
+        /// A CALLRESULT or CALLERROR for no call we know of: log, ignore.
         case dropUnexpected(id: String)
+        /// The answer to one of our calls that had already timed out: record it, it is what the charge point did.
+        case lateAnswer(OutgoingCall, CallOutcome)
         /// The connection closed: complete each call, in-flight first, with `.connectionClosed`.
         case failAll([OutgoingCall])
     }
@@ -78,6 +83,9 @@ public struct OCPPSessionStateMachine: Sendable {
     private var handlingChargePointCallID: String?
     private var queuedChargePointCalls: [(id: String, call: ChargePointCall)] = []
     private var isClosed = false
+    /// The calls that timed out lately, so that their answers can still be told apart from unknown ones.
+    private var timedOut: [OutgoingCall] = []
+    public static let rememberedTimeouts = 16
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -91,8 +99,9 @@ public struct OCPPSessionStateMachine: Sendable {
     // MARK: Our calls
 
     /// `callID` must be unique on this connection (the caller generates it, so the machine stays deterministic).
-    public mutating func enqueueCall(_ action: OCPPAction, payload: JSONValue, callID: String, now: Instant) -> Action {
-        let call = OutgoingCall(id: callID, action: action, payload: payload)
+    public mutating func enqueueCall(_ action: OCPPAction, payload: JSONValue, callID: String, now: Instant,
+                                     deadline: Instant? = nil) -> Action {
+        let call = OutgoingCall(id: callID, action: action, payload: payload, deadline: deadline)
         if isClosed { return .complete(call, .connectionClosed, sendNext: nil) }
         guard inFlight == nil else {
             queuedCalls.append(call)
@@ -109,6 +118,7 @@ public struct OCPPSessionStateMachine: Sendable {
     /// Times out the in-flight call once its deadline has passed.
     public mutating func tick(now: Instant) -> Action {
         guard let (call, deadline) = inFlight, deadline <= now else { return .none }
+        timedOut = Array((timedOut + [call]).suffix(Self.rememberedTimeouts))
         return complete(call, .timedOut, now: now)
     }
 
@@ -131,14 +141,19 @@ public struct OCPPSessionStateMachine: Sendable {
         case .call(let id, let call):
             return receivedCall(id: id, call)
         case .callResult(let id, let payload):
-            guard let call = inFlight?.call, call.id == id else { return .dropUnexpected(id: id) }
-            do {
-                try call.action.validateResponse(payload)
-                return complete(call, .result(payload), now: now)
-            } catch {
-                return complete(call, .invalidResult(error), now: now)
+            let outcome: (OutgoingCall) -> CallOutcome = { call in
+                do throws(OCPPValidationError) {
+                    try call.action.validateResponse(payload)
+                    return .result(payload)
+                } catch {
+                    return .invalidResult(error)
+                }
             }
+            if let late = lateCall(id) { return .lateAnswer(late, outcome(late)) }
+            guard let call = inFlight?.call, call.id == id else { return .dropUnexpected(id: id) }
+            return complete(call, outcome(call), now: now)
         case .callError(let id, let error):
+            if let late = lateCall(id) { return .lateAnswer(late, .error(error)) }
             guard let call = inFlight?.call, call.id == id else { return .dropUnexpected(id: id) }
             return complete(call, .error(error), now: now)
         }
@@ -171,8 +186,14 @@ public struct OCPPSessionStateMachine: Sendable {
         return .none
     }
 
+    /// A call that timed out, taken from the list (its answer comes once).
+    private mutating func lateCall(_ id: String) -> OutgoingCall? {
+        guard let index = timedOut.firstIndex(where: { $0.id == id }) else { return nil }
+        return timedOut.remove(at: index)
+    }
+
     private mutating func start(_ call: OutgoingCall, now: Instant) -> String {
-        inFlight = (call, now + configuration.callTimeout)
+        inFlight = (call, call.deadline ?? now + configuration.callTimeout)
         return call.frame
     }
 

@@ -517,7 +517,7 @@ public struct OCPPChargePointMachine: Sendable {
             return []
         case .send(let text):
             return [.send(text)]
-        case .dropUnexpected:
+        case .dropUnexpected, .lateAnswer:
             return [.event(.rejectedFrame(frame ?? "", reply: nil))]
         case .complete(let call, let outcome, let sendNext):
             var outputs = completed(call, outcome, now: now)
