@@ -9,7 +9,10 @@ let package = Package(
         .executable(name: "chargepile-bench", targets: ["chargepile-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // One trait, not the default two: SwiftPM passes a package's enabled traits to the compiler in an
+        // order that changes from one `swift build`/`swift run` to the next, so with two of them every other
+        // call rebuilt Hummingbird (seconds to half a minute). We use neither swift-configuration support.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
