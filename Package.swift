@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [
-                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport", "LocalCluster",
+                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport", "LocalCluster", "EmbeddedPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
