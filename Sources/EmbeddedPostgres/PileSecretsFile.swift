@@ -95,7 +95,7 @@ public struct PileSecretsFile: Sendable, Equatable {
 public struct PileSecretsFileError: Error, Sendable, CustomStringConvertible {
     public var description: String
 
-    init(_ description: String) {
+    public init(_ description: String) {
         self.description = description
     }
 }

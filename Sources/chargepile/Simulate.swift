@@ -92,17 +92,12 @@ struct Simulate: AsyncParsableCommand {
         }
         let file = pileSecrets.map(PileSecretsFile.init(path:)) ?? PileSecretsFile.standard(environment: environment)
         if pileSecrets != nil || file.exists {
-            let secrets: [Int: String]
-            do {
-                secrets = try file.read()
-            } catch {
-                throw ValidationError("\(error)")
-            }
+            let secrets = try file.read()
             let pileIDs = PileFleet.pileIDs(parsing: piles) ?? []
             let missing = pileIDs.filter { secrets[$0] == nil }
             guard missing.isEmpty else {
-                throw ValidationError("\(file.path) has no password for pile \(missing.map(String.init).joined(separator: ", ")); "
-                                      + "give --password-file FILE or set CHARGEPILE_PILE_PASSWORD")
+                throw PileSecretsFileError("\(file.path) has no password for pile \(missing.map(String.init).joined(separator: ", ")); "
+                                           + "give --password-file FILE or set CHARGEPILE_PILE_PASSWORD")
             }
             note("pile passwords from \(file.path)")
             return Passwords(shared: "", perPile: secrets.filter { pileIDs.contains($0.key) })
