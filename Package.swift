@@ -9,11 +9,15 @@ let package = Package(
         .executable(name: "chargepile-bench", targets: ["chargepile-bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // One trait, not the default two: SwiftPM passes a package's enabled traits to the compiler in an
+        // order that changes from one `swift build`/`swift run` to the next, so with two of them every other
+        // call rebuilt Hummingbird (seconds to half a minute). We use neither swift-configuration support.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -64,6 +68,11 @@ let package = Package(
                 "OCPP16",
                 "PileProtocol",
                 .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "WSCore", package: "swift-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -137,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "ChargingServerTests",
             dependencies: [
-                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport", "LocalCluster",
+                "ChargingServer", "ChargingStore", "PileRouting", "PileSimulator", "TestSupport", "LocalCluster", "EmbeddedPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -4,11 +4,16 @@ import Foundation
 import PostgresClient
 
 /// On an empty database: the initial admin and the default station (piles 1–2 fast
-/// 30 kW, 3–5 slow 10 kW). Generated passwords are printed once, never logged.
+/// 30 kW, 3–5 slow 10 kW). Generated passwords are printed once, never logged; the piles'
+/// go to `keepPileSecrets` instead when it is set.
 public struct FirstStart: Sendable {
     public var adminUsername = "admin"
     public var adminPassword: String?
     public var pilePassword: String?
+    /// Where the piles' generated passwords go instead of the terminal (`serve` on the embedded database:
+    /// `./.chargepile/pile-secrets`, mode 0600, which `chargepile sim` reads). Returns the line that says
+    /// where they are; when it throws, the passwords are printed after the error.
+    public var keepPileSecrets: (@Sendable (_ passwords: [Int: String]) throws -> String)?
 
     public init() {}
 
@@ -49,7 +54,7 @@ public struct FirstStart: Sendable {
                     return (secret.hash, salt, digest)
                 })
                 if pilePassword == nil {
-                    for pile in settings.piles { lines.append("pile \(pile.id) password: \(secrets[pile.id]!.password)") }
+                    lines += Self.pilePasswordLines(secrets.mapValues(\.password), keep: keepPileSecrets)
                 }
             } else if let pilePassword, let firstPile = try await PileStore(pool: pool).all().first?.id,
                       !(try await Self.matches(pilePassword, try await PileStore(pool: pool).credentials(pileID: firstPile), hasher)) {
@@ -58,6 +63,19 @@ public struct FirstStart: Sendable {
             }
             return lines
         }
+    }
+
+    /// Where the generated pile passwords are: kept (the line saying where), or printed.
+    static func pilePasswordLines(_ passwords: [Int: String], keep: (@Sendable ([Int: String]) throws -> String)?) -> [String] {
+        var lines: [String] = []
+        if let keep {
+            do {
+                return [try keep(passwords)]
+            } catch {
+                lines.append("the pile passwords could not be kept in a file (\(error)); they are printed here, once")
+            }
+        }
+        return lines + passwords.keys.sorted().map { "pile \($0) password: \(passwords[$0]!)" }
     }
 
     /// Whether a configured password is already the account's (then it is not ignored, just in effect).

@@ -7,6 +7,8 @@ public struct PileFleet: Sendable {
         public var baseURL: String
         public var pileIDs: [Int]
         public var password: String
+        /// Piles whose password is not `password` (the default station's first start gives each its own).
+        public var passwords: [Int: String]
         public var autoAck: Bool
         /// After `welcome`, press the pile's own `on` button.
         public var turnOn: Bool
@@ -21,6 +23,7 @@ public struct PileFleet: Sendable {
             baseURL: String = "http://127.0.0.1:8080",
             pileIDs: [Int],
             password: String,
+            passwords: [Int: String] = [:],
             autoAck: Bool = true,
             turnOn: Bool = false,
             reconnect: Bool = false,
@@ -30,6 +33,7 @@ public struct PileFleet: Sendable {
             self.baseURL = baseURL
             self.pileIDs = pileIDs
             self.password = password
+            self.passwords = passwords
             self.autoAck = autoAck
             self.turnOn = turnOn
             self.reconnect = reconnect
@@ -109,7 +113,8 @@ public struct PileFleet: Sendable {
         }
         let pile = SimulatedPile(
             PileSimulatorConfiguration(
-                baseURL: configuration.baseURL, pileID: pileID, password: configuration.password, autoAck: configuration.autoAck),
+                baseURL: configuration.baseURL, pileID: pileID, password: configuration.passwords[pileID] ?? configuration.password,
+                autoAck: configuration.autoAck),
             logger: logger,
             onFrame: observer
         )

@@ -55,6 +55,18 @@ struct Pile: AsyncParsableCommand {
                 if found { try await OCPPStore(pool: pool).storeSecretDigest(pileID: id, passwordHash: hash, salt: salt, digest: digest) }
             }
             guard found else { throw ValidationError("no pile \(id)") }
+            // On the embedded database whose first start wrote the piles' passwords to a file, the file follows.
+            let environment = ProcessInfo.processInfo.environment
+            let file = PileSecretsFile.standard(environment: environment)
+            if environment["DATABASE_URL"].map(\.isEmpty) ?? true, file.exists {
+                do {
+                    try file.update(pileID: id, password: password)
+                    say("pile \(id) password set; written to \(file.path)" + (generated ? " (generated)" : ""))
+                    return
+                } catch {
+                    say("\(file.path) was not updated: \(error)")
+                }
+            }
             say(generated ? "pile \(id) password: \(password)" : "pile \(id) password set")
         }
     }

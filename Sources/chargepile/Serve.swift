@@ -85,8 +85,19 @@ struct Serve: AsyncParsableCommand {
         configuration.loginDefence.accountLockAt = max(configuration.loginDefence.accountLockAt, loginFreeFailures * 10 / 3)
         configuration.loginDefence.addressLockAt = max(configuration.loginDefence.addressLockAt, loginFreeFailures * 50 / 3)
         configuration.firstStart.adminUsername = environment["CHARGEPILE_ADMIN_USER"] ?? "admin"
-        configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"]
-        configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"]
+        // An empty variable is no password (not an empty one for every pile).
+        configuration.firstStart.adminPassword = environment["CHARGEPILE_ADMIN_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.firstStart.pilePassword = environment["CHARGEPILE_PILE_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
+        if let embedded = database.embedded {
+            // On the embedded database the generated pile passwords go to a file of the data folder, not the
+            // terminal: `chargepile sim` reads it, and an operator configuring a charger opens it.
+            let file = PileSecretsFile.standard(environment: environment)
+            configuration.firstStart.keepPileSecrets = { passwords in
+                try file.write(passwords, comment: "written at the first start of the embedded database in \(embedded.dataDirectory)")
+                return "pile passwords (a distinct one per pile): in \(file.path), readable only by you; "
+                    + "`chargepile sim` reads them from there"
+            }
+        }
         if let clock {
             let start = try clockStart.map { text in
                 guard let date = try? Date(text, strategy: .iso8601) else { throw ValidationError("--clock-start must be ISO-8601") }

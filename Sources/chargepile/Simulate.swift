@@ -1,4 +1,6 @@
 import ArgumentParser
+import EmbeddedPostgres
+import Foundation
 import Logging
 import PileSimulator
 
@@ -17,7 +19,13 @@ struct Simulate: AsyncParsableCommand {
             StatusNotification (Available with --turn-on, else Unavailable until switched on), \
             Heartbeat, Start/StopTransaction on RemoteStart/Stop, MeterValues while charging with \
             --meter-interval; every CSMS call is answered. Piles 1-2 charge at 30 kW, the rest at 10 kW \
-            (--fast-piles). A failed handshake prints `pile <id> connect failed <error>`.
+            (--fast-piles). A failed handshake prints `pile <id> connect failed <why>`: the HTTP status \
+            and text the server answered.
+
+            The piles' passwords: --password-file, else $CHARGEPILE_PILE_PASSWORD (one for all piles), \
+            else each pile's own from the file the first start of `serve` on the embedded database wrote \
+            (./.chargepile/pile-secrets, or under $CHARGEPILE_DATA_DIR; --pile-secrets FILE for another), \
+            else a prompt.
             """)
 
     enum PileProtocol: String, ExpressibleByArgument, CaseIterable {
@@ -29,7 +37,11 @@ struct Simulate: AsyncParsableCommand {
     var pileProtocol: PileProtocol = .chargepile
     @Option(help: "The server's HTTP base URL (OCPP: its ws:// form is used).") var url = "http://127.0.0.1:8080"
     @Option(help: "Piles to simulate: a range (1-5), a list (1,3,4) or a count N (piles 1…N; one pile: 4-4).") var piles = "1-5"
-    @OptionGroup(title: "The piles' password (else $CHARGEPILE_PILE_PASSWORD, else a prompt)") var password: PasswordSource
+    @OptionGroup(title: "One password for all piles (else $CHARGEPILE_PILE_PASSWORD, else the pile-secrets file, else a prompt)")
+    var password: PasswordSource
+    @Option(name: .customLong("pile-secrets"),
+            help: "A file of `<pile id> <password>` lines (default: the one the first start wrote, ./.chargepile/pile-secrets or under $CHARGEPILE_DATA_DIR).")
+    var pileSecrets: String?
     @Flag(name: .customLong("turn-on"), help: "After welcome, press each pile's own `on` button (OCPP: Available after Boot, else Unavailable).")
     var turnOn = false
     @Flag(help: """
@@ -60,17 +72,48 @@ struct Simulate: AsyncParsableCommand {
                 throw ValidationError("--ocpp-ids needs one identity (1–20 characters) per pile of --piles")
             }
         }
+        if pileSecrets != nil, password.passwordFile != nil {
+            throw ValidationError("give --password-file (one password for all piles) or --pile-secrets (one per pile), not both")
+        }
         guard PileFleet.pileIDs(parsing: fastPiles) != nil else {
             throw ValidationError("--fast-piles must be a range (1-2), a list (1,2) or a count")
         }
     }
 
+    /// One password for every pile, or each pile's own from a pile-secrets file.
+    struct Passwords {
+        var shared: String
+        var perPile: [Int: String]
+    }
+
+    func resolvePasswords(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Passwords {
+        if pileSecrets == nil, let shared = try password.given(environment: "CHARGEPILE_PILE_PASSWORD") {
+            return Passwords(shared: shared, perPile: [:])
+        }
+        let file = pileSecrets.map(PileSecretsFile.init(path:)) ?? PileSecretsFile.standard(environment: environment)
+        if pileSecrets != nil || file.exists {
+            let secrets = try file.read()
+            let pileIDs = PileFleet.pileIDs(parsing: piles) ?? []
+            let missing = pileIDs.filter { secrets[$0] == nil }
+            guard missing.isEmpty else {
+                throw PileSecretsFileError("\(file.path) has no password for pile \(missing.map(String.init).joined(separator: ", ")); "
+                                           + "give --password-file FILE or set CHARGEPILE_PILE_PASSWORD")
+            }
+            note("pile passwords from \(file.path)")
+            return Passwords(shared: "", perPile: secrets.filter { pileIDs.contains($0.key) })
+        }
+        let shared = try password.read(
+            environment: "CHARGEPILE_PILE_PASSWORD", prompt: "pile password: ",
+            otherwise: " (there is no \(file.path): `serve` writes it at the first start of an empty embedded database)")
+        return Passwords(shared: shared, perPile: [:])
+    }
+
     func run() async throws {
-        let password = try password.read(environment: "CHARGEPILE_PILE_PASSWORD", prompt: "pile password: ")
+        let passwords = try resolvePasswords()
         var logger = Logger(label: "chargepile.sim")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
         if pileProtocol == .ocpp16 {
-            try await runOCPP(password: password, logger: logger)
+            try await runOCPP(passwords: passwords, logger: logger)
             return
         }
 
@@ -78,7 +121,8 @@ struct Simulate: AsyncParsableCommand {
             PileFleet.Configuration(
                 baseURL: url,
                 pileIDs: PileFleet.pileIDs(parsing: piles) ?? [],
-                password: password,
+                password: passwords.shared,
+                passwords: passwords.perPile,
                 autoAck: !noAck,
                 turnOn: turnOn,
                 reconnect: reconnect,
@@ -98,7 +142,7 @@ struct Simulate: AsyncParsableCommand {
         await drained
     }
 
-    private func runOCPP(password: String, logger: Logger) async throws {
+    private func runOCPP(passwords: Passwords, logger: Logger) async throws {
         let pileIDs = PileFleet.pileIDs(parsing: piles) ?? []
         let identities = Dictionary(
             uniqueKeysWithValues: zip(pileIDs, ocppIDs.map { $0.split(separator: ",").map(String.init) } ?? pileIDs.map(String.init)))
@@ -106,7 +150,8 @@ struct Simulate: AsyncParsableCommand {
             OCPPChargerFleet.Configuration(
                 baseURL: url,
                 pileIDs: pileIDs,
-                password: password,
+                password: passwords.shared,
+                passwords: passwords.perPile,
                 fastPileIDs: Set(PileFleet.pileIDs(parsing: fastPiles) ?? []),
                 turnOn: turnOn,
                 reconnect: reconnect,
@@ -131,4 +176,9 @@ struct Simulate: AsyncParsableCommand {
         try await fleet.run()
         await drained
     }
+}
+
+/// A line about what `sim` does, on standard error (standard output is the piles' transcript).
+func note(_ line: String) {
+    FileHandle.standardError.write(Data(("sim: " + line + "\n").utf8))
 }

@@ -6,6 +6,8 @@ public struct OCPPChargerFleet: Sendable {
         public var baseURL: String
         public var pileIDs: [Int]
         public var password: String
+        /// Piles whose password is not `password` (the default station's first start gives each its own).
+        public var passwords: [Int: String]
         /// Piles charging at 30 kW; the others at 10 kW (the default station: 1–2 fast, 3–5 slow).
         public var fastPileIDs: Set<Int>
         /// Report Available after Boot; else Unavailable until the operator switches the pile on.
@@ -23,6 +25,7 @@ public struct OCPPChargerFleet: Sendable {
             baseURL: String = "http://127.0.0.1:8080",
             pileIDs: [Int],
             password: String,
+            passwords: [Int: String] = [:],
             fastPileIDs: Set<Int> = Set(OfficialCase.fastPiles),
             turnOn: Bool = false,
             reconnect: Bool = false,
@@ -34,6 +37,7 @@ public struct OCPPChargerFleet: Sendable {
             self.baseURL = baseURL
             self.pileIDs = pileIDs
             self.password = password
+            self.passwords = passwords
             self.fastPileIDs = fastPileIDs
             self.turnOn = turnOn
             self.reconnect = reconnect
@@ -69,7 +73,7 @@ public struct OCPPChargerFleet: Sendable {
         for pileID in configuration.pileIDs {
             let chargePointConfiguration = SimulatedChargePoint.Configuration(
                 baseURL: configuration.baseURL, pileID: pileID, chargePointID: configuration.chargePointID(pileID),
-                password: configuration.password, powerKW: configuration.fastPileIDs.contains(pileID) ? 30 : 10,
+                password: configuration.passwords[pileID] ?? configuration.password, powerKW: configuration.fastPileIDs.contains(pileID) ? 30 : 10,
                 turnOn: configuration.turnOn, meterInterval: configuration.meterInterval, reconnect: configuration.reconnect,
                 reconnectDelay: configuration.reconnectDelay, sessionEnergy: configuration.sessionEnergy)
             var observer: (@Sendable (PileFrameDirection, String) -> Void)?

@@ -160,18 +160,16 @@ public final class SimulatedChargePoint: Sendable {
             return .failed(error)
         }
         let connection = Connection()
-        let client = WebSocketClient(
-            url: url,
-            configuration: .init(
-                maxFrameSize: 1 << 20,
-                additionalHeaders: OCPPHandshake.headers(chargePointID: configuration.chargePointID, password: configuration.password)),
-            logger: logger
-        ) { inbound, outbound, _ in
-            try await self.serve(inbound: inbound, outbound: outbound, connection: connection)
-        }
         let outcome: ConnectionOutcome
         do {
-            let closeFrame = try await client.run()
+            let headers = [
+                ("Sec-WebSocket-Protocol", OCPPHandshake.subprotocol),
+                ("Authorization", OCPPHandshake.authorization(chargePointID: configuration.chargePointID, password: configuration.password)),
+            ]
+            let closeFrame = try await OCPPWebSocketClient.run(url: url, headers: headers, maxFrameSize: 1 << 20, logger: logger) {
+                inbound, outbound, _ in
+                try await self.serve(inbound: inbound, outbound: outbound, connection: connection)
+            }
             var code = closeFrame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
             var reason = closeFrame?.reason
             if connection.rebooting, closeFrame == nil {
@@ -192,11 +190,8 @@ public final class SimulatedChargePoint: Sendable {
             if connection.opened {
                 continuation.yield(.closed(code: nil, reason: nil))
             } else if !Task.isCancelled {
-                var why = "\(error)"
-                if let error = error as? WebSocketClientError, error == .webSocketUpgradeFailed {
-                    // WSClient does not say the status: the server's refusals are 400 (subprotocol), 401 (credentials), 404 (unknown id).
-                    why = "\(url): upgrade refused (400 no ocpp1.6, 401 bad credentials, 404 unknown charge point)"
-                }
+                // A refusal says what the server answered (`OCPPUpgradeRefused`: HTTP 401 and its text, say).
+                let why = error is OCPPUpgradeRefused ? "\(error)" : "\(url): \(error)"
                 logger.info("connection failed", metadata: ["error": "\(why)"])
                 continuation.yield(.connectFailed(why))
             }
