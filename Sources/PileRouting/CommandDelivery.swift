@@ -103,7 +103,17 @@ public final class CommandDelivery: Sendable {
     }
 
     private func awaitOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandResult {
-        defer { Task { await waiters.forget(id) } }
+        do {
+            let result = try await pollOutcome(id, deadline: deadline)
+            await waiters.forget(id)
+            return result
+        } catch {
+            await waiters.forget(id)
+            throw error
+        }
+    }
+
+    private func pollOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandResult {
         while true {
             if let result = try await finishedResult(id) { return result }
             let remaining = deadline - .now

@@ -31,7 +31,7 @@ struct AcceptanceTests {
                 let registered = try await api.call(.post, "/u/register",
                                                     body: .form(["username": name, "password": "secret-\(name)", "battery_capacity": "200"]))
                 #expect(registered.code == 200)
-                drivers[name] = try #require(try await api.call(.post, "/u/login",
+                drivers[name] = try #require(await api.call(.post, "/u/login",
                                                                 body: .form(["username": name, "password": "secret-\(name)"])).token)
             }
 

@@ -288,7 +288,7 @@ extension OCPPTests {
     func lateStopTransaction() async throws {
         let start = OfficialCase.stationTime("09:00")
         try await TestServer.run(configure: { $0.clock = .init(mode: .manual, start: start) }) { api in
-            let admin = try await api.adminToken()
+            _ = try await api.adminToken()
             let charger = try await OCPPCharger.connect(api, chargePointID: "3")
             _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
             let driver = try await api.driverToken("frank", capacity: "60")
