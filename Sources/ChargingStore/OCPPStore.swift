@@ -184,10 +184,47 @@ public struct OCPPStore: Sendable {
         public var stationStopped: Bool
     }
 
-    /// The driver behind a card: username and battery capacity (a card session charges up to the battery).
-    public static func driver(id: Int64, on connection: PostgresConnection) async throws -> (username: String, batteryCapacityKWh: Decimal)? {
-        try await connection.query("SELECT username, battery_capacity_kwh FROM drivers WHERE id = \(id)").first.map {
-            (try $0.decode("username"), try $0.decode("battery_capacity_kwh"))
+    /// What the station's decision on a card at a charger needs to know besides the station itself,
+    /// read in one statement.
+    public struct CardFacts: Sendable {
+        /// The driver behind the card (a card session charges up to the battery).
+        public var driver: String
+        public var batteryCapacityKWh: Decimal
+        /// The driver has a transaction open on another charger.
+        public var openElsewhere: Bool
+        /// This charger was told lately to start this driver's car for a request no transaction serves yet: a
+        /// StartTransaction that answers a RemoteStartTransaction whose session the station has ended since is
+        /// not a new card session. A start the charger already answered (or a card session's own) is not.
+        public var awaitsRemoteStart: Bool
+        /// The status the pile reported (the engine may not have taken it in yet).
+        public var pileStatus: PileStatus?
+    }
+
+    public static func cardFacts(driverID: Int64, pileID: Int, on connection: PostgresConnection) async throws -> CardFacts? {
+        try await cardFacts(driverID: driverID, pileID: pileID) { try await connection.query($0) }
+    }
+
+    public func cardFacts(driverID: Int64, pileID: Int) async throws -> CardFacts? {
+        try await Self.cardFacts(driverID: driverID, pileID: pileID) { try await pool.query($0) }
+    }
+
+    private static func cardFacts(driverID: Int64, pileID: Int, _ query: (PostgresQuery) async throws -> PostgresRows) async throws -> CardFacts? {
+        try await query("""
+            SELECT d.username, d.battery_capacity_kwh,
+                   EXISTS (SELECT 1 FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag
+                           WHERE g.driver_id = d.id AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL) AS open_elsewhere,
+                   EXISTS (SELECT 1 FROM pile_commands c
+                           WHERE c.pile_id = \(pileID) AND c.instruction->'startCharging'->>'driver' = d.username
+                             AND c.requested_at > now() - interval '10 minutes'
+                             AND NOT EXISTS (SELECT 1 FROM ocpp_transactions t
+                                             WHERE t.pile_id = c.pile_id
+                                               AND t.request_id = (c.instruction->'startCharging'->>'requestID')::bigint)) AS awaits_remote_start,
+                   (SELECT p.status FROM piles p WHERE p.id = \(pileID)) AS pile_status
+            FROM drivers d WHERE d.id = \(driverID)
+            """).first.map {
+            CardFacts(driver: try $0.decode("username"), batteryCapacityKWh: try $0.decode("battery_capacity_kwh"),
+                      openElsewhere: try $0.decode("open_elsewhere"), awaitsRemoteStart: try $0.decode("awaits_remote_start"),
+                      pileStatus: try $0.decode("pile_status", as: String?.self).flatMap(PileStatus.init(rawValue:)))
         }
     }
 
@@ -198,14 +235,6 @@ public struct OCPPStore: Sendable {
             SELECT 1 AS one FROM ocpp_transactions t
             WHERE t.pile_id = \(pileID) AND t.stopped_at IS NULL AND t.remote_stop_at IS NULL AND t.request_id = \(requestID)
             LIMIT 1
-            """).first != nil
-    }
-
-    /// Whether the driver has a transaction open on another pile.
-    public static func hasOpenTransaction(driverID: Int64, otherThanPile pileID: Int, on connection: PostgresConnection) async throws -> Bool {
-        try await connection.query("""
-            SELECT 1 AS one FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag
-            WHERE g.driver_id = \(driverID) AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL LIMIT 1
             """).first != nil
     }
 
@@ -266,20 +295,6 @@ public struct OCPPStore: Sendable {
     /// The station ended the transaction's session and asks the charger to stop it.
     public func remoteStopRequested(_ id: Int32) async throws {
         try await pool.execute("UPDATE ocpp_transactions SET remote_stop_at = coalesce(remote_stop_at, now()) WHERE id = \(id)")
-    }
-
-    /// Whether this pile was told to start this driver's car for a request that no transaction serves yet: a
-    /// StartTransaction that answers a RemoteStartTransaction whose session the station has ended since is
-    /// not a new card session. A start the charger already answered (or a card session's own start) is not.
-    public static func awaitsRemoteStart(driver username: String, pileID: Int, on connection: PostgresConnection) async throws -> Bool {
-        try await connection.query("""
-            SELECT 1 AS one FROM pile_commands c
-            WHERE c.pile_id = \(pileID) AND c.instruction->'startCharging'->>'driver' = \(username)
-              AND c.requested_at > now() - interval '10 minutes'
-              AND NOT EXISTS (SELECT 1 FROM ocpp_transactions t
-                              WHERE t.pile_id = c.pile_id AND t.request_id = (c.instruction->'startCharging'->>'requestID')::bigint)
-            LIMIT 1
-            """).first != nil
     }
 
     /// Closes a transaction once: nil when it is unknown on this pile or was closed already (a resent

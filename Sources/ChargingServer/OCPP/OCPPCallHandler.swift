@@ -117,36 +117,41 @@ struct OCPPCallHandler {
     }
 
     /// Authorize answers what StartTransaction would answer for the card at this charger now: the same
-    /// decision (`startDecision`), taken on a copy of the station that is thrown away.
+    /// decision (`startDecision`), taken on a copy of the station as it is now, with the pile's reported
+    /// status; nothing is written and no lock is taken.
     private func authorization(_ idTag: String) async throws -> IdTagInfo {
         var (info, tag) = try await idTagInfo(idTag)
         guard info.status == .accepted, let tag else { return info }
-        info.status = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
-            var copy = station
-            let decision = try await startDecision(driverID: tag.driverID, station: &copy, clock: clock, on: connection)
-            return ([], decision.status)
+        guard let stationID = try await services.stations.stationID(ofPile: pileID),
+              let facts = try await services.store.cardFacts(driverID: tag.driverID, pileID: pileID),
+              var (station, clock) = try await services.stations.store.snapshot(stationID: stationID)
+        else { return IdTagInfo(status: .invalid) }
+        if let reported = facts.pileStatus, reported != .offline, station.pileStatus(pileID) != reported {
+            _ = try? station.apply(.setPileStatus(pileID: pileID, status: reported), at: clock.now.instant)
         }
+        info.status = startDecision(facts, station: &station, clock: clock).status
         return info
     }
 
     /// How the station takes a card accepted at this charger: the car it is charging here for that driver
     /// (the charger answers a RemoteStartTransaction), or a car that just plugged in, which the engine
     /// takes if the pile is idle and the driver has nothing else going on (ConcurrentTx otherwise).
-    private func startDecision(driverID: Int64, station: inout Station, clock: StationClock, on connection: PostgresConnection)
-        async throws -> (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) {
-        guard let driver = try await OCPPStore.driver(id: driverID, on: connection) else { return (.invalid, nil, []) }
-        if let charging = station.charging(atPile: pileID), charging.driver == driver.username {
+    private func startDecision(_ facts: OCPPStore.CardFacts, station: inout Station, clock: StationClock)
+        -> (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) {
+        if let charging = station.charging(atPile: pileID), charging.driver == facts.driver {
             return (.accepted, charging.requestID, [])
         }
-        if try await OCPPStore.hasOpenTransaction(driverID: driverID, otherThanPile: pileID, on: connection) { return (.concurrentTx, nil, []) }
-        if try await OCPPStore.awaitsRemoteStart(driver: driver.username, pileID: pileID, on: connection) { return (.invalid, nil, []) }
+        if facts.openElsewhere { return (.concurrentTx, nil, []) }
+        if facts.awaitsRemoteStart { return (.invalid, nil, []) }
         do throws(StationError) {
-            let effects = try station.apply(.plugIn(driver: driver.username, pileID: pileID, requestedKWh: driver.batteryCapacityKWh,
-                                                    batteryCapacityKWh: driver.batteryCapacityKWh), at: clock.now.instant)
+            let effects = try station.apply(.plugIn(driver: facts.driver, pileID: pileID, requestedKWh: facts.batteryCapacityKWh,
+                                                    batteryCapacityKWh: facts.batteryCapacityKWh), at: clock.now.instant)
             let requestID = effects.lazy.compactMap { effect -> Int64? in
                 if case .accepted(let requestID, _) = effect { requestID } else { nil }
             }.first
-            return (requestID == nil ? .invalid : .accepted, requestID, effects)
+            // The charger started this session itself: nothing is sent to it to start it.
+            let others = effects.filter { if case .startCharging(pileID, requestID, _, _, _) = $0 { false } else { true } }
+            return (requestID == nil ? .invalid : .accepted, requestID, others)
         } catch .alreadyHasActiveRequest {
             return (.concurrentTx, nil, [])
         } catch {
@@ -170,7 +175,11 @@ struct OCPPCallHandler {
             }
             var decision: (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) = (info.status, nil, [])
             if info.status == .accepted, let tag {
-                decision = try await startDecision(driverID: tag.driverID, station: &station, clock: clock, on: connection)
+                if let facts = try await OCPPStore.cardFacts(driverID: tag.driverID, pileID: pileID, on: connection) {
+                    decision = startDecision(facts, station: &station, clock: clock)
+                } else {
+                    decision.status = .invalid  // the card's driver is gone
+                }
             }
             info.status = decision.status
             if let requestID = decision.requestID, decision.status == .accepted {
@@ -234,7 +243,8 @@ struct OCPPCallHandler {
                 if station.charging(atPile: pileID)?.requestID == requestID {
                     effects += try station.apply(.cancel(driver: charging.driver), at: clock.now.instant)
                 }
-                return (effects, nil)
+                // The charger stopped this session itself: nothing is sent to it to stop it.
+                return (effects.filter { if case .stopCharging(pileID, requestID, _) = $0 { false } else { true } }, nil)
             }
             // The station ended this session first: its bill takes the charger's meter.
             if let billed {
