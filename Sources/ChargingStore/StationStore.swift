@@ -110,7 +110,7 @@ public struct StationStore: Sendable {
         _ change: (inout Station, StationClock, PostgresConnection) async throws -> [StationEffect] = { _, _, _ in [] },
         alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
-        let (effects, written) = try await pool.withTransaction { connection -> ([StationEffect], (Station, Int64)?) in
+        try await pool.withTransaction { connection -> [StationEffect] in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
             guard let loaded = try await load(stationID, on: connection) else { throw StoreError.notFound }
             let original = loaded.station
@@ -128,11 +128,12 @@ public struct StationStore: Sendable {
             effects += try await change(&station, clock, connection)
             effects += station.advance(to: clock.now.instant)
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
-            var written: (Station, Int64)?
             if station != original || !loaded.storedAsRows {
                 let version = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
                                               nextEvent: nextEvent, reported: sync.reported, on: connection)
-                written = (station, version)
+                // Kept before the commit, so the next transaction waiting for the lock finds it: the version is
+                // this transaction's id, which the database shows only if it commits, and never again.
+                cache.keep(station, version: version, stationID: stationID)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
                 try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, on: connection)
                 try await deliver(effects, connection)
@@ -142,11 +143,8 @@ public struct StationStore: Sendable {
                 }
                 try await mirrorPileStatuses(sync.reported, stationID: stationID, on: connection)
             }
-            return (effects, written)
+            return effects
         }
-        // Only what committed is kept: a rolled-back change leaves the cache as it was.
-        if let (station, version) = written { cache.keep(station, version: version, stationID: stationID) }
-        return effects
     }
 
     /// What `load` read: the station (from the cache when nobody wrote it since), its clock, the readings it
@@ -231,13 +229,14 @@ public struct StationStore: Sendable {
 
     /// Writes what changed since `original` (nil: everything, for a new station or one stored in an older
     /// version): the header, the changed pile rows with the engine's status mirrored beside the reported
-    /// one, the changed request rows. Returns the new `state_version`.
+    /// one, the changed request rows. Returns the new `state_version`: this transaction's id (unique, so a
+    /// version kept by a transaction that then rolled back can never match a later one).
     func write(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, reported: [Int: PileStatus] = [:],
                on connection: PostgresConnection) async throws -> Int64 {
         let rows = try StationSnapshot.rows(of: station, since: original)
         let version: Int64 = try await connection.query("""
             UPDATE stations SET state = coalesce(\(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb, state),
-                                state_version = state_version + 1, next_event_at = \(nextEvent), updated_at = now()
+                                state_version = txid_current(), next_event_at = \(nextEvent), updated_at = now()
             WHERE id = \(stationID) RETURNING state_version
             """).first!.decode("state_version")
         let statuses = station.pileStatuses

@@ -95,4 +95,39 @@ struct StationCatchUpTests {
             #expect(next == nil)
         }
     }
+    @Test("the station kept in memory is never used when it is not the database's: a rolled-back change, another process's change, a row rewritten by hand")
+    func cachedStationFollowsTheDatabase() async throws {
+        try await withStore { store, pool in
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id IN (1, 2, 3, 4, 5)")
+            for name in ["anna", "ben"] {
+                try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(Self.hash), 60)")
+            }
+            struct Refused: Error {}
+            // Written, kept in memory before the commit, then rolled back: the next read is the database's.
+            await #expect(throws: Refused.self) {
+                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+                    try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
+                }, alsoInTransaction: { _, _ in throw Refused() })
+            }
+            #expect(try await store.snapshot(stationID: 1)?.station.request(of: "anna") == nil)
+            #expect(try await store.snapshot(stationID: 1)?.station.pileStatus(3) == .off, "nothing of the rolled-back change")
+
+            // Another process (its own store, its own memory) changes the station: this one reads it.
+            let other = StationStore(pool: pool)
+            _ = try await other.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+                try station.apply(.submit(driver: "ben", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
+            }, alsoInTransaction: { _, _ in })
+            #expect(try await store.snapshot(stationID: 1)?.station.request(of: "ben") != nil)
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+                try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
+            }, alsoInTransaction: { _, _ in })
+            #expect(try await other.snapshot(stationID: 1)?.station.request(of: "anna") != nil)
+
+            // A DBA restores the header by hand: the trigger moves the version, so the copies in memory are dropped.
+            let header: String = try await pool.query("SELECT state::text AS s FROM stations WHERE id = 1").first!.decode("s")
+            try await pool.execute("UPDATE stations SET state = jsonb_set(\(header)::jsonb, '{now_ms}', '0') WHERE id = 1")
+            let restored = try #require(try await store.snapshot(stationID: 1, advance: false)?.station)
+            #expect(restored.now == 0)
+        }
+    }
 }

@@ -3,8 +3,9 @@
 -- 1. A change writes what changed: `stations.state` keeps only the header (clock, counters, the
 --    waiting area, the displaced cars); each pile's engine state is `piles.engine_state` and each
 --    active request's is `charging_requests.engine_state` (the same JSON as in version 1).
---    `stations.state_version` grows with every write, so an instance that still holds the station it
---    wrote last can skip reading it back (the database stays the truth; see StationStore).
+--    `stations.state_version` is the id of the transaction that wrote it last (never reused), so an
+--    instance that still holds the station it wrote last can skip reading it back (the database
+--    stays the truth; see StationStore).
 -- 2. A meter reading is a row update (`record_meter_reading`), not an engine step: the engine takes
 --    the readings in the next time it decides anything at that station (a completion falling due, a
 --    session ending, any command), each at the station time it was taken.
@@ -31,7 +32,7 @@ WHERE (s.state ->> 'version') = '1' AND c.station_id = s.id AND c.id = (e.reques
 
 UPDATE stations SET state = jsonb_set(state - 'piles' - 'requests', '{settings,piles}', '[]')
                             || '{"version": 2, "piles": [], "requests": []}',
-                    state_version = state_version + 1
+                    state_version = txid_current()
 WHERE (state ->> 'version') = '1';
 
 -- A pile's meter reading of the session its car is charging: stored with the request when it fits the
@@ -81,7 +82,7 @@ ALTER TABLE ocpp_transactions ALTER CONSTRAINT ocpp_transactions_station_id_requ
 -- using the station it had in memory.
 CREATE FUNCTION stations_state_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.state_version := OLD.state_version + 1;
+    NEW.state_version := txid_current();
     RETURN NEW;
 END
 $$;
