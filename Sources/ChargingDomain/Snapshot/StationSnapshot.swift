@@ -190,17 +190,10 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
 extension StationSnapshot {
     /// The current version's form of a station.
     public init(_ station: Station) {
-        version = Self.currentVersion
-        nowMs = station.now
-        nextRequestID = station.nextRequestID
-        nextBillID = station.nextBillID
-        nextFastNumber = station.numbering.nextFast
-        nextSlowNumber = station.numbering.nextSlow
+        self.init(headerOf: station)
         settings = Settings(station.settings)
         piles = station.piles.map(PileState.init)
         requests = station.requests.map(Request.init)
-        waiting = station.waiting
-        displaced = station.displaced
     }
 
     /// The station this snapshot describes.
