@@ -30,8 +30,12 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Double = 75
     @Option(name: .customLong("max-connections"), help: "Open connections (HTTP and pile sockets) beyond which new ones are refused.")
     var maxConnections = 16_000
-    @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer.")
+    @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer when no command row gives it a deadline.")
     var ocppCallTimeout: Double = 30
+    @Option(name: .customLong("ocpp-busy-deadline"), help: "Seconds a charger's CALL may wait for a busy or restarting database before a CALLERROR.")
+    var ocppBusyDeadline: Double = 30
+    @Option(name: .customLong("database-connections"), help: "PostgreSQL connections in the main pool of this instance.")
+    var databaseConnections = 10
     @Option(name: .customLong("ocpp-heartbeat-interval"), help: "Heartbeat interval (s) OCPP chargers are given at boot.")
     var ocppHeartbeatInterval: Double = 300
     @Option(name: .customLong("ocpp-vendor"), help: "DataTransfer vendorId to answer for (default: none, UnknownVendorId).")
@@ -67,6 +71,11 @@ struct Serve: AsyncParsableCommand {
         configuration.statusChangeLimit = statusChangeLimit
         configuration.statusChangeWindow = .seconds(statusChangeWindow)
         configuration.ocppCallTimeout = .seconds(ocppCallTimeout)
+        configuration.ocppBusyDeadline = .seconds(ocppBusyDeadline)
+        guard databaseConnections > 0, ocppBusyDeadline >= 0 else {
+            throw ValidationError("--database-connections must be positive and --ocpp-busy-deadline not negative")
+        }
+        configuration.databaseConnections = databaseConnections
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor
         configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)

@@ -176,8 +176,10 @@ public struct StationService: Sendable {
         return try await clock(stationID: id)
     }
 
-    /// How long an engine instruction may wait for its delivery (a listener reconnecting, a busy owner).
-    static let instructionDeadline: Duration = .seconds(300)
+    /// How long an engine instruction may wait for its delivery (a listener reconnecting, a busy owner) and
+    /// for the pile's answer: the row's deadline is the OCPP CALL's too, so a charger that never answers a
+    /// RemoteStartTransaction holds the calls behind it this long at most.
+    static let instructionDeadline: Duration = .seconds(60)
 
     /// Instructions for piles are rows of the committing transaction; its NOTIFY rings the owner's bell.
     @Sendable static func queueInstructions(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
