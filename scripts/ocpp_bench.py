@@ -682,6 +682,7 @@ class DayCharger:
         self.reader = None
         self.remote_starts = asyncio.Queue()  # idTags of RemoteStartTransaction
         self.remote_stop = None  # transactionId the server asked to stop
+        self.running = None  # the transactionId charging now
 
     async def connect(self, url, password, timeout):
         from websockets.asyncio.client import connect
@@ -713,8 +714,12 @@ class DayCharger:
                         await self.ws.send(json.dumps([3, frame[1], {"status": "Accepted"}]))
                         self.remote_starts.put_nowait(payload.get("idTag"))
                     elif action == "RemoteStopTransaction":
-                        await self.ws.send(json.dumps([3, frame[1], {"status": "Accepted"}]))
-                        self.remote_stop = payload.get("transactionId")
+                        running = payload.get("transactionId") == self.running
+                        if running:
+                            self.remote_stop = self.running
+                        else:
+                            self.stats.server_calls["RemoteStopTransaction (not running here: Rejected)"] += 1
+                        await self.ws.send(json.dumps([3, frame[1], {"status": "Accepted" if running else "Rejected"}]))
                     else:
                         await self.ws.send(answer_server_call(frame))
         except ConnectionClosed:
@@ -783,7 +788,7 @@ class DayCharger:
                 answer = await self.call("StartTransaction", {"connectorId": 1, "idTag": id_tag, "meterStart": meter_start,
                                                               "timestamp": iso_now()}, t)
             except Exception:
-                stats.outcomes["StartTransaction failed (CALLERROR, timeout or closed)"] += 1
+                stats.outcomes["StartTransaction failed (CALLERROR, timeout or closed): not retried"] += 1
                 await self.status("Available", t)
                 await self.call("Heartbeat", {}, t)
                 return record
@@ -804,6 +809,7 @@ class DayCharger:
                 await self.call("Heartbeat", {}, t)
                 return record
             await self.status("Charging", t)
+            self.running = tx
             reason = "Local"
             for _ in range(args.meter_values):
                 await asyncio.sleep(args.meter_interval)  # the car charges; readings are this far apart at the server too
@@ -819,6 +825,7 @@ class DayCharger:
                     pass  # counted; the next reading carries the register anyway
             if self.remote_stop == tx:
                 reason = "Remote"
+            self.running = None
             record.update(meter_stop=self.register_wh, stop_sent=True, reason=reason)
             try:
                 await self.call("StopTransaction", {"transactionId": tx, "meterStop": self.register_wh, "timestamp": iso_now(),
@@ -826,7 +833,7 @@ class DayCharger:
                 record["stop_answered"] = True
                 stats.outcomes["charged and stopped" + (" (RemoteStop from the server)" if reason == "Remote" else "")] += 1
             except (CallError, asyncio.TimeoutError, TimeoutError):
-                stats.outcomes["StopTransaction failed (CALLERROR or timeout)"] += 1
+                stats.outcomes["StopTransaction failed (CALLERROR or timeout): not retried"] += 1
             await self.status("Finishing", t)
             await self.status("Available", t)
             await self.call("Heartbeat", {}, t)
@@ -1110,6 +1117,7 @@ async def day(args):
 
     if args.check_db:
         out["db"] = await check_bills(args, stats.sessions, [c.cp_id for c in chargers])
+    out["sessions"] = stats.sessions
     await asyncio.gather(*(c.close() for c in chargers))
     with open(args.json, "w") as f:
         json.dump(out, f, indent=1)
@@ -1139,13 +1147,25 @@ async def check_bills(args, sessions, piles):
             by_request.setdefault((t["station"], t["request"], t["pile"]), []).append(t)
     sent = {s["transaction"]: s for s in sessions if s.get("transaction") is not None}
     accepted = [s for s in sessions if s.get("status") == "Accepted"]
-    off_wh, examples = Counter(), []
-    result = {"transactions": len(transactions), "open": sum(1 for t in transactions if not t["stopped"]),
-              "open_after_stop_sent": sum(1 for t in transactions if not t["stopped"] and sent.get(t["id"], {}).get("stop_sent")),
+    off_wh, examples, per_kind = Counter(), [], Counter()
+
+    def example(kind, text):  # two of each kind
+        per_kind[kind] += 1
+        if per_kind[kind] <= 2:
+            examples.append(text)
+    open_rows = [t for t in transactions if not t["stopped"]]
+    result = {"transactions": len(transactions), "open": len(open_rows),
+              # the charger sent StopTransaction and got its CALLRESULT, yet the row is open
+              "open_after_stop_answered": sum(1 for t in open_rows if sent.get(t["id"], {}).get("stop_answered")),
+              # its StopTransaction got a CALLERROR or no answer (the bench's chargers do not retry)
+              "open_after_stop_failed": sum(1 for t in open_rows if sent.get(t["id"], {}).get("stop_sent")
+                                            and not sent[t["id"]].get("stop_answered")),
+              # a row whose StartTransaction was answered with a CALLERROR: the charger never learnt its id
+              "open_unknown_to_charger": sum(1 for t in open_rows if t["id"] not in sent),
               "refused": sum(1 for t in transactions if t["stop_reason"] == "Refused"),
               "remote_stopped": sum(1 for t in transactions if t["remote_stop"]),
               "requests_with_several_transactions": sum(1 for ts in by_request.values() if len(ts) > 1),
-              "bills": len(bills), "bills_exact": 0, "bills_off": 0, "bills_without_transaction": 0,
+              "bills": len(bills), "bills_exact": 0, "bills_exact_one_session": 0, "bills_off": 0, "bills_without_transaction": 0,
               "bills_of_open_transaction": 0, "bills_of_several_transactions": 0, "bills_vs_charger_off": 0,
               "meter_refusals": {f"{reason} ({source})": n for reason, source, n in refusals}}
     billed = Counter()
@@ -1160,20 +1180,23 @@ async def check_bills(args, sessions, piles):
             result["bills_of_several_transactions"] += 1
         if any(not t["stopped"] or t["meter_stop"] is None for t in linked):
             result["bills_of_open_transaction"] += 1
-            if len(examples) < 6:
-                examples.append(f"bill {bill_id} {energy_kwh * 1000:g} Wh: transactions still open " + ", ".join(
-                    f"{t['id']} ({t['meter_start']}→{t['meter_stop']})" for t in linked))
+            example("open", f"bill {bill_id} {energy_kwh * 1000:g} Wh ({ended_by}) of request {request_id} at pile {pile_id},"
+                            " transactions " + ", ".join(f"{t['id']} {t['meter_start']}→{t['meter_stop']} {t['stop_reason'] or 'open'}"
+                                                         for t in linked))
             continue
         metered = sum(t["meter_stop"] - t["meter_start"] for t in linked)  # each transaction's meterStop − meterStart
         billed_wh = energy_kwh * 1000
         if abs(billed_wh - metered) >= 1:
             result["bills_off"] += 1
-            off_wh[f"{int(round(billed_wh - metered)):+d} Wh"] += 1
-            if len(examples) < 6:
-                examples.append(f"bill {bill_id} {billed_wh:g} Wh against {metered} Wh metered (transactions "
-                                + ", ".join(f"{t['id']} {t['meter_start']}→{t['meter_stop']} {t['stop_reason']}" for t in linked) + ")")
+            bucket = f"{int(round(billed_wh - metered)):+d} Wh" + (f" ({len(linked)} transactions)" if len(linked) > 1 else "")
+            off_wh[bucket] += 1
+            example(bucket, f"bill {bill_id} {billed_wh:g} Wh ({ended_by}) of request {request_id} at pile {pile_id} against"
+                            f" {metered} Wh metered: transactions "
+                            + ", ".join(f"{t['id']} {t['meter_start']}→{t['meter_stop']} {t['stop_reason']}" for t in linked))
         else:
             result["bills_exact"] += 1
+            if len(linked) == 1:
+                result["bills_exact_one_session"] += 1
         # and against what the chargers sent (a transaction row that lost or changed a meter value shows here)
         charged = [sent.get(t["id"]) for t in linked]
         if all(c and c.get("meter_stop") is not None for c in charged) and \
@@ -1194,10 +1217,12 @@ async def check_bills(args, sessions, piles):
     result["requests_billed_twice"] = sum(1 for n in billed.values() if n > 1)
     result["examples"] = examples
     r = result
-    say(f"  database: {r['transactions']} transactions ({r['open']} left open, {r['open_after_stop_sent']} of them after the"
-        f" charger sent StopTransaction; {r['refused']} refused; {r['remote_stopped']} stopped by the station;"
-        f" {r['requests_with_several_transactions']} requests with several transactions)")
-    say(f"  bills: {r['bills']}: {r['bills_exact']} exact to the Wh, {r['bills_off']} off {r['bills_off_wh']},"
+    say(f"  database: {r['transactions']} transactions; left open {r['open']}: {r['open_after_stop_answered']} after a"
+        f" StopTransaction answered CALLRESULT, {r['open_after_stop_failed']} after one answered CALLERROR or not at all,"
+        f" {r['open_unknown_to_charger']} whose StartTransaction got a CALLERROR (the charger never learnt the id);"
+        f" {r['refused']} refused; {r['remote_stopped']} asked to stop by the station;"
+        f" {r['requests_with_several_transactions']} requests with several transactions")
+    say(f"  bills: {r['bills']}: {r['bills_exact']} exact to the Wh ({r['bills_exact_one_session']} of one session), {r['bills_off']} off {r['bills_off_wh']},"
         f" {r['bills_of_open_transaction']} of a transaction still open, {r['bills_of_several_transactions']} of several"
         f" transactions, {r['bills_without_transaction']} without one; accepted sessions billed {r['accepted_billed']},"
         f" without a bill {r['accepted_without_bill']}; requests billed twice {r['requests_billed_twice']};"
@@ -1244,9 +1269,12 @@ def day_table(args):
         ("CALLERRORs", lambda r: f"{sum(r['day']['call_errors'].values())}", None),
         ("CALL timeouts / closed while waiting", lambda r: f"{sum(r['day']['timeouts'].values())} / {sum(r['day']['dropped'].values())}", None),
         ("transactions left open", lambda r: db(r, "open"), None),
+        ("  after StopTransaction answered / failed", lambda r: f"{db(r, 'open_after_stop_answered')} / {db(r, 'open_after_stop_failed')}", None),
+        ("  StartTransaction CALLERROR, row written", lambda r: db(r, "open_unknown_to_charger"), None),
         ("bills", lambda r: db(r, "bills"), None),
         ("bills exact to the Wh (meterStop − meterStart)", lambda r: db(r, "bills_exact"), None),
-        ("bills ≥ 1 Wh off", lambda r: (db(r, "bills_off") + (f" {r['db']['bills_off_wh']}" if r.get("db", {}).get("bills_off") else "")), None),
+        ("  of them bills of one session", lambda r: db(r, "bills_exact_one_session"), None),
+        ("bills ≥ 1 Wh off (by how much: below)", lambda r: db(r, "bills_off"), None),
         ("  of a transaction still open / of several", lambda r: f"{db(r, 'bills_of_open_transaction')} / {db(r, 'bills_of_several_transactions')}", None),
         ("accepted sessions without a bill", lambda r: db(r, "accepted_without_bill"), None),
         ("requests with several transactions", lambda r: db(r, "requests_with_several_transactions"), None),
@@ -1284,7 +1312,7 @@ def day_table(args):
     ratio = o["p99_ms"] / p["p99_ms"]
     goal("CALL p99 ≤ 2 × the peer's", ratio <= 2, f"ratio {ratio:.2f}: {o['p99_ms']:.0f} against {p['p99_ms']:.0f} ms")
     d = ours.get("db", {})
-    exact = d.get("bills_exact", 0) - d.get("bills_of_several_transactions", 0) if d else 0
+    exact = d.get("bills_exact_one_session", 0)
     goal("every session accepted and billed exactly", o["accepted"] == o["sessions_planned"] and exact == o["sessions_planned"]
          and d.get("bills") == exact,
          f"{o['accepted']} accepted, {d.get('bills', 0)} bills, {exact} of one session each exact to the Wh,"
@@ -1305,6 +1333,8 @@ def day_table(args):
         if d["server_calls"]:
             problems.append(f"CALLs from the server {d['server_calls']}")
         say(f"{r['name']}: outcomes {d['outcomes']}" + ("; " + "; ".join(problems) if problems else ""))
+        if r.get("db", {}).get("bills_off"):
+            say(f"{r['name']}: bills off, bill − meters: " + ", ".join(f"{k} × {v}" for k, v in r["db"]["bills_off_wh"].items()))
 
 
 def day_scale(args):
