@@ -12,6 +12,13 @@ Subcommands:
                               chargepile only: admin status/set on B → ChangeAvailability at the
                               charger on A, beside a raw LISTEN/NOTIFY round trip on the same database.
   table FILE…                 the comparison table of several `load` results (the first is the peer).
+  day --name … --url … --server-pid PID [--pg-data DIR] [--check-db] --json FILE
+                              the charging day (issue 15, section "charging day" below) against one
+                              server; --check-db (chargepile, OCPP_BENCH_DATABASE_URL) then checks its
+                              transactions and bills against the meters the chargers sent.
+  day-drivers --http URL      chargepile: one driver and one RFID card per charger (scripts/ocpp-bench).
+  day-table FILE…             the comparison of `day` results (the first is the peer), with issue 15's goals.
+  day-scale SMALL LARGE       one side's CPU per 1,000 CALLs at two station sizes.
 
 The chargers are raw OCPP-J over `websockets` (no permessage-deflate, no client pings, frames
 formatted by hand), so the client's own cost stays small against the server's. Passwords come from
@@ -738,10 +745,11 @@ class DayCharger:
         try:
             await self.ws.send(f'[2,"{mid}","{action}",{json.dumps(payload, separators=(",", ":"))}]')
             result = await asyncio.wait_for(future, timeout)
-        except CallError as error:
+        except CallError as error:  # an answer too: counted as a CALL, with its latency
             key = (action, error.code)
             self.stats.call_errors[key] += 1
             self.stats.error_samples.setdefault(key, error.description)
+            self.answered(action, time.perf_counter() - started)
             raise
         except (asyncio.TimeoutError, TimeoutError):
             self.stats.timeouts[action] += 1
@@ -751,11 +759,13 @@ class DayCharger:
             raise ConnectionError(describe(error)) from error
         finally:
             self.pending = None
-        elapsed = time.perf_counter() - started
+        self.answered(action, time.perf_counter() - started)
+        return result
+
+    def answered(self, action, elapsed):
         self.stats.latencies.append(elapsed)
         self.stats.by_action.setdefault(action, []).append(elapsed)
         self.stats.calls += 1
-        return result
 
     async def status(self, status, timeout):
         await self.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": status}, timeout)
@@ -1100,7 +1110,7 @@ async def day(args):
         out["day"]["driver_requests"] = {"n": len(times), "ok": sum(1 for *_, ok in stats.http if ok),
                                          "p50_ms": ms(times, 50), "p99_ms": ms(times, 99), "failures": dict(stats.http_failures)}
     d = out["day"]
-    say(f"  sessions: {calls} CALLs in {seconds:.1f} s (ideal {d['ideal_seconds']:.0f} s) = {d['rate']:.0f}/s;"
+    say(f"  sessions: {calls} CALLs answered (CALLRESULT or CALLERROR) in {seconds:.1f} s (ideal {d['ideal_seconds']:.0f} s) = {d['rate']:.0f}/s;"
         f" p50 {d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms, max {d['max_ms']:.0f} ms")
     say(f"  CPU {1000 * server_s:.0f} ms server + {1000 * pg_s:.0f} ms PostgreSQL = {d['cpu_ms_per_1000']:.0f} ms per 1,000 CALLs"
         f" (server alone {d['server_cpu_ms_per_1000']:.0f}; load generator {d['client_cpu_ms_per_1000']:.0f});"
@@ -1248,7 +1258,7 @@ def day_table(args):
         ("sessions planned", lambda r: f"{r['day']['sessions_planned']}", None),
         ("StartTransaction Accepted", lambda r: f"{r['day']['accepted']}", None),
         ("  other answers", lambda r: ", ".join(f"{k} {v}" for k, v in r["day"]["start_status"].items() if k != "Accepted") or "none", None),
-        ("CALLs (sessions)", lambda r: f"{r['day']['calls']}", None),
+        ("CALLs answered (CALLRESULT or CALLERROR)", lambda r: f"{r['day']['calls']}", None),
         ("duration s (ideal, no latency)", lambda r: f"{r['day']['seconds']:.1f} ({r['day']['ideal_seconds']:.0f})", None),
         ("CALLs/s", lambda r: f"{r['day']['rate']:.0f}", lambda r: r["day"]["rate"]),
         ("CALL p50 (ms)", lambda r: f"{r['day']['p50_ms']:.1f}", lambda r: r["day"]["p50_ms"]),
