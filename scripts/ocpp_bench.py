@@ -861,11 +861,26 @@ class HttpPool:
             self.free.put_nowait(None)
 
     async def post(self, path, form):
+        """(answer, seconds of the exchange itself: the wait for a free connection is not in it)"""
         client = await self.free.get()
+        reused = client is not None
         if client is None:
             client = Http(self.base)
+        started = time.perf_counter()
         try:
-            return await client.post(path, form)
+            try:
+                answer = await client.post(path, form)
+            except (RuntimeError, ConnectionError, asyncio.IncompleteReadError) as error:
+                # A kept-alive connection the server closed meanwhile (its idle timeout) answers nothing:
+                # the request never reached it, so it goes again on a new connection.
+                closed = isinstance(error, (ConnectionError, asyncio.IncompleteReadError)) or "b'' b''" in str(error)
+                if not (reused and closed):
+                    raise
+                client.writer.close()
+                client = Http(self.base)
+                started = time.perf_counter()
+                answer = await client.post(path, form)
+            return answer, time.perf_counter() - started
         except Exception:
             if client.writer is not None:
                 client.writer.close()
@@ -919,7 +934,7 @@ async def day_drivers(args):
     failures = Counter()
 
     async def card(i):
-        reply = await pool.post("/admin/idtags", {"token": token, "id_tag": card_of(ids[i]), "username": names[i]})
+        reply, _ = await pool.post("/admin/idtags", {"token": token, "id_tag": card_of(ids[i]), "username": names[i]})
         if reply.get("code") != 200:
             failures[reply.get("msg")] += 1
 
@@ -986,8 +1001,8 @@ async def day(args):
             drivers = [{"pile": c.cp_id, "id_tag": c.card} for c in booted]
 
             async def submit(driver):
-                reply = await http.post("/bench/remote-start", {"cp": driver["pile"], "id_tag": driver["id_tag"]})
-                return reply.get("status") == "Accepted", reply.get("status")
+                reply, seconds = await http.post("/bench/remote-start", {"cp": driver["pile"], "id_tag": driver["id_tag"]})
+                return reply.get("status") == "Accepted", reply.get("status"), seconds
         else:
             with open(args.drivers) as f:
                 listed = [d for d in json.load(f) if d["pile"] in {c.cp_id for c in booted}]
@@ -997,7 +1012,7 @@ async def day(args):
 
             async def login(driver):
                 try:
-                    reply = await http.post("/u/login", {"username": driver["username"], "password": driver_password})
+                    reply, _ = await http.post("/u/login", {"username": driver["username"], "password": driver_password})
                 except Exception as error:
                     reply = {"msg": describe(error)}
                 if reply.get("token"):
@@ -1009,9 +1024,9 @@ async def day(args):
             say(f"  {len(drivers)} drivers logged in ({time.perf_counter() - login_started:.1f} s, before the measurement)")
 
             async def submit(driver):
-                reply = await http.post("/user/charge/request", {"token": driver["token"], "mode": args.request_mode,
-                                                                 "request_quantity": str(args.request_kwh)})
-                return reply.get("code") == 200, reply.get("msg")
+                reply, seconds = await http.post("/user/charge/request", {"token": driver["token"], "mode": args.request_mode,
+                                                                          "request_quantity": str(args.request_kwh)})
+                return reply.get("code") == 200, reply.get("msg"), seconds
         driver_done = {d["id_tag"]: asyncio.Event() for d in drivers}
         quiet = await wait_quiet(cpu, "the logins")
         say(f"  server quiet after {quiet:.0f} s")
@@ -1049,12 +1064,11 @@ async def day(args):
         done = driver_done[driver["id_tag"]]
         for _ in range(args.sessions):
             done.clear()
-            requested = time.perf_counter()
             try:
-                ok, why = await submit(driver)
+                ok, why, seconds = await submit(driver)
+                stats.http.append(("request", seconds, ok))
             except Exception as error:
                 ok, why = False, describe(error)
-            stats.http.append(("request", time.perf_counter() - requested, ok))
             if not ok:
                 stats.http_failures[f"request refused: {why}"] += 1
                 stats.outcomes["driver's request refused: no session"] += 1
