@@ -99,31 +99,42 @@ public struct StationStore: Sendable {
         return (try row.decode("station_id"), try row.decode("has_cars"))
     }
 
+    /// Which stored meter readings an engine step takes in first (each at its own station time).
+    public enum Readings: Sendable {
+        /// Every one: for a command that may end any session (a driver's cancel, an admin's clock).
+        case all
+        /// Those of the sessions the step may end by itself: completions falling due by now and cars at
+        /// piles whose reported status it takes in, and `also` (a reading that completes its session).
+        /// The other sessions' readings wait: a reading matters when its session is decided, so a busy
+        /// station's readings are not written into the engine at every step.
+        case forDecisions(also: Set<Int64> = [])
+    }
+
     /// Runs `change` on the station under its lock and persists the outcome with every effect. Before
-    /// `change`, the meter readings stored since the engine last ran are taken in (each at its own
-    /// station time), time is advanced to now and pile statuses are brought in line with the `piles`
-    /// table (an offline pile counts as faulty only after `offlineGrace`). `change` may also write on
-    /// the transaction's connection (a charger's transaction row with the session it starts or ends).
-    /// A thrown error rolls everything back.
+    /// `change`, the meter readings the step needs (`readings`) are taken in, time is advanced to now
+    /// and pile statuses are brought in line with the `piles` table (an offline pile counts as faulty
+    /// only after `offlineGrace`). `change` may also write on the transaction's connection (a charger's
+    /// transaction row with the session it starts or ends). A thrown error rolls everything back.
     public func update(
-        stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil,
+        stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil, readings policy: Readings = .all,
         _ change: (inout Station, StationClock, PostgresConnection) async throws -> [StationEffect] = { _, _, _ in [] },
         alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection -> [StationEffect] in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
-            guard let loaded = try await load(stationID, on: connection) else { throw StoreError.notFound }
-            let original = loaded.station
-            var station = original
-            var clock = loaded.clock
+            // A manual clock moves first, so the readings due by the new time come with the station.
             if let manualTime {
                 try await connection.execute("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
-                clock.now = manualTime
             }
+            guard let loaded = try await load(stationID, readings: policy, on: connection) else { throw StoreError.notFound }
+            let original = loaded.station
+            var station = original
+            let clock = loaded.clock
+            let reports = try await pileReports(stationID: stationID, grace: offlineGrace, on: connection)
             var effects = takeIn(loaded.readings, into: &station)
             try await markTakenIn(loaded.readings, stationID: stationID, on: connection)
             effects += station.advance(to: clock.now.instant)
-            let sync = try await syncPileStatuses(&station, stationID: stationID, grace: offlineGrace, on: connection)
+            let sync = apply(reports, to: &station)
             effects += sync.effects
             effects += try await change(&station, clock, connection)
             effects += station.advance(to: clock.now.instant)
@@ -168,8 +179,12 @@ public struct StationStore: Sendable {
 
     /// The station in one statement (one consistent view): the clock, and the rows only when the cached
     /// station is not the latest version.
-    func load(_ stationID: Int, on connection: PostgresConnection) async throws -> Loaded? {
+    func load(_ stationID: Int, readings policy: Readings = .all, on connection: PostgresConnection) async throws -> Loaded? {
         let cached = cache.station(stationID)
+        let (allReadings, also): (Bool, Set<Int64>) = switch policy {
+        case .all: (true, [])
+        case .forDecisions(let also): (false, also)
+        }
         guard let row = try await connection.query("""
             SELECT s.state_version, s.next_event_at, s.clock_mode, s.clock_speed, s.clock_real_origin, s.clock_station_origin,
                    now() AS real_now,
@@ -183,7 +198,14 @@ public struct StationStore: Sendable {
                    (SELECT jsonb_agg(jsonb_build_object('id', c.id, 'pile_id', c.pile_id, 'meter_kwh', c.meter_kwh,
                                                         'meter_at_ms', (extract(epoch FROM c.meter_at) * 1000)::bigint)
                                      ORDER BY c.meter_at, c.id)
-                    FROM charging_requests c WHERE c.station_id = s.id AND c.meter_pending)::text AS readings
+                    FROM charging_requests c JOIN piles p ON p.id = c.pile_id
+                    WHERE c.station_id = s.id AND c.meter_pending
+                      AND (\(allReadings) OR c.id = ANY(\("{" + also.map(String.init).joined(separator: ",") + "}")::bigint[])
+                           OR p.engine_status IS DISTINCT FROM p.status
+                           OR (p.engine_state #>> '{session,completes_at_ms}')::bigint
+                              <= extract(epoch FROM CASE s.clock_mode WHEN 'real' THEN now()
+                                                     WHEN 'scaled' THEN s.clock_station_origin + (now() - s.clock_real_origin) * s.clock_speed
+                                                     ELSE s.clock_station_origin END) * 1000))::text AS readings
             FROM stations s WHERE s.id = \(stationID)
             """).first
         else { return nil }
@@ -293,25 +315,37 @@ public struct StationStore: Sendable {
         }
     }
 
-    /// Brings the engine in line with the statuses piles reported that it has not taken in yet (the
-    /// mirror says which); returns the effects and those reports (an offline pile in its grace is left).
-    private func syncPileStatuses(_ station: inout Station, stationID: Int, grace: Duration,
-                                  on connection: PostgresConnection) async throws -> (effects: [StationEffect], reported: [Int: PileStatus]) {
-        let rows = try await connection.query("""
+    /// A status a pile reported that the engine hasn't taken in (an offline pile in its grace is left out).
+    struct PileReport {
+        var status: PileStatus
+        /// When it went offline, in station time.
+        var offlineSince: Date?
+    }
+
+    /// The reports the mirror says the engine hasn't taken in, by pile.
+    private func pileReports(stationID: Int, grace: Duration, on connection: PostgresConnection) async throws -> [Int: PileReport] {
+        var reports: [Int: PileReport] = [:]
+        for row in try await connection.query("""
             SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace,
                    offline_station_at
             FROM piles WHERE station_id = \(stationID) AND engine_status IS DISTINCT FROM status ORDER BY id
-            """)
+            """) {
+            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self) else { continue }
+            reports[try row.decode("id")] = PileReport(status: status, offlineSince: try row.decode("offline_station_at"))
+        }
+        return reports
+    }
+
+    /// Brings the engine in line with the reports; returns the effects and the reports it looked at.
+    private func apply(_ reports: [Int: PileReport], to station: inout Station) -> (effects: [StationEffect], reported: [Int: PileStatus]) {
         var effects: [StationEffect] = []
         var reported: [Int: PileStatus] = [:]
-        for row in rows {
-            let pileID: Int = try row.decode("id")
-            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self) else { continue }
+        for (pileID, report) in reports.sorted(by: { $0.key < $1.key }) {
+            let status = report.status
             reported[pileID] = status
             guard station.pileStatus(pileID) != status else { continue }
             // A pile offline past its grace: its charging car is billed up to the moment it went offline.
-            let offlineAt: Date? = try row.decode("offline_station_at")
-            let offlineSince = status == .offline ? offlineAt : nil
+            let offlineSince = status == .offline ? report.offlineSince : nil
             let command: StationCommand = if let offlineSince {
                 .pileOffline(pileID: pileID, since: offlineSince.instant)
             } else {

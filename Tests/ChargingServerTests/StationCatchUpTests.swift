@@ -130,4 +130,44 @@ struct StationCatchUpTests {
             #expect(restored.now == 0)
         }
     }
+    @Test("a stored meter reading waits until its session is decided: a catch-up when the model's completion falls due takes it in (the car is behind: no completion), other steps leave it")
+    func readingsTakenInWhenDecided() async throws {
+        try await withStore { store, pool in
+            let start = Date(timeIntervalSince1970: 1_700_000_000)
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id IN (3, 4, 5)")
+            for name in ["slow1", "slow2"] {
+                try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(Self.hash), 60)")
+            }
+            func step(at minutes: Double, readings: StationStore.Readings, _ command: StationCommand? = nil) async throws {
+                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), setClockTo: start.addingTimeInterval(minutes * 60),
+                                           readings: readings, { station, clock, _ in
+                    guard let command else { return [] }
+                    return try station.apply(command, at: clock.now.instant)
+                }, alsoInTransaction: { _, _ in })
+            }
+            // 5 kWh on a 10 kW pile: the model completes it at 30 min.
+            try await step(at: 0, readings: .all, .submit(driver: "slow1", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60))
+            let charging = try #require(try await store.snapshot(stationID: 1)?.station.request(of: "slow1"))
+            let requestID: Int64 = try await pool.query("SELECT id FROM charging_requests WHERE pile_id IS NOT NULL").first!.decode("id")
+            #expect(charging.pileID != nil)
+            let pileID = try #require(charging.pileID)
+
+            // At 10 min the meter says 1 kWh (the model: 1.67): stored, not taken in by another car's arrival.
+            try await step(at: 10, readings: .forDecisions())
+            #expect(try await store.recordMeterReading(stationID: 1, requestID: requestID, pileID: pileID, energyKWh: 1) == .stored)
+            try await step(at: 12, readings: .forDecisions(), .submit(driver: "slow2", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60))
+            #expect(try await pool.query("SELECT meter_pending FROM charging_requests WHERE id = \(requestID)").first!.decode("meter_pending", as: Bool.self))
+
+            // 31 min: the model's completion is due; the reading comes in first (at 10 min), so 4 kWh are left from
+            // 10 min at 10 kW: the car completes at 34 min, not now.
+            try await step(at: 31, readings: .forDecisions())
+            let view = try #require(try await store.snapshot(stationID: 1)?.station.request(of: "slow1"))
+            #expect(view.state == .charging, "\(view)")
+            #expect(try await pool.query("SELECT meter_pending FROM charging_requests WHERE id = \(requestID)").first!.decode("meter_pending", as: Bool.self) == false)
+            try await step(at: 34.1, readings: .forDecisions())
+            #expect(try await store.snapshot(stationID: 1)?.station.request(of: "slow1") == nil, "completed at 34 min")
+            let billed: Decimal = try await pool.query("SELECT energy_kwh FROM bills WHERE request_id = \(requestID)").first!.decode("energy_kwh")
+            #expect(billed == 5)
+        }
+    }
 }

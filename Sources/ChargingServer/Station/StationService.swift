@@ -59,7 +59,7 @@ public struct StationService: Sendable {
     ) async throws -> Result {
         guard let stationID = try await stationID(ofPile: pileID) else { throw StationError.unknownPile }
         var result: Result?
-        _ = try await store.update(stationID: stationID, offlineGrace: offlineGrace, { station, clock, connection in
+        _ = try await store.update(stationID: stationID, offlineGrace: offlineGrace, readings: .forDecisions(), { station, clock, connection in
             let (effects, outcome) = try await change(&station, clock, connection)
             result = outcome
             return effects
@@ -81,10 +81,12 @@ public struct StationService: Sendable {
         }
     }
 
-    /// Applies completions due by now and any pile status changes; the ticker calls it.
+    /// Applies completions due by now and any pile status changes; the ticker calls it. `completing`: a
+    /// request whose stored reading reached its target.
     @discardableResult
-    func catchUp(stationID: Int) async throws -> [StationEffect] {
-        try await store.update(stationID: stationID, offlineGrace: offlineGrace, alsoInTransaction: Self.queueInstructions)
+    func catchUp(stationID: Int, completing request: Int64? = nil) async throws -> [StationEffect] {
+        try await store.update(stationID: stationID, offlineGrace: offlineGrace, readings: .forDecisions(also: Set([request].compactMap { $0 })),
+                               alsoInTransaction: Self.queueInstructions)
     }
 
     /// The stations the ticker must catch up: a completion due, or (with cars) a pile status the engine hasn't taken in.
@@ -123,7 +125,7 @@ public struct StationService: Sendable {
         case .stored:
             return nil
         case .completes:
-            try await catchUp(stationID: stationID)
+            try await catchUp(stationID: stationID, completing: requestID)
             return nil
         case .refused(let error):
             logger.notice("meter reading refused", metadata: [
