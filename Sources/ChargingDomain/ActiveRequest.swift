@@ -4,6 +4,14 @@ import Foundation
 public struct ActiveRequest: Sendable, Equatable, Codable {
     public enum State: String, Sendable, Codable { case waiting, displaced, queued, charging }
 
+    /// Where a request is: its state, and its pile and position there.
+    public struct Place: Sendable, Equatable {
+        public var state: State
+        public var pileID: Int?
+        /// 1 = charging, 2… = queued behind it; nil when not at a pile.
+        public var queuePosition: Int?
+    }
+
     public var requestID: Int64
     public var driver: String
     public var mode: ChargingMode

@@ -96,24 +96,39 @@ extension Station {
 
     /// Every active request in request-id order.
     public var activeRequests: [ActiveRequest] {
-        requests.map { request in
-            var active = ActiveRequest(
-                requestID: request.id, driver: request.driver, mode: request.mode, queueNumber: request.queueNumber,
-                requestedKWh: request.requested.kWh(), remainingKWh: request.remaining.kWh(),
-                batteryCapacityKWh: request.batteryCapacity.kWh(), state: .waiting, pileID: nil, queuePosition: nil,
-                submittedAt: request.submittedAt, firstChargedAt: request.firstChargedAt)
-            switch location(of: request.id) {
-            case .displaced:
-                active.state = .displaced
-            case let .atPile(index, position):
-                active.state = position == 0 && piles[index].session != nil ? .charging : .queued
-                active.pileID = piles[index].id
-                active.queuePosition = position + 1
-            case .waiting, nil:
-                break
+        let places = requestPlaces
+        return requests.map { activeRequest($0, at: places[$0.id]!) }
+    }
+
+    /// The active requests of `ids` (others are skipped), with their places.
+    public func activeRequests(_ ids: Set<Int64>, places: [Int64: ActiveRequest.Place]) -> [ActiveRequest] {
+        requests.filter { ids.contains($0.id) }.map { activeRequest($0, at: places[$0.id]!) }
+    }
+
+    /// Where every active request is, by id: one pass over the waiting area, the displaced cars and the
+    /// piles' queues (a station of a thousand cars is not searched a thousand times).
+    public var requestPlaces: [Int64: ActiveRequest.Place] {
+        var places: [Int64: ActiveRequest.Place] = [:]
+        places.reserveCapacity(requests.count)
+        for request in requests { places[request.id] = .init(state: .waiting) }
+        for pile in piles {
+            for (position, id) in pile.queue.enumerated() where places[id] != nil {
+                places[id] = .init(state: position == 0 && pile.session != nil ? .charging : .queued, pileID: pile.id,
+                                   queuePosition: position + 1)
             }
-            return active
         }
+        // As `location(of:)` decides: the waiting area and the displaced cars before any pile.
+        for id in displaced where places[id] != nil { places[id] = .init(state: .displaced) }
+        for id in waiting where places[id] != nil { places[id] = .init(state: .waiting) }
+        return places
+    }
+
+    private func activeRequest(_ request: ChargingRequest, at place: ActiveRequest.Place) -> ActiveRequest {
+        ActiveRequest(
+            requestID: request.id, driver: request.driver, mode: request.mode, queueNumber: request.queueNumber,
+            requestedKWh: request.requested.kWh(), remainingKWh: request.remaining.kWh(),
+            batteryCapacityKWh: request.batteryCapacity.kWh(), state: place.state, pileID: place.pileID,
+            queuePosition: place.queuePosition, submittedAt: request.submittedAt, firstChargedAt: request.firstChargedAt)
     }
 
     /// Pile ids in order.

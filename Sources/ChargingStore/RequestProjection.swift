@@ -10,11 +10,15 @@ struct RequestProjection {
     let stationID: Int
 
     /// Upserts the requests that differ from `before` (the station this transaction loaded; nil: all),
-    /// with their new engine rows: usually one or two rows, not the whole station. A request's stored
-    /// meter reading belongs to its session: it goes when the car stops charging at that pile.
+    /// with their new engine rows: usually one or two rows, not the whole station. A request's columns
+    /// change with its engine row (amounts, mode, number, first charge) or with its place (state, pile,
+    /// position), so those two say which rows to write. A request's stored meter reading belongs to its
+    /// session: it goes when the car stops charging at that pile.
     func write(since before: Station?, engineRows: [Int64: Data], on connection: PostgresConnection) async throws {
-        let unchanged = Set((before?.activeRequests ?? []).map(RowKey.init))
-        for request in station.activeRequests where !unchanged.contains(RowKey(request)) || engineRows[request.requestID] != nil {
+        let places = station.requestPlaces
+        let placesBefore = before?.requestPlaces ?? [:]
+        let changed = Set(places.keys.filter { engineRows[$0] != nil || places[$0] != placesBefore[$0] })
+        for request in station.activeRequests(changed, places: places) {
             let engineRow = engineRows[request.requestID].map { String(decoding: $0, as: UTF8.self) }
             try await connection.execute("""
                 INSERT INTO charging_requests (station_id, id, driver_id, mode, queue_number, request_kwh, battery_capacity_kwh,
@@ -58,22 +62,5 @@ struct RequestProjection {
                 WHERE station_id = \(stationID) AND id = \(requestID)
                 """)
         }
-    }
-}
-
-/// What a `charging_requests` row holds of an active request.
-private struct RowKey: Hashable {
-    var requestID: Int64, mode: String, queueNumber: String, requestedKWh: Decimal, state: String
-    var pileID: Int?, queuePosition: Int?, firstChargedAt: Int64?
-
-    init(_ request: ActiveRequest) {
-        requestID = request.requestID
-        mode = request.mode.rawValue
-        queueNumber = request.queueNumber
-        requestedKWh = request.requestedKWh
-        state = request.state.rawValue
-        pileID = request.pileID
-        queuePosition = request.queuePosition
-        firstChargedAt = request.firstChargedAt
     }
 }
