@@ -173,8 +173,11 @@ public struct StationStore: Sendable {
     struct Reading: Decodable {
         var id: Int64
         var pile_id: Int
-        var meter_kwh: Decimal
+        /// Exact decimal text (a JSON number would pass through a Double).
+        var meter_kwh: String
         var meter_at_ms: Int64
+
+        var energyKWh: Decimal? { Decimal(string: meter_kwh, locale: Locale(identifier: "en_US_POSIX")) }
     }
 
     /// The station in one statement (one consistent view): the clock, and the rows only when the cached
@@ -195,7 +198,7 @@ public struct StationStore: Sendable {
                    CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(c.engine_state), '[]') FROM charging_requests c
                         WHERE c.station_id = s.id AND c.engine_state IS NOT NULL)::text END AS requests,
-                   (SELECT jsonb_agg(jsonb_build_object('id', c.id, 'pile_id', c.pile_id, 'meter_kwh', c.meter_kwh,
+                   (SELECT jsonb_agg(jsonb_build_object('id', c.id, 'pile_id', c.pile_id, 'meter_kwh', c.meter_kwh::text,
                                                         'meter_at_ms', (extract(epoch FROM c.meter_at) * 1000)::bigint)
                                      ORDER BY c.meter_at, c.id)
                     FROM charging_requests c JOIN piles p ON p.id = c.pile_id
@@ -231,7 +234,8 @@ public struct StationStore: Sendable {
     func takeIn(_ readings: [Reading], into station: inout Station) -> [StationEffect] {
         var effects: [StationEffect] = []
         for reading in readings {
-            let command = StationCommand.meter(pileID: reading.pile_id, requestID: reading.id, energyKWh: reading.meter_kwh,
+            guard let energyKWh = reading.energyKWh else { continue }
+            let command = StationCommand.meter(pileID: reading.pile_id, requestID: reading.id, energyKWh: energyKWh,
                                                readAt: reading.meter_at_ms)
             effects += (try? station.apply(command, at: max(station.now, reading.meter_at_ms))) ?? []
         }

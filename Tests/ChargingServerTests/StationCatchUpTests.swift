@@ -152,14 +152,15 @@ struct StationCatchUpTests {
             #expect(charging.pileID != nil)
             let pileID = try #require(charging.pileID)
 
-            // At 10 min the meter says 1 kWh (the model: 1.67): stored, not taken in by another car's arrival.
+            // At 10 min the meter says 1.003 kWh (the model: 1.67): stored, not taken in by another car's arrival.
             try await step(at: 10, readings: .forDecisions())
-            #expect(try await store.recordMeterReading(stationID: 1, requestID: requestID, pileID: pileID, energyKWh: 1) == .stored)
+            #expect(try await store.recordMeterReading(stationID: 1, requestID: requestID, pileID: pileID,
+                                                       energyKWh: Decimal(string: "1.003")!) == .stored)
             try await step(at: 12, readings: .forDecisions(), .submit(driver: "slow2", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60))
             #expect(try await pool.query("SELECT meter_pending FROM charging_requests WHERE id = \(requestID)").first!.decode("meter_pending", as: Bool.self))
 
-            // 31 min: the model's completion is due; the reading comes in first (at 10 min), so 4 kWh are left from
-            // 10 min at 10 kW: the car completes at 34 min, not now.
+            // 31 min: the model's completion is due; the reading comes in first (at 10 min), so 3.997 kWh are left
+            // from 10 min at 10 kW: the car completes just before 34 min, not now.
             try await step(at: 31, readings: .forDecisions())
             let view = try #require(try await store.snapshot(stationID: 1)?.station.request(of: "slow1"))
             #expect(view.state == .charging, "\(view)")

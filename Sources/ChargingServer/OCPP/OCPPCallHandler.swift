@@ -206,15 +206,15 @@ struct OCPPCallHandler {
         }
     }
 
+    /// A session the station billed before the charger's StopTransaction came.
+    private typealias StationBill = (stationID: Int, requestID: Int64, energyKWh: Decimal)
+
     /// Closes the transaction once, in one transaction with the station's step. When the charger ended the
     /// session itself, meterStop − meterStart is the session's last reading and the car leaves at once, so
     /// the bill is the meter's energy to the Wh (when the reading is refused as impossible, the engine's
     /// model bills the session instead). When the station ended it first (RemoteStop), that energy replaces
     /// the bill's. A late StopTransaction of a session the station has already replaced with a new one
     /// (the same car started again) touches nothing.
-    /// A session the station billed before the charger's StopTransaction came.
-    private typealias StationBill = (stationID: Int, requestID: Int64, energyKWh: Decimal)
-
     private func stopTransaction(_ stop: StopTransactionRequest, id: String) async throws -> String {
         var flags: [String] = []
         if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
