@@ -384,6 +384,26 @@ async def load(args):
 
 # --- table -----------------------------------------------------------------------------------------
 
+def comparison_table(rows, results, ours, peer):
+    """Prints one line per (label, show, ratio value) row: each side's figure and ours / the peer's."""
+    header = ["measure"] + [r["name"] for r in results] + [f"{ours['name']}/{peer['name']}"]
+    lines = []
+    for label, show, value in rows:
+        ratio = ""
+        if value is not None:
+            try:
+                ratio = f"{value(ours) / value(peer):.2f}"
+            except (ZeroDivisionError, KeyError):
+                ratio = "—"
+        lines.append([label] + [show(r) for r in results] + [ratio])
+    widths = [max(len(str(row[i])) for row in [header] + lines) for i in range(len(header))]
+    say(" | ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    say(" | ".join("-" * w for w in widths))
+    for row in lines:
+        say(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+    say("")
+
+
 def later_rounds(r):
     rounds = r["calls"]["rounds"][1:]
     calls = sum(x["calls"] for x in rounds)
@@ -424,23 +444,7 @@ def table(args):
          lambda r: r["reconnect"]["cpu_ms_per_charger"]),
         ("server peak VmHWM (KiB)", lambda r: f"{r['peak_rss_kib']}", None),
     ]
-    names = [r["name"] for r in results]
-    header = ["measure"] + names + [f"{ours['name']}/{peer['name']}"]
-    lines = []
-    for label, show, value in rows:
-        ratio = ""
-        if value is not None:
-            try:
-                ratio = f"{value(ours) / value(peer):.2f}"
-            except ZeroDivisionError:
-                ratio = "—"
-        lines.append([label] + [show(r) for r in results] + [ratio])
-    widths = [max(len(str(row[i])) for row in [header] + lines) for i in range(len(header))]
-    say(" | ".join(str(h).ljust(w) for h, w in zip(header, widths)))
-    say(" | ".join("-" * w for w in widths))
-    for row in lines:
-        say(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    say("")
+    comparison_table(rows, results, ours, peer)
     mem = ours["idle"]["kib_per_connection"]
     cpu_ratio = ours["calls"]["cpu_ms_per_1000"] / peer["calls"]["cpu_ms_per_1000"]
     rate_ratio = ours["connect"]["rate"] / peer["connect"]["rate"]
@@ -1308,22 +1312,7 @@ def day_table(args):
         rows.insert(4, ("driver requests ok / p99 ms", lambda r: (f"{r['day']['driver_requests']['ok']} of {r['day']['driver_requests']['n']}"
                                                                   f" / {r['day']['driver_requests']['p99_ms']:.0f}")
                         if "driver_requests" in r["day"] else "—", None))
-    header = ["measure"] + [r["name"] for r in results] + [f"{ours['name']}/{peer['name']}"]
-    lines = []
-    for label, show, value in rows:
-        ratio = ""
-        if value is not None:
-            try:
-                ratio = f"{value(ours) / value(peer):.2f}"
-            except (ZeroDivisionError, KeyError):
-                ratio = "—"
-        lines.append([label] + [show(r) for r in results] + [ratio])
-    widths = [max(len(str(row[i])) for row in [header] + lines) for i in range(len(header))]
-    say(" | ".join(str(h).ljust(w) for h, w in zip(header, widths)))
-    say(" | ".join("-" * w for w in widths))
-    for row in lines:
-        say(" | ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    say("")
+    comparison_table(rows, results, ours, peer)
     o, p = ours["day"], peer["day"]
 
     def goal(text, met, detail):
