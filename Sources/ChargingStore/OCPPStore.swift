@@ -298,11 +298,13 @@ public struct OCPPStore: Sendable {
     }
 
     /// Closes a transaction once: nil when it is unknown on this pile or was closed already (a resent
-    /// StopTransaction). A stop stamped before the start is flagged `stop_before_start`.
+    /// StopTransaction). A stop stamped before the start is flagged `stop_before_start`. `superseded`: a
+    /// later transaction serves the same request on this pile (the station ended this one and started the
+    /// car again: this StopTransaction came late).
     public static func stopTransaction(
         _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String],
         on connection: PostgresConnection
-    ) async throws -> Transaction? {
+    ) async throws -> (transaction: Transaction, superseded: Bool)? {
         try await connection.query("""
             UPDATE ocpp_transactions SET meter_stop_wh = \(meterStopWh), charger_stopped_at = \(chargerTimestamp), stopped_at = now(),
                                          stop_reason = \(reason), transaction_data = \(transactionData)::jsonb,
@@ -310,16 +312,11 @@ public struct OCPPStore: Sendable {
                                              || CASE WHEN charger_started_at > \(chargerTimestamp) THEN '{stop_before_start}'::text[]
                                                      ELSE '{}'::text[] END
             WHERE id = \(id) AND pile_id = \(pileID) AND stopped_at IS NULL
-            RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped, remote_stop_at IS NOT NULL AS remote_stop
-            """).first.map(Self.transaction(row:))
-    }
-
-    /// Whether a later transaction serves the same request on this pile (the station ended this one and
-    /// started the car again: this one's StopTransaction came late).
-    public static func supersededTransaction(_ id: Int32, requestID: Int64, pileID: Int, on connection: PostgresConnection) async throws -> Bool {
-        try await connection.query("""
-            SELECT 1 AS one FROM ocpp_transactions WHERE request_id = \(requestID) AND pile_id = \(pileID) AND id > \(id) LIMIT 1
-            """).first != nil
+            RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped, remote_stop_at IS NOT NULL AS remote_stop,
+                      EXISTS (SELECT 1 FROM ocpp_transactions later
+                              WHERE later.request_id = ocpp_transactions.request_id AND later.pile_id = ocpp_transactions.pile_id
+                                AND later.id > ocpp_transactions.id) AS superseded
+            """).first.map { (try Self.transaction(row: $0), try $0.decode("superseded")) }
     }
 
     /// A MeterValues register reading of an open transaction, stored as its session's energy so far

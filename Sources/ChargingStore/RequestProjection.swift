@@ -43,24 +43,20 @@ struct RequestProjection {
         }
     }
 
-    /// Requests that left the station keep their row for the reports, without engine state or a pending reading.
-    func clearEngineRows(_ departed: [Int64], on connection: PostgresConnection) async throws {
+    /// Requests that left the station (`departed`, with how each left from the effects): their rows stay
+    /// for the reports, finished or cancelled, without a place, engine state or a pending reading. One statement.
+    func recordDepartures(_ effects: [StationEffect], departed: [Int64], on connection: PostgresConnection) async throws {
         guard !departed.isEmpty else { return }
+        var states: [Int64: String] = [:]
+        for case .requestFinished(let requestID, _, let reason) in effects { states[requestID] = reason == .completed ? "finished" : "cancelled" }
+        let ids = "{" + departed.map(String.init).joined(separator: ",") + "}"
+        let endStates = "{" + departed.map { states[$0] ?? "cancelled" }.joined(separator: ",") + "}"
         try await connection.execute("""
-            UPDATE charging_requests SET engine_state = NULL, meter_pending = false
-            WHERE station_id = \(stationID) AND id = ANY(\("{" + departed.map(String.init).joined(separator: ",") + "}")::bigint[])
+            UPDATE charging_requests c
+            SET state = d.state, pile_id = NULL, queue_position = NULL, ended_at = \(Date(instant: station.now)),
+                engine_state = NULL, meter_pending = false
+            FROM unnest(\(ids)::bigint[], \(endStates)::text[]) AS d(id, state)
+            WHERE c.station_id = \(stationID) AND c.id = d.id
             """)
-    }
-
-    /// After the bills are written: requests that left the station.
-    func recordDepartures(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
-        for case .requestFinished(let requestID, _, let reason) in effects {
-            try await connection.execute("""
-                UPDATE charging_requests
-                SET state = \(reason == .completed ? "finished" : "cancelled"), pile_id = NULL, queue_position = NULL,
-                    ended_at = \(Date(instant: station.now))
-                WHERE station_id = \(stationID) AND id = \(requestID)
-                """)
-        }
     }
 }

@@ -126,11 +126,12 @@ public struct StationStore: Sendable {
             if let manualTime {
                 try await connection.execute("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
             }
-            guard let loaded = try await load(stationID, readings: policy, on: connection) else { throw StoreError.notFound }
+            guard let loaded = try await load(stationID, readings: policy, reportsAfter: offlineGrace, on: connection)
+            else { throw StoreError.notFound }
             let original = loaded.station
             var station = original
             let clock = loaded.clock
-            let reports = try await pileReports(stationID: stationID, grace: offlineGrace, on: connection)
+            let reports = loaded.reports
             var effects = takeIn(loaded.readings, into: &station)
             try await markTakenIn(loaded.readings, stationID: stationID, on: connection)
             effects += station.advance(to: clock.now.instant)
@@ -140,13 +141,13 @@ public struct StationStore: Sendable {
             effects += station.advance(to: clock.now.instant)
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original || !loaded.storedAsRows {
-                let version = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
-                                              nextEvent: nextEvent, reported: sync.reported, on: connection)
+                let (version, departed) = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
+                                                          nextEvent: nextEvent, reported: sync.reported, on: connection)
                 // Kept before the commit, so the next transaction waiting for the lock finds it: the version is
                 // this transaction's id, which the database shows only if it commits, and never again.
                 cache.keep(station, version: version, stationID: stationID)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
-                try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, on: connection)
+                try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, departed: departed, on: connection)
                 try await deliver(effects, connection)
             } else {
                 if loaded.nextEvent?.instant != nextEvent?.instant {
@@ -166,6 +167,8 @@ public struct StationStore: Sendable {
         var clock: StationClock
         var nextEvent: Date?
         var readings: [Reading]
+        /// The statuses piles reported that the engine hasn't taken in (asked for with `reportsAfter`).
+        var reports: [Int: PileReport]
         var storedAsRows: Bool
     }
 
@@ -182,7 +185,8 @@ public struct StationStore: Sendable {
 
     /// The station in one statement (one consistent view): the clock, and the rows only when the cached
     /// station is not the latest version.
-    func load(_ stationID: Int, readings policy: Readings = .all, on connection: PostgresConnection) async throws -> Loaded? {
+    func load(_ stationID: Int, readings policy: Readings = .all, reportsAfter grace: Duration? = nil,
+              on connection: PostgresConnection) async throws -> Loaded? {
         let cached = cache.station(stationID)
         let (allReadings, also): (Bool, Set<Int64>) = switch policy {
         case .all: (true, [])
@@ -208,25 +212,38 @@ public struct StationStore: Sendable {
                            OR (p.engine_state #>> '{session,completes_at_ms}')::bigint
                               <= extract(epoch FROM CASE s.clock_mode WHEN 'real' THEN now()
                                                      WHEN 'scaled' THEN s.clock_station_origin + (now() - s.clock_real_origin) * s.clock_speed
-                                                     ELSE s.clock_station_origin END) * 1000))::text AS readings
+                                                     ELSE s.clock_station_origin END) * 1000))::text AS readings,
+                   CASE WHEN \(grace == nil) THEN NULL ELSE
+                       (SELECT jsonb_agg(jsonb_build_object('id', p.id, 'status', p.status,
+                                                            'offline_at_ms', (extract(epoch FROM p.offline_station_at) * 1000)::bigint)
+                                         ORDER BY p.id)
+                        FROM piles p
+                        WHERE p.station_id = s.id AND p.engine_status IS DISTINCT FROM p.status
+                          AND NOT (p.status = 'offline'
+                                   AND p.status_changed_at > now() - make_interval(secs => \((grace ?? .zero).inSeconds))))::text
+                   END AS reports
             FROM stations s WHERE s.id = \(stationID)
             """).first
         else { return nil }
         let clock = try Self.clock(row)
         let nextEvent: Date? = try row.decode("next_event_at")
         let readings = try (row.decode("readings", as: String?.self)).map { try JSONDecoder().decode([Reading].self, from: Data($0.utf8)) } ?? []
+        var reports: [Int: PileReport] = [:]
+        for report in try (row.decode("reports", as: String?.self)).map({ try JSONDecoder().decode([PileReport].self, from: Data($0.utf8)) }) ?? [] {
+            reports[report.id] = report
+        }
         guard let header = try row.decode("header", as: String?.self) else {
-            return Loaded(station: cached!.station, clock: clock, nextEvent: nextEvent, readings: readings, storedAsRows: true)
+            return Loaded(station: cached!.station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
         }
         let data = Data(header.utf8)
         guard try StationSnapshot.storedVersion(of: data) == StationSnapshot.rowsVersion else {
             return Loaded(station: try StationSnapshot.decodeStation(from: data), clock: clock, nextEvent: nextEvent, readings: readings,
-                          storedAsRows: false)
+                          reports: reports, storedAsRows: false)
         }
         let station = try StationSnapshot.assemble(header: data, piles: Data(try row.decode("piles", as: String.self).utf8),
                                                    requests: Data(try row.decode("requests", as: String.self).utf8))
         cache.keep(station, version: try row.decode("state_version"), stationID: stationID)
-        return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, storedAsRows: true)
+        return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
     }
 
     /// Takes the stored readings into the engine, in the order they were taken; one that no longer fits
@@ -255,10 +272,11 @@ public struct StationStore: Sendable {
 
     /// Writes what changed since `original` (nil: everything, for a new station or one stored in an older
     /// version): the header, the changed pile rows with the engine's status mirrored beside the reported
-    /// one, the changed request rows. Returns the new `state_version`: this transaction's id (unique, so a
-    /// version kept by a transaction that then rolled back can never match a later one).
+    /// one, the changed request rows. Returns the new `state_version` (this transaction's id: unique, so a
+    /// version kept by a transaction that then rolled back can never match a later one) and the requests
+    /// that left the station, whose rows `RequestProjection.recordDepartures` closes.
     func write(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, reported: [Int: PileStatus] = [:],
-               on connection: PostgresConnection) async throws -> Int64 {
+               on connection: PostgresConnection) async throws -> (version: Int64, departed: [Int64]) {
         let rows = try StationSnapshot.rows(of: station, since: original)
         let version: Int64 = try await connection.query("""
             UPDATE stations SET state = coalesce(\(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb, state),
@@ -276,8 +294,7 @@ public struct StationStore: Sendable {
         let projection = RequestProjection(station: station, stationID: stationID)
         try await projection.write(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }),
                                    on: connection)
-        try await projection.clearEngineRows(rows.departed, on: connection)
-        return version
+        return (version, rows.departed)
     }
 
     /// A charger's final meter reading for a session the station had already billed (it stopped the car
@@ -320,24 +337,11 @@ public struct StationStore: Sendable {
     }
 
     /// A status a pile reported that the engine hasn't taken in (an offline pile in its grace is left out).
-    struct PileReport {
+    struct PileReport: Decodable {
+        var id: Int
         var status: PileStatus
-        /// When it went offline, in station time.
-        var offlineSince: Date?
-    }
-
-    /// The reports the mirror says the engine hasn't taken in, by pile.
-    private func pileReports(stationID: Int, grace: Duration, on connection: PostgresConnection) async throws -> [Int: PileReport] {
-        var reports: [Int: PileReport] = [:]
-        for row in try await connection.query("""
-            SELECT id, status, status = 'offline' AND status_changed_at > now() - make_interval(secs => \(grace.inSeconds)) AS in_grace,
-                   offline_station_at
-            FROM piles WHERE station_id = \(stationID) AND engine_status IS DISTINCT FROM status ORDER BY id
-            """) {
-            guard let status = PileStatus(rawValue: try row.decode("status")), try !row.decode("in_grace", as: Bool.self) else { continue }
-            reports[try row.decode("id")] = PileReport(status: status, offlineSince: try row.decode("offline_station_at"))
-        }
-        return reports
+        /// When it went offline, in station time (ms).
+        var offline_at_ms: Int64?
     }
 
     /// Brings the engine in line with the reports; returns the effects and the reports it looked at.
@@ -349,9 +353,9 @@ public struct StationStore: Sendable {
             reported[pileID] = status
             guard station.pileStatus(pileID) != status else { continue }
             // A pile offline past its grace: its charging car is billed up to the moment it went offline.
-            let offlineSince = status == .offline ? report.offlineSince : nil
+            let offlineSince = status == .offline ? report.offline_at_ms : nil
             let command: StationCommand = if let offlineSince {
-                .pileOffline(pileID: pileID, since: offlineSince.instant)
+                .pileOffline(pileID: pileID, since: offlineSince)
             } else {
                 .setPileStatus(pileID: pileID, status: status)
             }
@@ -369,15 +373,15 @@ public struct StationStore: Sendable {
     private func insert(_ bill: Bill, stationID: Int, on connection: PostgresConnection) async throws {
         let seconds = Decimal(bill.durationMs) / 1000
         try await connection.execute("""
-            INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
-                               charging_fee, service_fee, total_fee, ended_by, created_at)
-            SELECT \(stationID), \(bill.requestID), d.id, \(bill.pileID), \(bill.energyKWh), \(bill.durationMs),
-                   \(Date(instant: bill.startedAt)), \(Date(instant: bill.finishedAt)),
-                   \(bill.chargingFee), \(bill.serviceFee), \(bill.totalFee), \(bill.endedBy.rawValue),
-                   \(Date(instant: bill.finishedAt))
-            FROM drivers d WHERE d.username = \(bill.driver)
-            """)
-        try await connection.execute("""
+            WITH bill AS (
+                INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
+                                   charging_fee, service_fee, total_fee, ended_by, created_at)
+                SELECT \(stationID), \(bill.requestID), d.id, \(bill.pileID), \(bill.energyKWh), \(bill.durationMs),
+                       \(Date(instant: bill.startedAt)), \(Date(instant: bill.finishedAt)),
+                       \(bill.chargingFee), \(bill.serviceFee), \(bill.totalFee), \(bill.endedBy.rawValue),
+                       \(Date(instant: bill.finishedAt))
+                FROM drivers d WHERE d.username = \(bill.driver)
+            )
             UPDATE piles SET total_charging_times = total_charging_times + 1,
                              total_charging_kwh = total_charging_kwh + \(bill.energyKWh),
                              total_charging_seconds = total_charging_seconds + \(seconds)

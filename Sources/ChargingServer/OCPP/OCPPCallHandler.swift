@@ -221,11 +221,10 @@ struct OCPPCallHandler {
         if let transactionID = Int32(exactly: stop.transactionId) {
             let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
             let billed = try await services.stations.atStation(ofPile: pileID) { station, clock, connection -> ([StationEffect], StationBill?) in
-                guard let closed = try await OCPPStore.stopTransaction(
+                guard let (closed, superseded) = try await OCPPStore.stopTransaction(
                     transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
                     reason: stop.reason?.rawValue, transactionData: data, flags: flags, on: connection),
-                    let requestID = closed.requestID, let stationID = closed.stationID,
-                    try await !OCPPStore.supersededTransaction(closed.id, requestID: requestID, pileID: pileID, on: connection)
+                    !superseded, let requestID = closed.requestID, let stationID = closed.stationID
                 else { return ([], nil) }
                 let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
                 guard !closed.stationStopped, let charging = station.charging(atPile: pileID), charging.requestID == requestID
