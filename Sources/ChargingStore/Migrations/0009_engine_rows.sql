@@ -7,8 +7,8 @@
 --    instance that still holds the station it wrote last can skip reading it back (the database
 --    stays the truth; see StationStore).
 -- 2. A meter reading is a row update (`record_meter_reading`), not an engine step: the engine takes
---    the readings in the next time it decides anything at that station (a completion falling due, a
---    session ending, any command), each at the station time it was taken.
+--    a reading in when it decides that session (its completion falling due, its pile's status
+--    changing, a driver's or admin's command), each at the station time it was taken.
 
 ALTER TABLE stations ADD COLUMN state_version bigint NOT NULL DEFAULT 0;
 ALTER TABLE piles ADD COLUMN engine_state jsonb;
