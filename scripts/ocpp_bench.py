@@ -1408,6 +1408,14 @@ async def peer_server(args):
     await runner.cleanup()
 
 
+def add_server_arguments(p):
+    """The server a load runs against: its name in the results, its chargers' URL, its processes."""
+    p.add_argument("--name", required=True)
+    p.add_argument("--url", required=True, help="ws://host:port/path/ (the charger id is appended)")
+    p.add_argument("--server-pid", type=int, required=True)
+    p.add_argument("--pg-data", help="data directory of the server's PostgreSQL (its processes count as the server's)")
+
+
 def main():
     global DEFLATE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1416,10 +1424,7 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--bench-api", action="store_true", help="also POST /bench/remote-start (the charging day's requested mode)")
     p = sub.add_parser("day")
-    p.add_argument("--name", required=True)
-    p.add_argument("--url", required=True, help="ws://host:port/path/ (the charger id is appended)")
-    p.add_argument("--server-pid", type=int, required=True)
-    p.add_argument("--pg-data", help="data directory of the server's PostgreSQL (its processes count as the server's)")
+    add_server_arguments(p)
     p.add_argument("--chargers", type=int, default=1000)
     p.add_argument("--first-id", type=int, default=100001)
     p.add_argument("--concurrency", type=int, default=200, help="chargers connecting and booting at a time")
@@ -1456,10 +1461,7 @@ def main():
     p.add_argument("small")
     p.add_argument("large")
     p = sub.add_parser("load")
-    p.add_argument("--name", required=True)
-    p.add_argument("--url", required=True, help="ws://host:port/path/ (the charger id is appended)")
-    p.add_argument("--server-pid", type=int, required=True)
-    p.add_argument("--pg-data", help="data directory of the server's PostgreSQL (its processes count as the server's)")
+    add_server_arguments(p)
     p.add_argument("--chargers", type=int, default=5000)
     p.add_argument("--first-id", type=int, default=100001)
     p.add_argument("--concurrency", type=int, default=200)

@@ -276,14 +276,6 @@ public struct OCPPStore: Sendable {
             """)
     }
 
-    public func transaction(_ id: Int32, pileID: Int) async throws -> Transaction? {
-        try await pool.query("""
-            SELECT id, pile_id, station_id, request_id, meter_start_wh, stopped_at IS NOT NULL AS stopped,
-                   remote_stop_at IS NOT NULL AS remote_stop FROM ocpp_transactions
-            WHERE id = \(id) AND pile_id = \(pileID)
-            """).first.map(Self.transaction(row:))
-    }
-
     /// The open transaction serving a charging request (for RemoteStopTransaction).
     public func openTransaction(requestID: Int64, pileID: Int) async throws -> Int32? {
         try await pool.query("""

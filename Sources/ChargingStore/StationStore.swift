@@ -209,10 +209,8 @@ public struct StationStore: Sendable {
                     WHERE c.station_id = s.id AND c.meter_pending
                       AND (\(allReadings) OR c.id = ANY(\("{" + also.map(String.init).joined(separator: ",") + "}")::bigint[])
                            OR p.engine_status IS DISTINCT FROM p.status
-                           OR (p.engine_state #>> '{session,completes_at_ms}')::bigint
-                              <= extract(epoch FROM CASE s.clock_mode WHEN 'real' THEN now()
-                                                     WHEN 'scaled' THEN s.clock_station_origin + (now() - s.clock_real_origin) * s.clock_speed
-                                                     ELSE s.clock_station_origin END) * 1000))::text AS readings,
+                           OR (p.engine_state #>> '{session,completes_at_ms}')::bigint <= extract(epoch FROM sc.station_now) * 1000)
+                   )::text AS readings,
                    CASE WHEN \(grace == nil) THEN NULL ELSE
                        (SELECT jsonb_agg(jsonb_build_object('id', p.id, 'status', p.status,
                                                             'offline_at_ms', (extract(epoch FROM p.offline_station_at) * 1000)::bigint)
@@ -222,7 +220,8 @@ public struct StationStore: Sendable {
                           AND NOT (p.status = 'offline'
                                    AND p.status_changed_at > now() - make_interval(secs => \((grace ?? .zero).inSeconds))))::text
                    END AS reports
-            FROM stations s WHERE s.id = \(stationID)
+            FROM stations s JOIN station_clock sc ON sc.station_id = s.id
+            WHERE s.id = \(stationID)
             """).first
         else { return nil }
         let clock = try Self.clock(row)

@@ -122,9 +122,8 @@ struct OCPPCallHandler {
     private func authorization(_ idTag: String) async throws -> IdTagInfo {
         var (info, tag) = try await idTagInfo(idTag)
         guard info.status == .accepted, let tag else { return info }
-        guard let stationID = try await services.stations.stationID(ofPile: pileID),
-              let facts = try await services.store.cardFacts(driverID: tag.driverID, pileID: pileID),
-              var (station, clock) = try await services.stations.store.snapshot(stationID: stationID)
+        guard let facts = try await services.store.cardFacts(driverID: tag.driverID, pileID: pileID),
+              var (station, clock) = try await services.stations.station(ofPile: pileID)
         else { return IdTagInfo(status: .invalid) }
         if let reported = facts.pileStatus, reported != .offline, station.pileStatus(pileID) != reported {
             _ = try? station.apply(.setPileStatus(pileID: pileID, status: reported), at: clock.now.instant)

@@ -144,11 +144,14 @@ public struct StationService: Sendable {
         }
     }
 
+    /// The pile's station as of now: a copy, to read or to try a command on without changing anything.
+    func station(ofPile pileID: Int) async throws -> (station: Station, clock: StationClock)? {
+        guard let stationID = try await stationID(ofPile: pileID) else { return nil }
+        return try await store.snapshot(stationID: stationID)
+    }
+
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
-        guard let stationID = try await stationID(ofPile: pileID),
-              let snapshot = try await store.snapshot(stationID: stationID)
-        else { return nil }
-        return snapshot.station.pileQueue(pileID)
+        try await station(ofPile: pileID)?.station.pileQueue(pileID)
     }
 
     func waitingArea(stationID: Int? = nil) async throws -> [WaitingEntry] {
