@@ -140,6 +140,11 @@ struct AdminAPITests {
             #expect(nul.msg == "参数格式错误: username")
             let nested = try await api.call(.post, "/a/login", body: .json(#"{"username": {"a": 1}, "password": "x"}"#))
             #expect(nested.msg == "参数格式错误: username")
+            // A lone NUL in JSON once passed for "a nested value" and crashed the instance (schemathesis found it).
+            let jsonNUL = try await api.call(.post, "/a/login", body: .json(#"{"username": "\u0000", "password": "x", "x": {"y": [1]}}"#))
+            #expect(jsonNUL.msg == "参数格式错误: username")
+            let nestedPassword = try await api.call(.post, "/a/login", body: .json(#"{"username": "admin", "password": ["x"]}"#))
+            #expect(nestedPassword.msg == "参数格式错误: password")
             let notFound = try await api.call(.get, "/admin/nothing")
             #expect(notFound.httpStatus == 404)
             let stillAlive = try await api.call(.post, "/a/login", body: .form(["username": "admin", "password": TestServer.adminPassword]))

@@ -5,8 +5,13 @@ import Hummingbird
 /// multipart or JSON body (body values win over query values of the same name).
 struct RequestParameters: Sendable {
     private var values: [String: String]
+    /// Objects and arrays of a JSON body, as JSON text: only `optionalJSONText` accepts them.
+    private var nestedJSON: [String: String]
 
-    init(_ values: [String: String]) { self.values = values }
+    init(_ values: [String: String], nestedJSON: [String: String] = [:]) {
+        self.values = values
+        self.nestedJSON = nestedJSON
+    }
 
     static func parse(_ request: Request, context: some RequestContext) async throws -> RequestParameters {
         var values: [String: String] = [:]
@@ -18,25 +23,29 @@ struct RequestParameters: Sendable {
         guard body.readableBytes > 0 else { return RequestParameters(values) }
         let bytes = Array(body.readableBytesView)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        let fields: [String: String]
+        var fields: [String: String]
+        var nestedJSON: [String: String] = [:]
         if contentType.hasPrefix("multipart/form-data") {
             guard let boundary = MultipartFormData.boundary(contentType: request.headers[.contentType] ?? ""),
                   let parsed = MultipartFormData.fields(body: bytes, boundary: boundary)
             else { throw APIError.malformedBody }
             fields = parsed
         } else if contentType.hasPrefix("application/json") {
-            fields = try jsonFields(bytes)
+            (fields, nestedJSON) = try jsonFields(bytes)
         } else {
             // x-www-form-urlencoded, also when a client sends no content type.
             fields = formFields(String(decoding: bytes, as: UTF8.self))
         }
         values.merge(fields) { _, body in body }
-        return RequestParameters(values)
+        for name in nestedJSON.keys { values[name] = nil }
+        return RequestParameters(values, nestedJSON: nestedJSON)
     }
 
     func optionalString(_ name: String) throws(APIError) -> String? {
+        // An object or array where a scalar belongs is invalid, not absent.
+        if nestedJSON[name] != nil { throw .invalidParameter(name) }
         guard let value = values[name] else { return nil }
-        // NUL never belongs in a parameter (PostgreSQL can't store it; nested JSON arrives as one).
+        // NUL never belongs in a parameter (PostgreSQL can't store it).
         guard !value.isEmpty, value.utf8.count <= 1024, !value.contains("\u{0}") else { throw .invalidParameter(name) }
         return value
     }
@@ -93,35 +102,36 @@ struct RequestParameters: Sendable {
         return fields
     }
 
-    private static func jsonFields(_ bytes: [UInt8]) throws(APIError) -> [String: String] {
+    /// The scalars of a JSON object body as text, and its nested objects and arrays as JSON text.
+    private static func jsonFields(_ bytes: [UInt8]) throws(APIError) -> ([String: String], nested: [String: String]) {
         guard let object = try? JSONDecoder().decode([String: JSONScalar].self, from: Data(bytes)) else {
             throw .malformedBody
         }
-        var fields = object.compactMapValues(\.text)
-        // A nested object or array is kept as its JSON text behind the NUL, for `optionalJSONText`.
-        if fields.values.contains(Self.nestedMark),
-           let whole = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] {
-            for (name, value) in fields where value == Self.nestedMark {
-                if let nested = whole[name], let data = try? JSONSerialization.data(withJSONObject: nested, options: [.sortedKeys]) {
-                    fields[name] = Self.nestedMark + String(decoding: data, as: UTF8.self)
-                }
-            }
+        let scalars = object.compactMapValues(\.text)
+        let nestedNames = object.filter { $0.value == .nested }.map(\.key)
+        guard !nestedNames.isEmpty else { return (scalars, [:]) }
+        guard let whole = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+            throw .malformedBody
         }
-        return fields
+        var nested: [String: String] = [:]
+        for name in nestedNames {
+            guard let value = whole[name], JSONSerialization.isValidJSONObject(value),
+                  let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
+            else { throw .malformedBody }
+            nested[name] = String(decoding: data, as: UTF8.self)
+        }
+        return (scalars, nested)
     }
-
-    static let nestedMark = "\u{0}"
 
     /// A parameter that carries JSON: an object or array in a JSON body, or JSON text in any other place.
     func optionalJSONText(_ name: String) throws(APIError) -> String? {
-        guard let value = values[name] else { return nil }
-        if value.hasPrefix(Self.nestedMark) { return String(value.dropFirst(Self.nestedMark.count)) }
+        if let json = nestedJSON[name] { return json }
         return try optionalString(name)
     }
 }
 
 /// A JSON value as a parameter: numbers and booleans become their text, null is absent.
-private enum JSONScalar: Decodable {
+private enum JSONScalar: Decodable, Equatable {
     case text(String)
     case null
     case nested
@@ -139,9 +149,7 @@ private enum JSONScalar: Decodable {
     var text: String? {
         switch self {
         case .text(let value): value
-        // An object or array where a scalar belongs is kept as a value no parser accepts.
-        case .nested: RequestParameters.nestedMark
-        case .null: nil
+        case .nested, .null: nil
         }
     }
 }
