@@ -10,18 +10,11 @@ struct RateSegment: Equatable {
 }
 
 extension TariffSchedule {
-    /// The exact price per local hour 0–23 (an hour no period covers costs nothing; validation forbids it).
-    func hourlyPrices() -> [EnergyPrice] {
-        (0..<24).map { hour in
-            period(atLocalHour: hour).flatMap { EnergyPrice(yuanPerKWh: $0.pricePerKWh) } ?? EnergyPrice(tenThousandthsOfYuan: 0)
-        }
-    }
-
     /// Splits `start ..< end` at every local-hour boundary (and DST transition) where the price changes.
     func rateSegments(from start: Instant, to end: Instant) -> [RateSegment] {
         guard start < end else { return [] }
         let zone = timeZone ?? TimeZone(secondsFromGMT: 0)!
-        let prices = hourlyPrices()
+        let prices = hourlyPrices
         var segments: [RateSegment] = []
         var cursor = start
         while cursor < end {

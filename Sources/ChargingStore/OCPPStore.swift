@@ -17,7 +17,7 @@ public struct OCPPStore: Sendable {
         self.pool = pool
         boots = PostgresBatcher(pool: pool, statement: Self.recordBootsQuery)
         handshakeReads = PostgresBatcher(pool: pool, statement: Self.handshakeQuery)
-        meterValues = PostgresBatcher(pool: pool, statement: Self.recordMeterValuesQuery)
+        meterValues = PostgresBatcher(pool: pool) { StationStore.storeMeterReadingsQuery(.ocppTransactions, batch: $0) }
     }
 
     private struct HandshakeKeys: Encodable, Sendable {
@@ -312,7 +312,7 @@ public struct OCPPStore: Sendable {
     }
 
     /// A MeterValues register reading of an open transaction, stored as its session's energy so far
-    /// (`record_meter_reading`), in one statement with the other chargers' readings under way. Nil when
+    /// (`StationStore.storeMeterReadingsQuery`), in one statement with the other chargers' readings under way. Nil when
     /// the transaction is not open on this pile or serves no request.
     public func recordMeterValue(transactionID: Int32, pileID: Int, registerWh: Decimal) async throws
         -> (stationID: Int, requestID: Int64, energyKWh: Decimal, verdict: StationStore.MeterVerdict)? {
@@ -324,18 +324,6 @@ public struct OCPPStore: Sendable {
 
     private struct MeterValue: Encodable, Sendable {
         var transaction_id: Int32, pile_id: Int, register_wh: Decimal
-    }
-
-    /// Requests are locked in (station, id) order, so two batches never deadlock.
-    private static func recordMeterValuesQuery(_ batch: String) -> PostgresQuery {
-        """
-        SELECT m.n, t.station_id, t.request_id, greatest(0, m.register_wh - t.meter_start_wh) / 1000 AS energy_kwh,
-               record_meter_reading(t.station_id, t.request_id, t.pile_id, greatest(0, m.register_wh - t.meter_start_wh) / 1000) AS verdict
-        FROM batch_rows(\(batch)::jsonb) AS element,
-             jsonb_to_record(element) AS m(n integer, transaction_id integer, pile_id integer, register_wh numeric)
-        JOIN ocpp_transactions t ON t.id = m.transaction_id AND t.pile_id = m.pile_id AND t.stopped_at IS NULL AND t.request_id IS NOT NULL
-        ORDER BY t.station_id, t.request_id
-        """
     }
 
     private static func transaction(row: PostgresRow) throws -> Transaction {

@@ -204,7 +204,8 @@ public struct PileStateStore: Sendable {
         }
         try await connection.execute("""
             UPDATE piles SET engine_state = coalesce(m.state, piles.engine_state), engine_status = m.status
-            FROM jsonb_to_recordset(\("[" + rows.joined(separator: ",") + "]")::jsonb) AS m(id integer, status text, state jsonb)
+            FROM batch_rows(\("[" + rows.joined(separator: ",") + "]")::jsonb) AS element,
+                 jsonb_to_record(element) AS m(id integer, status text, state jsonb)
             WHERE piles.id = m.id AND piles.station_id = \(stationID)
             """)
     }

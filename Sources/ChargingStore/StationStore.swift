@@ -18,7 +18,7 @@ public struct StationStore: Sendable {
 
     public init(pool: PostgresPool) {
         self.pool = pool
-        readings = PostgresBatcher(pool: pool, statement: Self.recordMeterReadingsQuery)
+        readings = PostgresBatcher(pool: pool) { Self.storeMeterReadingsQuery(.sessions, batch: $0) }
     }
 
     public func stationIDs() async throws -> [Int] {
@@ -172,7 +172,7 @@ public struct StationStore: Sendable {
         var storedAsRows: Bool
     }
 
-    /// A meter reading stored with its request (`record_meter_reading`) that the engine has not taken in.
+    /// A meter reading stored with its request (`storeMeterReadingsQuery`) that the engine has not taken in.
     struct Reading: Decodable {
         var id: Int64
         var pile_id: Int
@@ -264,7 +264,7 @@ public struct StationStore: Sendable {
         // A reading stored since this transaction read them stays pending.
         try await connection.execute("""
             UPDATE charging_requests c SET meter_pending = false
-            FROM jsonb_to_recordset(\(taken)::jsonb) AS t(id bigint, kwh numeric)
+            FROM batch_rows(\(taken)::jsonb) AS element, jsonb_to_record(element) AS t(id bigint, kwh numeric)
             WHERE c.station_id = \(stationID) AND c.id = t.id AND c.meter_kwh = t.kwh
             """)
     }

@@ -6,8 +6,8 @@ import Foundation
 /// statement instead of N.
 ///
 /// The statement receives the batch as one bound parameter, a JSON array of the inputs, each with
-/// its position `n` added (read it with `jsonb_to_recordset($1::jsonb) AS i(n integer, …)`, or with a
-/// function that tells the planner how few rows to expect); a caller
+/// its position `n` added (read it with `batch_rows($1::jsonb) AS element, jsonb_to_record(element) AS
+/// i(n integer, …)`: `batch_rows` tells the planner how few rows to expect); a caller
 /// gets the result rows whose `n` column is its own (none when the statement returned none for it:
 /// a stale epoch, say). Lock rows in one order (`ORDER BY id FOR UPDATE`) so two batches never
 /// deadlock. When a batch of several fails, each of its inputs runs again alone, so one bad input

@@ -1,5 +1,5 @@
 import ChargingDomain
-import ChargingStore
+@testable import ChargingStore
 import Foundation
 import Logging
 import PostgresClient
@@ -169,6 +169,38 @@ struct StationCatchUpTests {
             #expect(try await store.snapshot(stationID: 1)?.station.request(of: "slow1") == nil, "completed at 34 min")
             let billed: Decimal = try await pool.query("SELECT energy_kwh FROM bills WHERE request_id = \(requestID)").first!.decode("energy_kwh")
             #expect(billed == 5)
+        }
+    }
+
+    @Test("a batch of readings is judged in one statement: unknown, backwards and implausible ones are refused, the last of one session is stored")
+    func readingsJudgedAsABatch() async throws {
+        try await withStore { store, pool in
+            let start = Date(timeIntervalSince1970: 1_700_000_000)
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id IN (3, 4, 5)")
+            try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('ann', \(Self.hash), 60)")
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), setClockTo: start, { station, clock, _ in
+                try station.apply(.submit(driver: "ann", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
+            }, alsoInTransaction: { _, _ in })
+            let request = try #require(try await pool.query("SELECT id, pile_id FROM charging_requests WHERE pile_id IS NOT NULL").first)
+            let (requestID, pileID): (Int64, Int) = (try request.decode("id"), try request.decode("pile_id"))
+            // Ten minutes on a 10 kW pile: at most 1.667 kWh (plus the slack).
+            try await pool.execute("UPDATE stations SET clock_station_origin = \(start.addingTimeInterval(600)) WHERE id = 1")
+            func reading(_ n: Int, request: Int64 = requestID, pile: Int = pileID, _ kWh: String) -> String {
+                #"{"n": \#(n), "station_id": 1, "request_id": \#(request), "pile_id": \#(pile), "energy_kwh": \#(kWh)}"#
+            }
+            let batch = "[" + [reading(1, "0.5"), reading(2, "1.2"), reading(3, request: 999, "0.1"), reading(4, pile: pileID == 3 ? 4 : 3, "0.1"),
+                               reading(5, "-0.1"), reading(6, "9.9")].joined(separator: ",") + "]"
+            let verdicts = try await pool.query(StationStore.storeMeterReadingsQuery(.sessions, batch: batch))
+                .reduce(into: [Int: String]()) { $0[try $1.decode("n")] = try $1.decode("verdict") }
+            #expect(verdicts == [1: "stored", 2: "stored", 3: "unknown_request", 4: "unknown_request", 5: "backwards", 6: "implausible"])
+            let stored = try #require(try await pool.query("SELECT meter_kwh, meter_pending FROM charging_requests WHERE id = \(requestID)").first)
+            #expect(try stored.decode("meter_kwh", as: Decimal.self) == Decimal(string: "1.2")!)
+            #expect(try stored.decode("meter_pending", as: Bool.self))
+            // Below what is stored now: backwards; reaching the 5 kWh target (after 30 min): completes.
+            try await pool.execute("UPDATE stations SET clock_station_origin = \(start.addingTimeInterval(1800)) WHERE id = 1")
+            let next = try await pool.query(StationStore.storeMeterReadingsQuery(.sessions, batch: "[" + reading(1, "1.1") + "]"))
+            #expect(try next.first?.decode("verdict", as: String.self) == "backwards")
+            #expect(try await store.recordMeterReading(stationID: 1, requestID: requestID, pileID: pileID, energyKWh: 5) == .completes)
         }
     }
 }

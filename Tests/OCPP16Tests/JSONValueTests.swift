@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 import OCPP16
 
 @Suite struct JSONValueTests {
@@ -49,5 +50,39 @@ import OCPP16
         let value: JSONValue = ["b": [1, 2.5, nil], "a": "quote\" backslash\\ line\n bell\u{07} é"]
         #expect(value.jsonText == #"{"a":"quote\" backslash\\ line\n bell\u0007 é","b":[1,2.5,null]}"#)
         #expect(try JSONValue(parsing: value.jsonText) == value)
+    }
+}
+
+/// Payloads are decoded straight from the parsed value (`JSONValue.decode`), not through JSON text again.
+@Suite struct JSONValueDecodingTests {
+    private struct Sample: Decodable, Equatable {
+        enum Phase: String, Decodable { case l1 = "L1", l2 = "L2" }
+        var count: Int
+        var limit: Double
+        var amount: Decimal
+        var at: Date
+        var phases: [Phase]
+        var note: String?
+        var nested: [String: Int]?
+    }
+
+    @Test func decodesScalarsDatesArraysAndOptionals() throws {
+        let value = try JSONValue(parsing: #"{"count": 3, "limit": 7.5, "amount": 0.1, "at": "2025-01-01T08:00:00.250+08:00", "phases": ["L1", "L2"], "note": null}"#)
+        let sample = try value.decode(Sample.self)
+        #expect(sample == Sample(count: 3, limit: 7.5, amount: Decimal(string: "0.1")!, at: Date(timeIntervalSince1970: 1_735_689_600.25),
+                                 phases: [.l1, .l2], note: nil, nested: nil))
+    }
+
+    @Test func refusesWhatDoesNotFit() throws {
+        #expect(throws: DecodingError.self) { try JSONValue(parsing: #"{"limit": 1, "amount": 1, "at": "x", "phases": []}"#).decode(Sample.self) }
+        #expect(throws: DecodingError.self) {
+            try JSONValue(parsing: #"{"count": "3", "limit": 1, "amount": 1, "at": "2025-01-01T00:00:00Z", "phases": []}"#).decode(Sample.self)
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONValue(parsing: #"{"count": 1.5, "limit": 1, "amount": 1, "at": "2025-01-01T00:00:00Z", "phases": []}"#).decode(Sample.self)
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONValue(parsing: #"{"count": 1, "limit": 1, "amount": 1, "at": "2025-01-01T00:00:00Z", "phases": ["L9"]}"#).decode(Sample.self)
+        }
     }
 }

@@ -123,8 +123,10 @@ struct OCPPCallHandler {
         var (info, tag) = try await idTagInfo(idTag)
         guard info.status == .accepted, let tag else { return info }
         guard let facts = try await services.store.cardFacts(driverID: tag.driverID, pileID: pileID),
-              var (station, clock) = try await services.stations.station(ofPile: pileID)
+              let now = try await services.stations.station(ofPile: pileID)
         else { return IdTagInfo(status: .invalid) }
+        var station = now.station
+        let clock = now.clock
         if let reported = facts.pileStatus, reported != .offline, station.pileStatus(pileID) != reported {
             _ = try? station.apply(.setPileStatus(pileID: pileID, status: reported), at: clock.now.instant)
         }
