@@ -200,19 +200,22 @@ public struct OCPPStore: Sendable {
         public var pileStatus: PileStatus?
     }
 
-    public static func cardFacts(driverID: Int64, pileID: Int, on connection: PostgresConnection) async throws -> CardFacts? {
-        try await cardFacts(driverID: driverID, pileID: pileID) { try await connection.query($0) }
+    /// A card and what the station's decision on it at this charger needs (nil facts: its driver is gone),
+    /// in one statement; nil for an unknown card.
+    public static func card(_ idTag: String, pileID: Int, on connection: PostgresConnection) async throws -> (tag: IdTag, facts: CardFacts?)? {
+        try await card(idTag, pileID: pileID) { try await connection.query($0) }
     }
 
-    public func cardFacts(driverID: Int64, pileID: Int) async throws -> CardFacts? {
-        try await Self.cardFacts(driverID: driverID, pileID: pileID) { try await pool.query($0) }
+    public func card(_ idTag: String, pileID: Int) async throws -> (tag: IdTag, facts: CardFacts?)? {
+        try await Self.card(idTag, pileID: pileID) { try await pool.query($0) }
     }
 
-    private static func cardFacts(driverID: Int64, pileID: Int, _ query: (PostgresQuery) async throws -> PostgresRows) async throws -> CardFacts? {
+    private static func card(_ idTag: String, pileID: Int, _ query: (PostgresQuery) async throws -> PostgresRows) async throws
+        -> (tag: IdTag, facts: CardFacts?)? {
         try await query("""
-            SELECT d.username, d.battery_capacity_kwh,
-                   EXISTS (SELECT 1 FROM ocpp_transactions t JOIN id_tags g ON g.id_tag = t.id_tag
-                           WHERE g.driver_id = d.id AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL) AS open_elsewhere,
+            SELECT g.driver_id, g.parent_id_tag, g.expires_at, g.blocked, d.username, d.battery_capacity_kwh,
+                   EXISTS (SELECT 1 FROM ocpp_transactions t JOIN id_tags o ON o.id_tag = t.id_tag
+                           WHERE o.driver_id = d.id AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL) AS open_elsewhere,
                    EXISTS (SELECT 1 FROM pile_commands c
                            WHERE c.pile_id = \(pileID) AND c.instruction->'startCharging'->>'driver' = d.username
                              AND c.requested_at > now() - interval '10 minutes'
@@ -220,11 +223,15 @@ public struct OCPPStore: Sendable {
                                              WHERE t.pile_id = c.pile_id
                                                AND t.request_id = (c.instruction->'startCharging'->>'requestID')::bigint)) AS awaits_remote_start,
                    (SELECT p.status FROM piles p WHERE p.id = \(pileID)) AS pile_status
-            FROM drivers d WHERE d.id = \(driverID)
-            """).first.map {
-            CardFacts(driver: try $0.decode("username"), batteryCapacityKWh: try $0.decode("battery_capacity_kwh"),
-                      openElsewhere: try $0.decode("open_elsewhere"), awaitsRemoteStart: try $0.decode("awaits_remote_start"),
-                      pileStatus: try $0.decode("pile_status", as: String?.self).flatMap(PileStatus.init(rawValue:)))
+            FROM id_tags g LEFT JOIN drivers d ON d.id = g.driver_id
+            WHERE g.id_tag = \(idTag)
+            """).first.map { row in
+            let tag = IdTag(driverID: try row.decode("driver_id"), parentIdTag: try row.decode("parent_id_tag"),
+                            expiresAt: try row.decode("expires_at"), blocked: try row.decode("blocked"))
+            guard let driver = try row.decode("username", as: String?.self) else { return (tag, nil) }
+            return (tag, CardFacts(driver: driver, batteryCapacityKWh: try row.decode("battery_capacity_kwh"),
+                                   openElsewhere: try row.decode("open_elsewhere"), awaitsRemoteStart: try row.decode("awaits_remote_start"),
+                                   pileStatus: try row.decode("pile_status", as: String?.self).flatMap(PileStatus.init(rawValue:))))
         }
     }
 

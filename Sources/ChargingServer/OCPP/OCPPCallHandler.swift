@@ -109,21 +109,26 @@ struct OCPPCallHandler {
         }
     }
 
-    private func idTagInfo(_ idTag: String) async throws -> (info: IdTagInfo, tag: OCPPStore.IdTag?) {
-        guard let tag = try await services.store.idTag(idTag) else { return (IdTagInfo(status: .invalid), nil) }
+    private func idTagInfo(_ idTag: String) async throws -> IdTagInfo {
+        Self.idTagInfo(try await services.store.idTag(idTag))
+    }
+
+    /// What a charger is told of a card: unknown, blocked, expired or accepted.
+    private static func idTagInfo(_ tag: OCPPStore.IdTag?) -> IdTagInfo {
+        guard let tag else { return IdTagInfo(status: .invalid) }
         let status: AuthorizationStatus =
             if tag.blocked { .blocked } else if let expiry = tag.expiresAt, expiry <= Date() { .expired } else { .accepted }
-        return (IdTagInfo(status: status, expiryDate: tag.expiresAt, parentIdTag: tag.parentIdTag), tag)
+        return IdTagInfo(status: status, expiryDate: tag.expiresAt, parentIdTag: tag.parentIdTag)
     }
 
     /// Authorize answers what StartTransaction would answer for the card at this charger now: the same
     /// decision (`startDecision`), taken on a copy of the station as it is now, with the pile's reported
     /// status; nothing is written and no lock is taken.
     private func authorization(_ idTag: String) async throws -> IdTagInfo {
-        var (info, tag) = try await idTagInfo(idTag)
-        guard info.status == .accepted, let tag else { return info }
-        guard let facts = try await services.store.cardFacts(driverID: tag.driverID, pileID: pileID),
-              let now = try await services.stations.station(ofPile: pileID)
+        let card = try await services.store.card(idTag, pileID: pileID)
+        var info = Self.idTagInfo(card?.tag)
+        guard info.status == .accepted else { return info }
+        guard let facts = card?.facts, let now = try await services.stations.station(ofPile: pileID)
         else { return IdTagInfo(status: .invalid) }
         var station = now.station
         let clock = now.clock
@@ -163,10 +168,12 @@ struct OCPPCallHandler {
     /// One transaction: the charger's transaction row, the station's decision and the session it starts.
     /// A resent StartTransaction gets its original transactionId and answer back.
     private func startTransaction(_ start: StartTransactionRequest, id: String) async throws -> String {
-        var (info, tag) = try await idTagInfo(start.idTag)
+        var info = IdTagInfo(status: .invalid)
         var flags: [String] = []
         if start.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("start_in_future") }
         let transactionID = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
+            let card = try await OCPPStore.card(start.idTag, pileID: pileID, on: connection)
+            info = Self.idTagInfo(card?.tag)
             let opened = try await OCPPStore.openTransaction(
                 pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
                 chargerTimestamp: start.timestamp, flags: flags, on: connection)
@@ -175,8 +182,8 @@ struct OCPPCallHandler {
                 return ([], opened.id)
             }
             var decision: (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) = (info.status, nil, [])
-            if info.status == .accepted, let tag {
-                if let facts = try await OCPPStore.cardFacts(driverID: tag.driverID, pileID: pileID, on: connection) {
+            if info.status == .accepted {
+                if let facts = card?.facts {
                     decision = startDecision(facts, station: &station, clock: clock)
                 } else {
                     decision.status = .invalid  // the card's driver is gone
@@ -253,7 +260,7 @@ struct OCPPCallHandler {
             }
         }
         var info: IdTagInfo?
-        if let idTag = stop.idTag { info = try await idTagInfo(idTag).info }
+        if let idTag = stop.idTag { info = try await idTagInfo(idTag) }
         return try OCPPOutbound.callResult(id: id, StopTransactionResponse(idTagInfo: info))
     }
 }
