@@ -60,9 +60,12 @@ public struct StationStore: Sendable {
     }
 
     /// The station as of now, for reading: readings not yet taken in and completions due by now are
-    /// applied to a copy (nothing is written), so views never lag behind the ticker.
-    public func snapshot(stationID: Int, advance: Bool = true) async throws -> (station: Station, clock: StationClock)? {
-        guard let loaded = try await pool.withConnection({ try await load(stationID, on: $0) }) else { return nil }
+    /// applied to a copy (nothing is written), so views never lag behind the ticker. A decision tried on
+    /// the copy (a charger's Authorize) takes in the readings an engine step would (`.forDecisions()`),
+    /// so it decides as that step will.
+    public func snapshot(stationID: Int, advance: Bool = true, readings policy: Readings = .all) async throws
+        -> (station: Station, clock: StationClock)? {
+        guard let loaded = try await pool.withConnection({ try await load(stationID, readings: policy, on: $0) }) else { return nil }
         var station = loaded.station
         if advance {
             _ = takeIn(loaded.readings, into: &station)
@@ -187,7 +190,8 @@ public struct StationStore: Sendable {
     /// station is not the latest version.
     func load(_ stationID: Int, readings policy: Readings = .all, reportsAfter grace: Duration? = nil,
               on connection: PostgresConnection) async throws -> Loaded? {
-        let cached = cache.station(stationID)
+        let cached = cache.stations(stationID)
+        let cachedVersions = "{" + cached.map { String($0.version) }.joined(separator: ",") + "}"
         let (allReadings, also): (Bool, Set<Int64>) = switch policy {
         case .all: (true, [])
         case .forDecisions(let also): (false, also)
@@ -195,11 +199,11 @@ public struct StationStore: Sendable {
         guard let row = try await connection.query("""
             SELECT s.state_version, s.next_event_at, s.clock_mode, s.clock_speed, s.clock_real_origin, s.clock_station_origin,
                    now() AS real_now,
-                   CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE s.state::text END AS header,
-                   CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE
+                   CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE s.state::text END AS header,
+                   CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(p.engine_state), '[]') FROM piles p
                         WHERE p.station_id = s.id AND p.engine_state IS NOT NULL)::text END AS piles,
-                   CASE WHEN s.state_version = \(cached?.version ?? -1) THEN NULL ELSE
+                   CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(c.engine_state), '[]') FROM charging_requests c
                         WHERE c.station_id = s.id AND c.engine_state IS NOT NULL)::text END AS requests,
                    (SELECT jsonb_agg(jsonb_build_object('id', c.id, 'pile_id', c.pile_id, 'meter_kwh', c.meter_kwh::text,
@@ -232,7 +236,9 @@ public struct StationStore: Sendable {
             reports[report.id] = report
         }
         guard let header = try row.decode("header", as: String?.self) else {
-            return Loaded(station: cached!.station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
+            let version: Int64 = try row.decode("state_version")
+            let station = try cached.first { $0.version == version }.orThrow().station
+            return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
         }
         let data = Data(header.utf8)
         guard try StationSnapshot.storedVersion(of: data) == StationSnapshot.rowsVersion else {

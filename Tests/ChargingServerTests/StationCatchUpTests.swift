@@ -203,4 +203,18 @@ struct StationCatchUpTests {
             #expect(try await store.recordMeterReading(stationID: 1, requestID: requestID, pileID: pileID, energyKWh: 5) == .completes)
         }
     }
+
+    @Test("the cache keeps a station's two newest versions: a step's uncommitted one and the committed one readers still see")
+    func cacheKeepsTwoVersions() {
+        let cache = StationCache()
+        let station = Station(settings: .standard, now: 0)
+        cache.keep(station, version: 10, stationID: 1)
+        cache.keep(station, version: 12, stationID: 1)
+        #expect(cache.stations(1).map(\.version) == [12, 10])
+        cache.keep(station, version: 11, stationID: 1)
+        cache.keep(station, version: 9, stationID: 1)
+        cache.keep(station, version: 12, stationID: 1)
+        #expect(cache.stations(1).map(\.version) == [12, 11])
+        #expect(cache.stations(2).isEmpty)
+    }
 }

@@ -122,13 +122,13 @@ struct OCPPCallHandler {
     }
 
     /// Authorize answers what StartTransaction would answer for the card at this charger now: the same
-    /// decision (`startDecision`), taken on a copy of the station as it is now, with the pile's reported
-    /// status; nothing is written and no lock is taken.
+    /// decision (`startDecision`), taken on a copy of the station as StartTransaction's step would load it
+    /// now (the same readings taken in), with the pile's reported status; nothing is written and no lock is taken.
     private func authorization(_ idTag: String) async throws -> IdTagInfo {
         let card = try await services.store.card(idTag, pileID: pileID)
         var info = Self.idTagInfo(card?.tag)
         guard info.status == .accepted else { return info }
-        guard let facts = card?.facts, let now = try await services.stations.station(ofPile: pileID)
+        guard let facts = card?.facts, let now = try await services.stations.station(ofPile: pileID, readings: .forDecisions())
         else { return IdTagInfo(status: .invalid) }
         var station = now.station
         let clock = now.clock

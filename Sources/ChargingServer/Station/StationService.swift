@@ -144,10 +144,11 @@ public struct StationService: Sendable {
         }
     }
 
-    /// The pile's station as of now: a copy, to read or to try a command on without changing anything.
-    func station(ofPile pileID: Int) async throws -> (station: Station, clock: StationClock)? {
+    /// The pile's station as of now: a copy, to read or to try a command on without changing anything
+    /// (`readings`: which stored meter readings the copy takes in, every one by default).
+    func station(ofPile pileID: Int, readings: StationStore.Readings = .all) async throws -> (station: Station, clock: StationClock)? {
         guard let stationID = try await stationID(ofPile: pileID) else { return nil }
-        return try await store.snapshot(stationID: stationID)
+        return try await store.snapshot(stationID: stationID, readings: readings)
     }
 
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
