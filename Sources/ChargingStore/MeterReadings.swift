@@ -70,20 +70,23 @@ extension StationStore {
     ///   slack, as `MeterPlausibility`);
     /// - `completes` (stored, and it reaches the request's target) or `stored`.
     /// The charging requests are locked in (station, id) order, so two batches (or a batch and an engine
-    /// step) never deadlock. Of several accepted readings of one session in a batch, the last one is stored.
+    /// step) never deadlock; they are found by primary key (a `state` condition there would steer the
+    /// planner to the partial index of a station's active requests, a scan of all of them per reading). Of several accepted readings of one session in a batch, the last one is stored.
     static func storeMeterReadingsQuery(_ input: MeterReadingsInput, batch: String) -> PostgresQuery {
         PostgresQuery(unsafeSQL: """
             WITH input AS MATERIALIZED (\(input.sql)),
             locked AS MATERIALIZED (
-                SELECT c.station_id, c.id, c.meter_kwh FROM charging_requests c
-                WHERE (c.station_id, c.id) IN (SELECT station_id, request_id FROM input) AND c.state = 'charging'
+                SELECT c.station_id, c.id, c.meter_kwh, c.state
+                FROM (SELECT DISTINCT station_id, request_id FROM input) AS i
+                JOIN charging_requests c ON c.station_id = i.station_id AND c.id = i.request_id
                 ORDER BY c.station_id, c.id
-                FOR UPDATE
+                FOR UPDATE OF c
             ),
             judged AS MATERIALIZED (
                 SELECT i.n, i.station_id, i.request_id, i.energy_kwh, clock.station_now,
                        CASE
-                           WHEN l.id IS NULL OR session.request_id IS DISTINCT FROM i.request_id THEN 'unknown_request'
+                           WHEN l.state IS DISTINCT FROM 'charging' OR session.request_id IS DISTINCT FROM i.request_id
+                               THEN 'unknown_request'
                            WHEN i.energy_kwh < 0 OR i.energy_kwh < coalesce(l.meter_kwh, 0) OR reading.wms < session.checkpoint_wms
                                THEN 'backwards'
                            WHEN reading.wms > nominal.wms + div(nominal.wms, 100) * 2 + 18000000 THEN 'implausible'
