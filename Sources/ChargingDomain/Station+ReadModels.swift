@@ -89,6 +89,12 @@ extension Station {
         Dictionary(uniqueKeysWithValues: piles.map { ($0.id, $0.status) })
     }
 
+    /// The piles whose status is not what it was in `original` (every pile without one), in id order.
+    public func pileStatusChanges(since original: Station?) -> [(pileID: Int, status: PileStatus)] {
+        guard let original, original.piles.map(\.id) == piles.map(\.id) else { return piles.map { ($0.id, $0.status) } }
+        return zip(original.piles, piles).compactMap { before, now in before.status == now.status ? nil : (now.id, now.status) }
+    }
+
     /// Rule 10 totals of every session this pile billed.
     public func pileTotals(_ pileID: Int) -> PileTotals? {
         pileIndex(id: pileID).map { piles[$0].totals }

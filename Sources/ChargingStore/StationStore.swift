@@ -288,12 +288,13 @@ public struct StationStore: Sendable {
                                 state_version = txid_current(), next_event_at = \(nextEvent), updated_at = now()
             WHERE id = \(stationID) RETURNING state_version
             """).first!.decode("state_version")
-        let statuses = station.pileStatuses
-        let before = original?.pileStatuses ?? [:]
-        var piles: [(id: Int, status: PileStatus, state: Data?)] = rows.piles.map { ($0.id, statuses[$0.id]!, $0.state) }
-        let written = Set(piles.map(\.id))
-        for (pileID, status) in statuses where !written.contains(pileID) && (reported[pileID] != nil || status != before[pileID]) {
+        var piles: [(id: Int, status: PileStatus, state: Data?)] = try rows.piles.map { ($0.id, try station.pileStatus($0.id).orThrow(), $0.state) }
+        var written = Set(piles.map(\.id))
+        for (pileID, status) in station.pileStatusChanges(since: original) where written.insert(pileID).inserted {
             piles.append((pileID, status, nil))
+        }
+        for pileID in reported.keys.sorted() where written.insert(pileID).inserted {
+            piles.append((pileID, try station.pileStatus(pileID).orThrow(), nil))
         }
         try await PileStateStore.mirrorEngine(piles, stationID: stationID, on: connection)
         let projection = RequestProjection(station: station, stationID: stationID)

@@ -34,17 +34,30 @@ extension StationSnapshot {
         } else {
             rows.header = try encoder.encode(header)
         }
-        let piles = Dictionary(uniqueKeysWithValues: (original?.piles ?? []).map { ($0.id, $0) })
-        for pile in station.piles where piles[pile.id] != pile {
+        for pile in changed(station.piles, since: original?.piles ?? [], id: \.id) {
             rows.piles.append((pile.id, try encoder.encode(PileState(pile))))
         }
-        let requests = Dictionary(uniqueKeysWithValues: (original?.requests ?? []).map { ($0.id, $0) })
-        for request in station.requests where requests[request.id] != request {
+        for request in changed(station.requests, since: original?.requests ?? [], id: \.id) {
             rows.requests.append((request.id, try encoder.encode(Request(request))))
         }
         let active = Set(station.requests.map(\.id))
         rows.departed = (original?.requests ?? []).map(\.id).filter { !active.contains($0) }
         return rows
+    }
+
+    /// The elements of `now` that are new or differ from `before`. Both are in id order (piles, active
+    /// requests), so a step that changed a few of a thousand piles is found by walking both arrays
+    /// together, without building a dictionary of the station at every step.
+    private static func changed<Element: Equatable>(_ now: [Element], since before: [Element], id: (Element) -> some Comparable)
+        -> [Element] {
+        var changed: [Element] = []
+        var old = before.startIndex
+        for element in now {
+            while old < before.endIndex, id(before[old]) < id(element) { old += 1 }
+            if old < before.endIndex, id(before[old]) == id(element), before[old] == element { continue }
+            changed.append(element)
+        }
+        return changed
     }
 
     /// The station stored as rows: its header, and JSON arrays of the rows of its piles and of its active
