@@ -175,6 +175,31 @@ public struct StationStore: Sendable {
         var storedAsRows: Bool
     }
 
+    /// The station's stored readings the engine has not taken in (in `load`, of station `s`).
+    static let everyPendingReading = """
+        SELECT c.id, c.pile_id, c.meter_kwh, c.meter_at FROM charging_requests c WHERE c.station_id = s.id AND c.meter_pending
+        """
+
+    /// Those of the cars at piles that concern a step: a reported status the engine hasn't taken in, a
+    /// completion falling due by the station's time (`sc`). Each branch walks its few piles by their partial
+    /// index (migrations 0008, 0010) and looks the car up through a lateral subquery with a LIMIT, so the
+    /// planner does not scan every charging car of the station to join them. Two texts rather than a
+    /// parameter that switches branches: PostgreSQL would plan such a statement anew at every call.
+    static let pendingReadingsForDecisions = """
+        SELECT c.id, c.pile_id, c.meter_kwh, c.meter_at
+        FROM piles p CROSS JOIN LATERAL (\(pendingReadingAtPile)) AS c
+        WHERE p.station_id = s.id AND p.engine_status IS DISTINCT FROM p.status
+        UNION
+        SELECT c.id, c.pile_id, c.meter_kwh, c.meter_at
+        FROM piles p CROSS JOIN LATERAL (\(pendingReadingAtPile)) AS c
+        WHERE p.station_id = s.id AND p.engine_completes_ms <= floor(extract(epoch FROM sc.station_now) * 1000)::bigint
+        """
+
+    private static let pendingReadingAtPile = """
+        SELECT c.id, c.pile_id, c.meter_kwh, c.meter_at FROM charging_requests c
+        WHERE c.pile_id = p.id AND c.station_id = p.station_id AND c.state = 'charging' AND c.meter_pending LIMIT 1
+        """
+
     /// A meter reading stored with its request (`storeMeterReadingsQuery`) that the engine has not taken in.
     struct Reading: Decodable {
         var id: Int64
@@ -187,7 +212,9 @@ public struct StationStore: Sendable {
     }
 
     /// The station in one statement (one consistent view): the clock, and the rows only when the cached
-    /// station is not the latest version.
+    /// station is not the latest version. The readings an engine step takes in are found from the piles
+    /// that concern it (a reported status the engine hasn't taken in, a completion falling due: two
+    /// indexes, migrations 0008 and 0010), not by reading every charging car's session.
     func load(_ stationID: Int, readings policy: Readings = .all, reportsAfter grace: Duration? = nil,
               on connection: PostgresConnection) async throws -> Loaded? {
         let cached = cache.stations(stationID)
@@ -206,14 +233,15 @@ public struct StationStore: Sendable {
                    CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(c.engine_state), '[]') FROM charging_requests c
                         WHERE c.station_id = s.id AND c.engine_state IS NOT NULL)::text END AS requests,
-                   (SELECT jsonb_agg(jsonb_build_object('id', c.id, 'pile_id', c.pile_id, 'meter_kwh', c.meter_kwh::text,
-                                                        'meter_at_ms', (extract(epoch FROM c.meter_at) * 1000)::bigint)
-                                     ORDER BY c.meter_at, c.id)
-                    FROM charging_requests c JOIN piles p ON p.id = c.pile_id
-                    WHERE c.station_id = s.id AND c.meter_pending
-                      AND (\(allReadings) OR c.id = ANY(\("{" + also.map(String.init).joined(separator: ",") + "}")::bigint[])
-                           OR p.engine_status IS DISTINCT FROM p.status
-                           OR (p.engine_state #>> '{session,completes_at_ms}')::bigint <= extract(epoch FROM sc.station_now) * 1000)
+                   (SELECT jsonb_agg(jsonb_build_object('id', r.id, 'pile_id', r.pile_id, 'meter_kwh', r.meter_kwh::text,
+                                                        'meter_at_ms', (extract(epoch FROM r.meter_at) * 1000)::bigint)
+                                     ORDER BY r.meter_at, r.id)
+                    FROM (\(unsafeRaw: allReadings ? Self.everyPendingReading : Self.pendingReadingsForDecisions)
+                          UNION
+                          SELECT c.id, c.pile_id, c.meter_kwh, c.meter_at FROM charging_requests c
+                          WHERE c.station_id = s.id AND c.id = ANY(\("{" + also.map(String.init).joined(separator: ",") + "}")::bigint[])
+                            AND c.meter_pending
+                         ) AS r
                    )::text AS readings,
                    CASE WHEN \(grace == nil) THEN NULL ELSE
                        (SELECT jsonb_agg(jsonb_build_object('id', p.id, 'status', p.status,
