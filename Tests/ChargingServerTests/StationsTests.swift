@@ -47,7 +47,7 @@ struct StationsTests {
                                               (.post, "/admin/charge/status/set", ["id": "1", "status": "on"]),
                                               (.get, "/admin/charge/waiting", [:]), (.get, "/admin/clock", [:]), (.get, "/admin/piles", [:]),
                                               (.get, "/admin/reports", [:]), (.get, "/admin/bills", [:]), (.get, "/admin/commands", [:]),
-                                              (.get, "/admin/stations", [:])] as [(HTTPRequest.Method, String, [String: String])] {
+                                              (.get, "/admin/stations", [:]), (.post, "/admin/ocpp/call", ["id": "1", "action": "ClearCache"])] as [(HTTPRequest.Method, String, [String: String])] {
                     let reply = try await api.call(method, path, query: ["token": admin, "station": value].merging(extra) { $1 })
                     #expect(reply.code == -1 && reply.msg == message, "\(path) station=\(value): \(reply.object)")
                 }
@@ -63,6 +63,9 @@ struct StationsTests {
             #expect(try await pile.next() == .welcome(status: "off"))
             let foreignSet = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "21", "status": "on", "station": "1"])
             #expect(foreignSet.code == -1 && foreignSet.msg == "充电桩不存在")
+            let foreignCall = try await api.call(.post, "/admin/ocpp/call",
+                                                 query: ["token": admin, "id": "21", "action": "ClearCache", "station": "1"])
+            #expect(foreignCall.code == -1 && foreignCall.msg == "充电桩不存在")
             let on = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "21", "status": "on", "station": "2"])
             #expect(on.code == 200, "\(on.object)")
             guard case .setStatus("on", _) = try await pile.next() else { throw TestFailure("no set_status on") }
