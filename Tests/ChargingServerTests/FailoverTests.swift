@@ -228,8 +228,14 @@ extension OCPPCharger {
         let id = UUID().uuidString
         try await send(#"[2,"\#(id)","\#(action)",\#(payload)]"#)
         while true {
-            let answer = try await nextMessage()
-            guard answer.count >= 2, answer[1] as? String == id else { continue }
+            // Bounded: a CALL the server leaves unanswered fails the test instead of hanging it.
+            guard let frame = try await socket.receive(timeout: FailoverTests.callDeadline) else {
+                throw TestFailure("\(action) unanswered within \(FailoverTests.callDeadline), or the socket closed")
+            }
+            guard frame.opcode == RawWebSocket.text,
+                  let answer = try JSONSerialization.jsonObject(with: Data(frame.payload)) as? [Any],
+                  answer.count >= 2, answer[1] as? String == id
+            else { continue }
             return answer.first as? Int == 3
         }
     }

@@ -8,8 +8,7 @@ import PostgresClient
 extension StationService {
     var directory: StationDirectory { store.directory }
 
-    /// The station an endpoint was asked about: nil when the request named none (the endpoint's answer of
-    /// before, every station or the default one); an unknown station is refused.
+    /// `StationDirectory.scope`: nil when the request named no station, else the station if it exists.
     func scope(_ stationID: Int?) async throws -> Int? {
         try await directory.scope(stationID)
     }
