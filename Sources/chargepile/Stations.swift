@@ -90,10 +90,19 @@ struct ListStations: AsyncParsableCommand {
              "\(row.pilesOffline)", "\(row.pilesConnected)", "\(row.carsWaiting)", "\(row.carsQueued)", "\(row.carsCharging)",
              "\(row.energyKWhToday)", "\(row.revenueToday)"]
         }
-        let widths = header.indices.map { column in ([header] + lines).map { $0[column].count }.max() ?? 0 }
+        let widths = header.indices.map { column in ([header] + lines).map { displayWidth($0[column]) }.max() ?? 0 }
         return ([header] + lines).map { cells in
-            cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            cells.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - displayWidth($1)) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }.joined(separator: "\n")
+    }
+
+    /// Columns a terminal gives the text: East Asian wide characters (a station named 东区) take two.
+    static func displayWidth(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { width, scalar in
+            let wide: [ClosedRange<UInt32>] = [0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F,
+                                               0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD]
+            return width + (wide.contains { $0.contains(scalar.value) } ? 2 : 1)
+        }
     }
 }
