@@ -10,6 +10,8 @@ console served by A:
   4. a driver's request submitted through instance B appears in pile 1's queue, no reload;
   5. the manual clock advanced through B ends the session: a report row and its chart bar;
   6. the bill in the detail records;  7. pile 2 switched on through B shows on A's console;
+  7b. a second station (`chargepile station add`, `pile add --station`): the all-stations overview, live,
+      and the station picker;
   8. instance A stops and starts again: the console reconnects by itself and stays live;
   9. the token is revoked behind its back: the expiry message;  10. a phone-sized screen, log out.
 
@@ -36,7 +38,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("CHARGEPILE_BIN") or os.path.join(ROOT, ".build", "debug", "chargepile")
@@ -138,6 +140,13 @@ class Cluster:
         self.processes[name] = subprocess.Popen([BIN] + args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
         return self.processes[name]
+
+    def run(self, args, **env):
+        """A chargepile command on the cluster's database (a password only through the environment)."""
+        done = subprocess.run([BIN] + args, env={**self.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if done.returncode != 0:
+            raise AssertionError(f"chargepile {' '.join(args)} failed:\n{done.stdout}")
+        say(done.stdout.strip())
 
     def serve(self, name, port, extra=()):
         process = self.start(name, ["serve", "--host", "127.0.0.1", "--port", str(port), *extra])
@@ -374,6 +383,37 @@ def main():
         console.until("both status commands in the log", lambda: console.text("#command-table tbody").count("设为开启") == 2)
         console.shot("command-log")
 
+        # 7b. A second station, added with the command line while everything runs: the overview of all
+        #     stations follows changes live, and the picker switches every station-scoped tab.
+        say("7b. a second station: the all-stations overview and the station picker")
+        cluster.run(["station", "add", "2", "--name", "东区", "--queue-length", "2", "--waiting-area", "4"])
+        cluster.run(["pile", "add", "21", "--kind", "F", "--station", "2"], CHARGEPILE_PASSWORD=PILE_PASSWORD)
+        console.tab("stations")
+        def station_cells(station):
+            return [cell.text for cell in console.present(f"#stations-table tbody tr[data-station='{station}'] td")]
+        console.until("both stations in the overview", lambda: len(console.present("#stations-table tbody tr")) == 2
+                      and station_cells(2)[1:3] == ["东区", "1"] and station_cells(2)[6] == "1")
+        console.until("station 2 in the picker", lambda: "2 · 东区" in console.text("#station-select"))
+        console.until("station 1: five piles, two on", lambda: station_cells(1)[2:4] == ["5", "2"])
+        must(call(b, "POST", "/u/register", {"username": "east-driver", "password": "driver-secret", "battery_capacity": "60"}), "register")
+        east = must(call(b, "POST", "/u/login", {"username": "east-driver", "password": "driver-secret"}), "login")["token"]
+        submitted = must(call(b, "POST", "/user/charge/request", {"mode": "F", "request_quantity": "8", "station": "2"}, token=east),
+                         "request at station 2")
+        assert submitted["data"]["station_id"] == 2, submitted
+        console.until("station 2's waiting car, live", lambda: station_cells(2)[8] == "1")
+        console.shot("stations-overview")
+        console.click("#stations-table tr[data-station='2'] button[data-station='2']")
+        console.until("station 2's one pile", lambda: [row.get_attribute("data-pile") for row in console.present("#piles-table tbody tr")] == ["21"])
+        assert browser.find_element(By.ID, "station-select").get_attribute("value") == "2"
+        console.tab("queues")
+        console.until("station 2's waiting area", lambda: "east-driver" in console.text("#waiting-table tbody")
+                      and "driver-3" not in console.text("#waiting-table tbody"))
+        console.shot("station-2-queues")
+        Select(browser.find_element(By.ID, "station-select")).select_by_value("1")
+        console.until("station 1's waiting area again", lambda: "driver-3" in console.text("#waiting-table tbody"))
+        console.tab("piles")
+        console.until("station 1's five piles again", lambda: len(console.present("#piles-table tbody tr")) == 5)
+
         errors = console.browser_errors()
         assert not errors, f"browser log errors: {errors}"
 
@@ -389,7 +429,7 @@ def main():
         cluster.serve("A2", port_a)
         console.until("live again from A", lambda: "已连接" in console.text("#live-status"))
         poll("the simulated piles reconnected to A", lambda: all(
-            p["connected"] for p in call(b, "GET", "/admin/piles", token=admin_b)["data"]))
+            p["connected"] for p in call(b, "GET", "/admin/piles", {"station": "1"}, token=admin_b)["data"]))
         console.until("the console shows them connected", lambda: "未连接" not in console.text("#piles-table tbody"))
         must(call(b, "POST", "/admin/charge/status/set", {"id": "3", "status": "on"}, token=admin_b), "status/set pile 3 on B")
         console.until("pile 3 on after the reconnect", lambda: console.pile_status(3) == "on")

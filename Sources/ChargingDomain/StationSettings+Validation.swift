@@ -14,6 +14,14 @@ extension StationSettings {
         for pile in piles {
             try require((1...StationSettings.maximumPowerWatts).contains(pile.powerWatts), "充电桩\(pile.id)功率无效")
         }
+        try validateSiteRules()
+    }
+
+    /// Everything but the piles: a new station (`station add`) has none until `pile add --station` provisions them.
+    public func validateSiteRules() throws(StationError) {
+        func require(_ condition: Bool, _ problem: String) throws(StationError) {
+            if !condition { throw .invalidSettings(problem) }
+        }
         try require(queueLength >= 1, "充电桩队列长度必须至少为1")
         try require(waitingCapacity >= 0, "等候区容量不能为负")
         try require(EnergyPrice(yuanPerKWh: serviceFeePerKWh) != nil, "服务费单价无效")

@@ -77,7 +77,7 @@ public func buildApplication(
     let advertisedHost = configuration.host == "0.0.0.0" || configuration.host == "::" ? ProcessInfo.processInfo.hostName : configuration.host
     let address = "\(advertisedHost):\(configuration.port)"
     let consoleEvents = ConsoleEvents()
-    ConsoleController(store: ConsoleStore(pool: pool), bills: bills, tokens: tokens, login: login, events: consoleEvents, instanceAddress: address)
+    ConsoleController(store: ConsoleStore(pool: pool), bills: bills, directory: stationStore.directory, tokens: tokens, login: login, events: consoleEvents, instanceAddress: address)
         .addRoutes(to: router)
     // Heartbeats and ownership sweeps keep connections of their own, like the listener: a storm of
     // pile reconnects queueing on the main pool must not make the peers take this instance for dead.

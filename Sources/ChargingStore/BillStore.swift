@@ -56,12 +56,13 @@ public struct BillStore: Sendable {
     }
 
     /// Every driver's detail records; `from`/`to` (`YYYY-MM-DD`, inclusive) are local finishing dates.
-    public func bills(pileID: Int?, driver: String?, from: String?, to: String?, limit: Int) async throws -> [Record] {
+    public func bills(stationID: Int? = nil, pileID: Int?, driver: String?, from: String?, to: String?, limit: Int) async throws -> [Record] {
         try await pool.query("""
             SELECT \(unsafeRaw: Record.columns)
             FROM report_bills_local b
             JOIN drivers d ON d.id = b.driver_id
             WHERE (\(pileID) IS NULL OR b.pile_id = \(pileID))
+              AND (\(stationID)::integer IS NULL OR b.station_id = \(stationID)::integer)
               AND (\(driver)::text IS NULL OR d.username = \(driver)::text)
               AND (\(from)::date IS NULL OR b.finished_local::date >= \(from)::date)
               AND (\(to)::date IS NULL OR b.finished_local::date <= \(to)::date)

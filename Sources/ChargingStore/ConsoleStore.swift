@@ -30,7 +30,7 @@ public struct ConsoleStore: Sendable {
 
     /// `pile_overview`, with the last *admin status* command: the view's last command may be an
     /// instruction of the engine (start/stop) or an OCPP call, which every pile gets many of.
-    public func piles() async throws -> [PileOverview] {
+    public func piles(stationID: Int? = nil) async throws -> [PileOverview] {
         try await pool.query("""
             SELECT o.pile_id, o.station_id, o.kind, o.power_kw, o.status, o.connected, o.owner_address, o.connected_since,
                    o.cars_at_pile, c.id AS last_command_id, c.status AS last_command_status,
@@ -45,6 +45,7 @@ public struct ConsoleStore: Sendable {
             LEFT JOIN LATERAL (
                 SELECT * FROM pile_commands pc WHERE pc.pile_id = o.pile_id AND pc.status IS NOT NULL ORDER BY pc.id DESC LIMIT 1
             ) c ON true
+            WHERE (\(stationID)::integer IS NULL OR o.station_id = \(stationID)::integer)
             ORDER BY o.pile_id
             """).map { row in
             PileOverview(
@@ -77,12 +78,13 @@ public struct ConsoleStore: Sendable {
     }
 
     /// Rows of `report_pile_periods`, oldest period first; `from`/`to` (`YYYY-MM-DD`, inclusive) bound the period's first day.
-    public func report(granularity: Granularity, pileID: Int?, from: String?, to: String?, limit: Int) async throws -> [ReportRow] {
+    public func report(granularity: Granularity, stationID: Int? = nil, pileID: Int?, from: String?, to: String?, limit: Int) async throws -> [ReportRow] {
         try await pool.query("""
             SELECT station_id, pile_id, period::text AS period, charging_count, charging_seconds, energy_kwh,
                    charging_fee, service_fee, total_fee
             FROM report_pile_periods
             WHERE granularity = \(granularity.rawValue)
+              AND (\(stationID)::integer IS NULL OR station_id = \(stationID)::integer)
               AND (\(pileID) IS NULL OR pile_id = \(pileID))
               AND (\(from)::date IS NULL OR period >= \(from)::date)
               AND (\(to)::date IS NULL OR period <= \(to)::date)
@@ -115,7 +117,7 @@ public struct ConsoleStore: Sendable {
 
     /// The command log (`recent_commands`), newest first: everything sent to piles, or only the admins'
     /// status commands (`kind: "status"`) or only the other instructions (`kind: "instruction"`).
-    public func commands(pileID: Int?, kind: String?, limit: Int) async throws -> [CommandRow] {
+    public func commands(stationID: Int? = nil, pileID: Int?, kind: String?, limit: Int) async throws -> [CommandRow] {
         try await pool.query("""
             SELECT r.command_id, r.pile_id, r.status, r.state, r.error, r.requested_at, r.finished_at, r.latency_ms, r.acked_at,
                    r.owner_address, r.requester_address,
@@ -127,6 +129,7 @@ public struct ConsoleStore: Sendable {
                    END AS kind
             FROM recent_commands r
             WHERE (\(pileID) IS NULL OR r.pile_id = \(pileID))
+              AND (\(stationID)::integer IS NULL OR r.pile_id IN (SELECT id FROM piles WHERE station_id = \(stationID)::integer))
               AND (\(kind)::text IS NULL OR (r.status IS NOT NULL) = (\(kind)::text = 'status'))
             ORDER BY r.command_id DESC
             LIMIT \(limit)

@@ -8,8 +8,9 @@ public struct PileStore: Sendable {
 
     public init(pool: PostgresPool) { self.pool = pool }
 
-    public func all() async throws -> [PileRecord] {
-        try await pool.query("SELECT * FROM pile_status ORDER BY id")
+    /// Every pile, or one station's.
+    public func all(stationID: Int? = nil) async throws -> [PileRecord] {
+        try await pool.query("SELECT * FROM pile_status WHERE (\(stationID)::integer IS NULL OR station_id = \(stationID)::integer) ORDER BY id")
             .map(PileRecord.init(row:))
     }
 

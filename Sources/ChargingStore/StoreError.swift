@@ -4,5 +4,6 @@ import PostgresClient
 public enum StoreError: Error, Sendable, Equatable {
     case usernameTaken
     case pileExists
+    case stationExists
     case notFound
 }

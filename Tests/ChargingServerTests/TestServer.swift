@@ -24,11 +24,13 @@ enum TestServer {
         return configuration
     }
 
+    /// `databaseURL`: an empty database of the test's own (the failover test's pair), else a new one on the test server.
     static func run<Value: Sendable>(
+        databaseURL givenURL: String? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in },
         _ test: @Sendable (TestAPI) async throws -> Value
     ) async throws -> Value {
-        let databaseURL = try await TestDatabase.makeDatabase()
+        let databaseURL = if let givenURL { givenURL } else { try await TestDatabase.makeDatabase() }
         var configuration = configuration()
         configure(&configuration)
         var logger = Logger(label: "test")

@@ -10,6 +10,7 @@ import ServiceLifecycle
 struct ConsoleController {
     let store: ConsoleStore
     let bills: BillStore
+    let directory: StationDirectory
     let tokens: TokenService
     let login: LoginServices
     let events: ConsoleEvents
@@ -26,6 +27,7 @@ struct ConsoleController {
         admin.get("/admin/bills", use: bills)
         admin.get("/admin/commands", use: commands)
         admin.get("/admin/events", use: eventStream)
+        admin.get("/admin/stations", use: stationOverview)
     }
 
     // MARK: the page
@@ -77,22 +79,25 @@ struct ConsoleController {
     }
 
     @Sendable func piles(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[ConsolePileResponse]> {
-        return .success("获取成功", data: try await store.piles().map(ConsolePileResponse.init))
+        let station = try await directory.scope(context.input.optionalStation())
+        return .success("获取成功", data: try await store.piles(stationID: station).map(ConsolePileResponse.init))
     }
 
     @Sendable func reports(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[ReportRowResponse]> {
         let parameters = context.input
         let granularity = try parameters.optionalChoice("granularity", as: ConsoleStore.Granularity.self) ?? .day
+        let station = try await directory.scope(parameters.optionalStation())
         let rows = try await store.report(
-            granularity: granularity, pileID: try parameters.optionalInteger("pile_id"), from: try parameters.optionalCalendarDate("from"),
+            granularity: granularity, stationID: station, pileID: try parameters.optionalInteger("pile_id"), from: try parameters.optionalCalendarDate("from"),
             to: try parameters.optionalCalendarDate("to"), limit: try parameters.rowLimit(default: 500, max: 5000))
         return .success("获取成功", data: rows.map(ReportRowResponse.init))
     }
 
     @Sendable func bills(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[AdminBillResponse]> {
         let parameters = context.input
+        let station = try await directory.scope(parameters.optionalStation())
         let rows = try await bills.bills(
-            pileID: try parameters.optionalInteger("pile_id"), driver: try parameters.optionalString("driver"),
+            stationID: station, pileID: try parameters.optionalInteger("pile_id"), driver: try parameters.optionalString("driver"),
             from: try parameters.optionalCalendarDate("from"), to: try parameters.optionalCalendarDate("to"),
             limit: try parameters.rowLimit(default: 500, max: 5000))
         return .success("获取成功", data: rows.map(AdminBillResponse.init))
@@ -100,10 +105,17 @@ struct ConsoleController {
 
     @Sendable func commands(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[CommandResponse]> {
         let parameters = context.input
-        let rows = try await store.commands(pileID: try parameters.optionalInteger("pile_id"),
+        let station = try await directory.scope(parameters.optionalStation())
+        let rows = try await store.commands(stationID: station, pileID: try parameters.optionalInteger("pile_id"),
                                             kind: try parameters.optionalChoice("kind", as: CommandKind.self)?.rawValue,
                                             limit: try parameters.rowLimit(default: 50, max: 500))
         return .success("获取成功", data: rows.map(CommandResponse.init))
+    }
+
+    /// Every station (or the one named): piles by status, cars waiting, queued and charging, today's energy and revenue.
+    @Sendable func stationOverview(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[StationOverviewResponse]> {
+        let station = try await directory.scope(context.input.optionalStation())
+        return .success("获取成功", data: try await directory.overview(stationID: station).map(StationOverviewResponse.init))
     }
 
     // MARK: live events
@@ -171,6 +183,13 @@ extension RequestParameters {
         let components = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: .gmt, year: year, month: month, day: day)
         guard components.isValidDate else { throw .invalidParameter(name) }
         return text
+    }
+
+    /// `station`: a station's number, when the request is about one station; nil when absent.
+    func optionalStation() throws(APIError) -> Int? {
+        guard let value = try optionalInteger("station") else { return nil }
+        guard (1...Int(Int32.max)).contains(value) else { throw .invalidParameter("station") }
+        return value
     }
 
     /// `limit`: 1…max, default when absent.

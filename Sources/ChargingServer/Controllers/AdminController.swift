@@ -4,7 +4,8 @@ import Foundation
 import Hummingbird
 import PileRouting
 
-/// The seed's admin API, exactly: `/a/login` and `/admin/charge/...`.
+/// The seed's admin API, exactly: `/a/login` and `/admin/charge/...`; each endpoint about piles or queues also takes an
+/// optional `station` (without it, the seed's answer: every pile, and station 1's waiting area and clock).
 struct AdminController {
     let accounts: AccountStore
     let piles: PileStore
@@ -31,18 +32,22 @@ struct AdminController {
     @Sendable func queue(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {
         let parameters = context.input
         let pileID = try parameters.int("id")
-        guard let entries = try await stations.pileQueue(pileID: pileID) else { throw APIError.unknownPile }
+        let station = try await stations.scope(parameters.optionalStation())
+        guard let entries = try await stations.pileQueue(pileID: pileID, inStation: station) else { throw APIError.unknownPile }
         return .success("获取成功", data: entries.map(QueueEntryResponse.init))
     }
 
     @Sendable func statusGet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[PileStatusResponse]> {
-        return .success("获取成功", data: try await piles.all().map(PileStatusResponse.init))
+        let station = try await stations.scope(context.input.optionalStation())
+        return .success("获取成功", data: try await piles.all(stationID: station).map(PileStatusResponse.init))
     }
 
     @Sendable func statusSet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<NoPayload> {
         let parameters = context.input
         let pileID = try parameters.int("id")
         let status = try parameters.choice("status", as: PileStatus.self)
+        let station = try await stations.scope(parameters.optionalStation())
+        if station != nil, !(try await stations.pile(pileID, isIn: station)) { throw APIError.unknownPile }
         let start = ContinuousClock.now
         let outcome = try await delivery.send(status, toPile: pileID, timeout: commandTimeout)
         ServerMetrics.recordCommand(outcome: outcome.rawValue, duration: ContinuousClock.now - start)
@@ -57,16 +62,19 @@ struct AdminController {
     }
 
     @Sendable func waiting(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[WaitingEntryResponse]> {
-        return .success("获取成功", data: try await stations.waitingArea().map(WaitingEntryResponse.init))
+        let station = try await stations.scope(context.input.optionalStation())
+        return .success("获取成功", data: try await stations.waitingArea(stationID: station).map(WaitingEntryResponse.init))
     }
 
     @Sendable func clock(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<ClockResponse> {
-        return .success("获取成功", data: ClockResponse(try await stations.clock()))
+        let station = try await stations.scope(context.input.optionalStation())
+        return .success("获取成功", data: ClockResponse(try await stations.clock(stationID: station)))
     }
 
     @Sendable func advanceClock(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<ClockResponse> {
         let parameters = context.input
         guard let target = ISO8601.parse(try parameters.string("to")) else { throw APIError.invalidParameter("to") }
-        return .success("设置成功", data: ClockResponse(try await stations.advanceManualClock(to: target)))
+        let station = try await stations.scope(parameters.optionalStation())
+        return .success("设置成功", data: ClockResponse(try await stations.advanceManualClock(to: target, stationID: station)))
     }
 }

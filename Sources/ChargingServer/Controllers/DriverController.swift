@@ -71,33 +71,38 @@ struct DriverController {
         guard capacity > 0 else { throw APIError.invalidParameter("battery_capacity") }
         // The car is the one the driver registered: no bigger battery than that (nor, so, a bigger amount).
         guard capacity <= driver.batteryCapacityKWh else { throw APIError(Self.capacityAboveRegistered) }
-        let effects = try await stations.apply(
-            .submit(driver: driver.username, mode: mode, requestedKWh: amount, batteryCapacityKWh: capacity))
-        guard let view = try await stations.request(of: driver.username),
+        let (effects, station) = try await stations.submit(driver: driver, stationID: try parameters.optionalStation(), mode: mode,
+                                                           requestedKWh: amount, batteryCapacityKWh: capacity)
+        guard let view = try await stations.request(of: driver.username, stationID: station),
               effects.contains(where: { if case .accepted = $0 { true } else { false } })
         else { throw APIError.unavailable }
         return .success("提交成功", data: SubmittedRequestResponse(request_id: view.requestID, queue_number: view.queueNumber,
-                                                               state: view.displayState))
+                                                               state: view.displayState, station_id: station))
     }
 
     @Sendable func current(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<RequestResponse> {
         let (_, driver) = try await authenticated(context)
-        guard let view = try await stations.request(of: driver.username) else { throw APIError(StationError.noActiveRequest.message) }
-        return .success("获取成功", data: RequestResponse(view, idTag: driver.idTag))
+        let station = try await stations.stationOfActiveRequest(driverID: driver.id)
+        guard let view = try await stations.request(of: driver.username, stationID: station) else {
+            throw APIError(StationError.noActiveRequest.message)
+        }
+        return .success("获取成功", data: RequestResponse(view, idTag: driver.idTag, stationID: station ?? stations.defaultStationID))
     }
 
     @Sendable func modify(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<RequestResponse> {
         let (parameters, driver) = try await authenticated(context)
         let mode = try parameters.optionalChoice("mode", as: ChargingMode.self)
         let amount = try parameters.optionalEnergyKWh("request_quantity")
-        _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount))
-        guard let view = try await stations.request(of: driver.username) else { throw APIError.unavailable }
-        return .success("修改成功", data: RequestResponse(view, idTag: driver.idTag))
+        let station = try await stations.stationOfActiveRequest(driverID: driver.id)
+        _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount), stationID: station)
+        guard let view = try await stations.request(of: driver.username, stationID: station) else { throw APIError.unavailable }
+        return .success("修改成功", data: RequestResponse(view, idTag: driver.idTag, stationID: station ?? stations.defaultStationID))
     }
 
     @Sendable func cancel(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<NoPayload> {
         let (_, driver) = try await authenticated(context)
-        _ = try await stations.apply(.cancel(driver: driver.username))
+        let station = try await stations.stationOfActiveRequest(driverID: driver.id)
+        _ = try await stations.apply(.cancel(driver: driver.username), stationID: station)
         return .success("取消成功")
     }
 

@@ -110,6 +110,8 @@ struct SubmittedRequestResponse: Encodable, Sendable {
     var request_id: Int64
     var queue_number: String
     var state: String
+    /// The station the request went to (the one the driver named, else station 1).
+    var station_id: Int
 }
 
 struct RequestResponse: Encodable, Sendable {
@@ -126,9 +128,11 @@ struct RequestResponse: Encodable, Sendable {
     var service_fee: Double
     /// The driver's own OCPP idTag: a charger's RemoteStartTransaction carries it.
     var id_tag: String
+    var station_id: Int
 
-    init(_ view: RequestView, idTag: String) {
+    init(_ view: RequestView, idTag: String, stationID: Int) {
         id_tag = idTag
+        station_id = stationID
         request_id = view.requestID
         queue_number = view.queueNumber
         mode = view.mode.rawValue
@@ -145,7 +149,7 @@ struct RequestResponse: Encodable, Sendable {
     func encode(to encoder: any Encoder) throws {
         enum Keys: String, CodingKey {
             case request_id, queue_number, mode, request_quantity, state, pile_id, cars_ahead, waiting_time, charged_kwh, charging_fee, service_fee
-            case id_tag
+            case id_tag, station_id
         }
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(request_id, forKey: .request_id)
@@ -160,6 +164,7 @@ struct RequestResponse: Encodable, Sendable {
         try container.encode(charging_fee, forKey: .charging_fee)
         try container.encode(service_fee, forKey: .service_fee)
         try container.encode(id_tag, forKey: .id_tag)
+        try container.encode(station_id, forKey: .station_id)
     }
 }
 

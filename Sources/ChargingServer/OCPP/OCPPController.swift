@@ -98,6 +98,8 @@ struct OCPPController: PileSocketAcceptor {
             throw APIError.invalidParameter("payload")
         }
         do { try action.validateRequest(payload) } catch { throw APIError("payload不符合OCPP 1.6: \(error.description)") }
+        let station = try await services.stations.scope(parameters.optionalStation())
+        if station != nil, !(try await services.stations.pile(pileID, isIn: station)) { throw APIError.unknownPile }
         guard let protocolName = try await services.store.protocolOfPile(pileID) else {
             throw try await services.store.pileExists(pileID) ? APIError.pileOffline : APIError.unknownPile
         }

@@ -5,6 +5,7 @@
 
 (() => {
   const TOKEN_KEY = "chargepile.adminToken";
+  const STATION_KEY = "chargepile.station";
   const INVALID_TOKEN = "token无效或已过期";
   const STATUS_NAMES = { on: "开启", off: "关闭", repair: "维修", offline: "离线" };
   const STATUS_VERBS = { on: "开启", off: "关闭", repair: "设为维修", offline: "设为离线" };
@@ -29,7 +30,12 @@
     pendingTopics: new Set(),
     refreshTimer: null,
     busyPiles: new Set(),  // piles with a command on its way
+    station: Number(sessionStorage.getItem(STATION_KEY)) || 1,  // the station the station-scoped tabs show
+    stations: [],          // /admin/stations rows
   };
+
+  /// The parameters of an endpoint about piles or queues, for the station picked.
+  const atStation = (params = {}) => ({ ...params, station: state.station });
 
   const $ = (id) => document.getElementById(id);
 
@@ -214,7 +220,7 @@
   async function checkAndReconnect() {
     if (!state.token) return;
     try {
-      await api("GET", "/admin/clock");  // an expired token ends the session here
+      await api("GET", "/admin/clock", atStation());  // an expired token ends the session here
     } catch (error) {
       if (!state.token) return;
     }
@@ -222,10 +228,10 @@
   }
 
   const TOPIC_LOADERS = {
-    piles: ["piles"],
+    piles: ["piles", "stations"],
     commands: ["piles", "commands"],
-    station: ["piles", "queues", "clock"],
-    bills: ["piles", "reports", "bills"],
+    station: ["piles", "queues", "clock", "stations"],
+    bills: ["piles", "reports", "bills", "stations"],
   };
 
   function scheduleRefresh(topics) {
@@ -239,10 +245,11 @@
     }, 60);
   }
 
-  function refreshAll() { for (const name of ["clock", "piles", "queues", "commands", "reports", "bills"]) load(name); }
+  function refreshAll() { for (const name of ["stations", "clock", "piles", "queues", "commands", "reports", "bills"]) load(name); }
 
   const LOADERS = {
     clock: loadClock, piles: loadPiles, queues: loadQueues, commands: loadCommands, reports: loadReports, bills: loadBills,
+    stations: loadStations,
   };
   const running = new Map();  // a loader runs once at a time; a call meanwhile runs it again after
 
@@ -262,7 +269,7 @@
   // ---------------------------------------------------------------- clock
 
   async function loadClock() {
-    const { data } = await api("GET", "/admin/clock");
+    const { data } = await api("GET", "/admin/clock", atStation());
     state.clock = { now: Date.parse(data.now), mode: data.mode, speed: data.speed, readAt: performance.now() };
     $("clock-mode").textContent = data.mode === "manual" ? "(手动时钟)" : data.mode === "scaled" ? `(${data.speed}× 加速)` : "";
     tick();
@@ -286,7 +293,7 @@
   // ---------------------------------------------------------------- piles
 
   async function loadPiles() {
-    const { data } = await api("GET", "/admin/piles");
+    const { data } = await api("GET", "/admin/piles", atStation());
     state.piles = data;
     renderPiles();
     renderPileSelects();
@@ -354,7 +361,7 @@
     state.busyPiles.add(pileID);
     renderPiles();
     try {
-      const envelope = await api("POST", "/admin/charge/status/set", { id: pileID, status });
+      const envelope = await api("POST", "/admin/charge/status/set", atStation({ id: pileID, status }));
       toast(`${pileID}号桩${STATUS_VERBS[status]}：${envelope.msg}`, "success");
     } catch (error) {
       toast(`${pileID}号桩${STATUS_VERBS[status]}失败：${error.message}`, "error");
@@ -371,8 +378,8 @@
     if (!state.piles.length) await loadPiles();
     const ids = state.piles.map((pile) => pile.charging_station_id);
     const [queues, waiting] = await Promise.all([
-      Promise.all(ids.map((id) => api("GET", "/admin/charge/queue", { id }).then((envelope) => [id, envelope.data]))),
-      api("GET", "/admin/charge/waiting"),
+      Promise.all(ids.map((id) => api("GET", "/admin/charge/queue", atStation({ id })).then((envelope) => [id, envelope.data]))),
+      api("GET", "/admin/charge/waiting", atStation()),
     ]);
     state.queues = new Map(queues);
     state.waiting = waiting.data;
@@ -423,10 +430,10 @@
   // ---------------------------------------------------------------- reports
 
   function reportParams() {
-    return {
+    return atStation({
       granularity: $("report-granularity").value, pile_id: $("report-pile").value,
       from: $("report-from").value, to: $("report-to").value,
-    };
+    });
   }
 
   async function loadReports() {
@@ -509,7 +516,7 @@
   // ---------------------------------------------------------------- detail records
 
   function billParams() {
-    return { pile_id: $("bill-pile").value, driver: $("bill-driver").value.trim(), from: $("bill-from").value, to: $("bill-to").value };
+    return atStation({ pile_id: $("bill-pile").value, driver: $("bill-driver").value.trim(), from: $("bill-from").value, to: $("bill-to").value });
   }
 
   async function loadBills() {
@@ -527,7 +534,7 @@
   // ---------------------------------------------------------------- command log
 
   async function loadCommands() {
-    const { data } = await api("GET", "/admin/commands", { limit: 50 });
+    const { data } = await api("GET", "/admin/commands", atStation({ limit: 50 }));
     const table = $("command-table");
     fill(table.tBodies[0], data.map((c) => row(table, [
       [c.command_id, "num"], `${c.pile_id}号桩`,
@@ -535,6 +542,55 @@
       [`${COMMAND_STATES[c.state] || c.state}${c.acked_at ? "，已确认" : ""}${c.error ? ` (${c.error})` : ""}`, `outcome-${c.state}`],
       formatTime(c.requested_at), [c.latency_ms === null ? "—" : fixed(c.latency_ms, 1), "num"], c.owner_instance, c.requester_instance,
     ])));
+  }
+
+  // ---------------------------------------------------------------- stations: the picker and the overview of all
+
+  async function loadStations() {
+    const { data } = await api("GET", "/admin/stations");
+    state.stations = data;
+    if (data.length && !data.some((station) => station.station_id === state.station)) pickStation(data[0].station_id);
+    renderStationPicker();
+    renderStations();
+  }
+
+  function renderStationPicker() {
+    const select = $("station-select");
+    select.replaceChildren(...state.stations.map((station) =>
+      el("option", { text: `${station.station_id} · ${station.name}`, attrs: { value: station.station_id } })));
+    select.value = String(state.station);
+  }
+
+  function renderStations() {
+    const table = $("stations-table");
+    fill(table.tBodies[0], state.stations.map((station) => {
+      const id = station.station_id;
+      const show = el("button", { text: id === state.station ? "当前站点" : "查看", attrs: { type: "button", "aria-label": `查看${id}号站点 ${station.name}`, "data-station": id } });
+      show.disabled = id === state.station;
+      show.addEventListener("click", () => { pickStation(id); selectTab("piles", true); });
+      const tr = row(table, [
+        String(id), station.name, [station.piles, "num"], [station.piles_on, "num"], [station.piles_off, "num"],
+        [station.piles_repair, "num"], [station.piles_offline, "num"], [station.piles_connected, "num"], [station.cars_waiting, "num"],
+        [station.cars_queued, "num"], [station.cars_charging, "num"], [station.sessions_today, "num"],
+        [fixed(station.energy_kwh_today, 3), "num"], [fixed(station.revenue_today, 2), "num"], show,
+      ]);
+      tr.setAttribute("data-station", id);
+      if (id === state.station) tr.classList.add("current");
+      return tr;
+    }));
+  }
+
+  /// Every station-scoped tab follows the station picked; the pile filters of another station no longer apply.
+  function pickStation(id) {
+    if (id === state.station) return;
+    state.station = id;
+    sessionStorage.setItem(STATION_KEY, String(id));
+    state.piles = [];
+    state.queues = new Map();
+    for (const select of document.querySelectorAll(".pile-select")) select.value = "";
+    renderStationPicker();
+    renderStations();
+    for (const name of ["clock", "piles", "queues", "commands", "reports", "bills"]) load(name);
   }
 
   // ---------------------------------------------------------------- CSV
@@ -572,7 +628,7 @@
 
   // ---------------------------------------------------------------- tabs
 
-  const TABS = ["piles", "queues", "reports", "bills", "commands"];
+  const TABS = ["piles", "queues", "reports", "bills", "commands", "stations"];
 
   function selectTab(name, focus) {
     for (const tab of TABS) {
@@ -612,6 +668,7 @@
     $("report-csv").addEventListener("click", reportCSV);
     $("bill-filter").addEventListener("submit", (event) => { event.preventDefault(); load("bills"); });
     $("bill-csv").addEventListener("click", billCSV);
+    $("station-select").addEventListener("change", (event) => pickStation(Number(event.target.value)));
     setInterval(tick, 1000);
     const saved = sessionStorage.getItem(TOKEN_KEY);
     if (saved) start(saved);
