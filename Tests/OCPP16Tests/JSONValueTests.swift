@@ -86,3 +86,31 @@ import OCPP16
         }
     }
 }
+
+/// Outbound payloads are encoded straight into a value (`JSONValue(encoding:)`), not through JSON text.
+@Suite struct JSONValueEncodingTests {
+    private struct Sample: Encodable {
+        struct Period: Encodable { var startPeriod: Int; var limit: Double }
+        var count: Int
+        var amount: Decimal
+        var at: Date
+        var periods: [Period]
+        var note: String?
+        var raw: JSONValue
+    }
+
+    @Test func encodesScalarsDatesNestedValuesAndSkipsNil() throws {
+        let sample = Sample(count: 3, amount: Decimal(string: "0.1")!, at: Date(timeIntervalSince1970: 1_735_689_600.25),
+                            periods: [.init(startPeriod: 0, limit: 7.5), .init(startPeriod: 60, limit: 22)], note: nil, raw: ["a": [1, nil]])
+        let value = try JSONValue(encoding: sample)
+        #expect(value == ["count": 3, "amount": .number("0.1"), "at": "2025-01-01T00:00:00.250Z",
+                          "periods": [["startPeriod": 0, "limit": .number("7.5")], ["startPeriod": 60, "limit": 22]], "raw": ["a": [1, nil]]])
+        #expect(value.jsonText == #"{"amount":0.1,"at":"2025-01-01T00:00:00.250Z","count":3,"periods":[{"limit":7.5,"startPeriod":0},{"limit":22,"startPeriod":60}],"raw":{"a":[1,null]}}"#)
+    }
+
+    @Test func refusesWhatJSONCannotCarry() {
+        struct Limit: Encodable { var limit: Double }
+        #expect(throws: EncodingError.self) { try JSONValue(encoding: Limit(limit: .nan)) }
+        #expect(throws: EncodingError.self) { try JSONValue(encoding: Limit(limit: .infinity)) }
+    }
+}

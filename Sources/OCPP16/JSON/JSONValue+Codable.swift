@@ -1,16 +1,10 @@
 import Foundation
 
 extension JSONValue {
-    /// The JSON value of an `Encodable` payload, dates written as OCPP timestamps (UTC, milliseconds, `Z`).
+    /// The JSON value of an `Encodable` payload, dates written as OCPP timestamps (UTC, milliseconds, `Z`)
+    /// (`JSONValueEncoder`).
     public init(encoding value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(OCPPDateTime.format(date))
-        }
-        let data = try encoder.encode(value)
-        self = try JSONParser.parse(String(decoding: data, as: UTF8.self))
+        self = try JSONValueEncoder.encode(value)
     }
 
     /// Decodes this value as `T`, dates read as RFC 3339 `date-time` (`JSONValueDecoder`).
