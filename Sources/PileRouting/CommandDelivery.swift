@@ -209,7 +209,9 @@ public final class CommandDelivery: Sendable {
         }
     }
 
-    /// Records the outcome and, once written, the pile's new status, then wakes the requester.
+    /// Records the outcome and, once written, the pile's new status, then wakes the requester: after the
+    /// station's engine has taken a new status in, so that an admin's answer means the schedule follows it
+    /// (a manual station clock advanced right after must not find the status still on its way).
     private func finish(_ command: PendingCommand, state: String, error: String?, answer: String?) async throws {
         let change = try await pool.withTransaction { connection -> PileStateChange? in
             let updated = try await connection.execute("""
@@ -220,9 +222,15 @@ public final class CommandDelivery: Sendable {
             if updated == 1, state == "written", let status = command.status {
                 change = try await PileStateStore.commandWritten(pileID: command.pileID, epoch: command.epoch, status: status, on: connection)
             }
-            if let requester = command.requester { try await notify(requester, .result(id: command.id), on: connection) }
+            if change?.engineMustHear != true, let requester = command.requester {
+                try await notify(requester, .result(id: command.id), on: connection)
+            }
             return change
         }
-        if let change { await statusWritten(change) }
+        guard let change else { return }
+        await statusWritten(change)
+        if change.engineMustHear, let requester = command.requester {
+            try await pool.withConnection { try await notify(requester, .result(id: command.id), on: $0) }
+        }
     }
 }
