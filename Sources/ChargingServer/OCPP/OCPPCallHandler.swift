@@ -91,12 +91,33 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, DataTransferResponse(status: known ? .unknownMessageId : .unknownVendorId))
 
         case .diagnosticsStatusNotification(let notification):
-            try await store.recordDiagnosticsStatus(notification.status.rawValue, pileID: pileID, epoch: epoch)
+            try await store.recordStatusReport(.diagnostics, status: notification.status.rawValue, requestID: nil, pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, DiagnosticsStatusNotificationResponse())
 
         case .firmwareStatusNotification(let notification):
-            try await store.recordFirmwareStatus(notification.status.rawValue, pileID: pileID, epoch: epoch)
+            try await store.recordStatusReport(.firmware, status: notification.status.rawValue, requestID: nil, pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, FirmwareStatusNotificationResponse())
+
+        case .signedFirmwareStatusNotification(let notification):
+            try await store.recordStatusReport(.signedFirmware, status: notification.status.rawValue, requestID: notification.requestId,
+                                               pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, SignedFirmwareStatusNotificationResponse())
+
+        case .logStatusNotification(let notification):
+            try await store.recordStatusReport(.log, status: notification.status.rawValue, requestID: notification.requestId,
+                                               pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, LogStatusNotificationResponse())
+
+        case .securityEventNotification(let event):
+            try await store.recordSecurityEvent(type: event.type, chargerTimestamp: event.timestamp, techInfo: event.techInfo,
+                                                pileID: pileID, epoch: epoch)
+            logger.notice("charger security event", metadata: ["pile": "\(pileID)", "type": "\(event.type)"])
+            return try OCPPOutbound.callResult(id: id, SecurityEventNotificationResponse())
+
+        case .signCertificate(let request):
+            // No CA to sign with yet (security profile 3): the request is kept and refused.
+            try await store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue, pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
         }
     }
 

@@ -348,9 +348,16 @@ public struct OCPPChargePointMachine: Sendable {
             }
 
         case .authorize, .bootNotification, .diagnosticsStatusNotification, .firmwareStatusNotification, .heartbeat,
-             .meterValues, .startTransaction, .statusNotification, .stopTransaction:
+             .meterValues, .startTransaction, .statusNotification, .stopTransaction, .logStatusNotification,
+             .securityEventNotification, .signCertificate, .signedFirmwareStatusNotification:
             // Refused before: not sent by a central system.
             return []
+
+        case .cancelReservation, .clearChargingProfile, .getCompositeSchedule, .getDiagnostics, .getLocalListVersion,
+             .reserveNow, .sendLocalList, .setChargingProfile, .updateFirmware, .certificateSigned, .deleteCertificate,
+             .extendedTriggerMessage, .getInstalledCertificateIds, .getLog, .installCertificate, .signedUpdateFirmware:
+            // This simulated charger has the Core and Remote Trigger profiles only.
+            return [.send(OCPPOutbound.callError(id: id, code: .notSupported, description: "\(action.rawValue) is not supported"))]
         }
     }
 
