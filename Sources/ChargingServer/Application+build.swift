@@ -68,6 +68,8 @@ public func buildApplication(
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
+    let operations = OCPPOperationStore(pool: pool)
+    OCPPOperationsController(store: operations, tokens: tokens).addRoutes(to: router)
     let bills = BillStore(pool: pool)
     DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)
@@ -101,6 +103,8 @@ public func buildApplication(
                             pileStates: PileStates(store: PileStateStore(pool: controlPool, instance: instance), stations: stations), hub: hub, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, interval: configuration.tickInterval, logger: logger),
+            OCPPOperationsService(store: operations, delivery: delivery, interval: configuration.ocppOperationInterval,
+                                  callTimeout: configuration.ocppCallTimeout, logger: logger),
             SessionMaintenanceService(tokens: tokens, authStore: authStore, registry: socketTokens,
                                       tokenCheckInterval: configuration.tokenCheckInterval, purgeInterval: configuration.tokenPurgeInterval,
                                       counterRetention: max(configuration.loginDefence.window, configuration.loginDefence.lockout,

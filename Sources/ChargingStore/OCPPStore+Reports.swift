@@ -12,11 +12,18 @@ extension OCPPStore {
     }
 
     /// Stores a FirmwareStatusNotification, DiagnosticsStatusNotification, LogStatusNotification or
-    /// SignedFirmwareStatusNotification in the pile's history and as its latest of that kind. False when
-    /// the socket's epoch is no longer the pile's (nothing is written).
+    /// SignedFirmwareStatusNotification in the pile's history and as its latest of that kind, and moves the
+    /// pile's running firmware or diagnostics operation to `operationState` (nil: it keeps its state). False
+    /// when the socket's epoch is no longer the pile's (nothing is written).
     @discardableResult
-    public func recordStatusReport(_ kind: ReportKind, status: String, requestID: Int?, pileID: Int, epoch: Int64) async throws -> Bool {
-        try await pool.query("""
+    public func recordStatusReport(_ kind: ReportKind, status: String, requestID: Int?, operationState: OCPPOperationStore.PileState? = nil,
+                                   pileID: Int, epoch: Int64) async throws -> Bool {
+        let operationKind: String? = switch kind {
+        case .firmware: OCPPOperationStore.Kind.firmware.rawValue
+        case .diagnostics: OCPPOperationStore.Kind.diagnostics.rawValue
+        case .log, .signedFirmware: nil
+        }
+        return try await pool.query("""
             WITH pile AS (
                 UPDATE piles SET
                     firmware_status = CASE WHEN \(kind.rawValue) IN ('firmware', 'signed_firmware') THEN \(status) ELSE firmware_status END,
@@ -31,6 +38,12 @@ extension OCPPStore {
                     log_request_id = CASE WHEN \(kind.rawValue) = 'log' THEN \(requestID)::integer ELSE log_request_id END
                 WHERE id = \(pileID) AND owner_epoch = \(epoch)
                 RETURNING id
+            ), operation AS (
+                UPDATE ocpp_operation_piles o
+                SET status = \(status), status_at = now(), state = coalesce(\(operationState?.rawValue)::text, o.state),
+                    state_since = CASE WHEN coalesce(\(operationState?.rawValue)::text, o.state) <> o.state THEN now() ELSE o.state_since END
+                FROM pile, ocpp_operations k
+                WHERE o.pile_id = pile.id AND o.state = 'running' AND k.id = o.operation_id AND k.kind = \(operationKind)::text
             )
             INSERT INTO ocpp_status_reports (pile_id, kind, status, request_id)
             SELECT id, \(kind.rawValue), \(status), \(requestID)::integer FROM pile

@@ -91,11 +91,13 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, DataTransferResponse(status: known ? .unknownMessageId : .unknownVendorId))
 
         case .diagnosticsStatusNotification(let notification):
-            try await store.recordStatusReport(.diagnostics, status: notification.status.rawValue, requestID: nil, pileID: pileID, epoch: epoch)
+            try await store.recordStatusReport(.diagnostics, status: notification.status.rawValue, requestID: nil,
+                                               operationState: Self.operationState(notification.status), pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, DiagnosticsStatusNotificationResponse())
 
         case .firmwareStatusNotification(let notification):
-            try await store.recordStatusReport(.firmware, status: notification.status.rawValue, requestID: nil, pileID: pileID, epoch: epoch)
+            try await store.recordStatusReport(.firmware, status: notification.status.rawValue, requestID: nil,
+                                               operationState: Self.operationState(notification.status), pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, FirmwareStatusNotificationResponse())
 
         case .signedFirmwareStatusNotification(let notification):
@@ -118,6 +120,26 @@ struct OCPPCallHandler {
             // No CA to sign with yet (security profile 3): the request is kept and refused.
             try await store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue, pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
+        }
+    }
+
+    /// Where a firmware update stands after the charger's report; Idle (nothing under way, e.g. answering a
+    /// TriggerMessage) changes nothing.
+    static func operationState(_ status: FirmwareStatus) -> OCPPOperationStore.PileState? {
+        switch status {
+        case .installed: .done
+        case .downloadFailed, .installationFailed: .failed
+        case .downloading, .downloaded, .installing: .running
+        case .idle: nil
+        }
+    }
+
+    static func operationState(_ status: DiagnosticsStatus) -> OCPPOperationStore.PileState? {
+        switch status {
+        case .uploaded: .done
+        case .uploadFailed: .failed
+        case .uploading: .running
+        case .idle: nil
         }
     }
 

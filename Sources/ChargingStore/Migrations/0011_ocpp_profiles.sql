@@ -54,3 +54,49 @@ SELECT id AS pile_id, protocol, ocpp_id, boot_vendor, boot_model, boot_serial, b
        connector_status, connector_error, connector_info, connector_reported_at, diagnostics_status, firmware_status,
        firmware_request_id, firmware_reported_at, diagnostics_reported_at, log_status, log_request_id
 FROM piles;
+
+-- Firmware updates (UpdateFirmware) and diagnostics uploads (GetDiagnostics) as operations over many
+-- chargers (`chargepile firmware update`, `POST /admin/firmware/update`, …). Every instance's
+-- OCPPOperationsService sends the call to at most max_concurrent of an operation's piles at a time
+-- (a pile is busy from when it is sent the call until it reports the end), follows each pile through
+-- its Firmware/DiagnosticsStatusNotifications, and asks a pile silent for status_timeout_seconds for
+-- its status (TriggerMessage).
+CREATE TABLE ocpp_operations (
+    id                     bigserial PRIMARY KEY,
+    kind                   text NOT NULL CHECK (kind IN ('firmware', 'diagnostics')),
+    location               text NOT NULL CHECK (length(location) BETWEEN 1 AND 512),
+    -- Firmware: UpdateFirmware.retrieveDate (null: when sent).
+    retrieve_at            timestamptz,
+    retries                integer CHECK (retries >= 0),
+    retry_interval         integer CHECK (retry_interval >= 0),
+    max_concurrent         integer NOT NULL CHECK (max_concurrent > 0),
+    status_timeout_seconds integer NOT NULL CHECK (status_timeout_seconds > 0),
+    created_at             timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per pile of an operation. state: waiting (not sent yet), sending (being sent), running
+-- (the charger took the call), done (Installed / Uploaded, or no diagnostics to upload), failed
+-- (refused, no answer, DownloadFailed, InstallationFailed, UploadFailed).
+CREATE TABLE ocpp_operation_piles (
+    operation_id bigint NOT NULL REFERENCES ocpp_operations (id),
+    pile_id      integer NOT NULL REFERENCES piles (id),
+    state        text NOT NULL DEFAULT 'waiting' CHECK (state IN ('waiting', 'sending', 'running', 'done', 'failed')),
+    state_since  timestamptz NOT NULL DEFAULT now(),
+    sent_at      timestamptz,
+    -- The charger's answer to the call (GetDiagnostics: the fileName), or why it failed.
+    answer       jsonb,
+    error        text,
+    -- The charger's latest Firmware/DiagnosticsStatusNotification while the operation ran.
+    status       text,
+    status_at    timestamptz,
+    triggered_at timestamptz,
+    PRIMARY KEY (operation_id, pile_id)
+);
+CREATE INDEX ocpp_operation_piles_open ON ocpp_operation_piles (pile_id) WHERE state IN ('waiting', 'sending', 'running');
+
+-- Per pile: what it was sent, its status and since when.
+CREATE VIEW ocpp_operation_progress AS
+SELECT o.id AS operation_id, o.kind, o.location, o.max_concurrent, p.pile_id, piles.ocpp_id, p.state, p.state_since,
+       p.sent_at, p.status, p.status_at, p.triggered_at, p.answer, p.error
+FROM ocpp_operations o JOIN ocpp_operation_piles p ON p.operation_id = o.id JOIN piles ON piles.id = p.pile_id
+ORDER BY o.id DESC, p.pile_id;
