@@ -25,6 +25,9 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
      on B to a charger on A, each checked by mobilityhouse's own schemas and answered back; bad
      operator calls refused; the charger's SecurityEventNotification, LogStatusNotification,
      SignedFirmwareStatusNotification, SignCertificate acknowledged, stored, the events visible
+  r  a firmware rollout over two chargers, one at a time (POST /admin/firmware/update on B): UpdateFirmware,
+     Downloading … Installed followed per pile, a silent charger asked with TriggerMessage, the second
+     charger's InstallationFailed; the rollout in GET /admin/ocpp/operations and ocpp_operation_progress
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
@@ -1203,8 +1206,52 @@ async def scenario_p(ctx):
     await charger.close()
 
 
+async def scenario_r(ctx):
+    """A firmware rollout over two chargers, one at a time, through their statuses."""
+    sc = "r"
+    first = await ProfilesCharger.open(ctx.urls[0], "3", ctx.pile_password)
+    second = await ProfilesCharger.open(ctx.urls[1], "4", ctx.pile_password)
+    ctx.chargers += [first, second]
+    for charger in (first, second):
+        boot = await charger.boot()
+        R.require(sc, f"charger {charger.id} BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+    created = await ctx.b.ok("POST", "/admin/firmware/update", token=ctx.token, piles="3,4", location="https://fw.example/cp-2.0.bin",
+                             max_concurrent="1", status_timeout="2")
+    operation = created["data"]["operation_id"]
+    R.check(sc, "the rollout covers piles 3 and 4", created["data"]["piles"] == [3, 4], f"{created}")
+
+    async def states():
+        answer = await ctx.b.ok("GET", "/admin/ocpp/operations", token=ctx.token, id=str(operation))
+        return [(row["pile_id"], row["state"], row["status"]) for row in answer["data"]]
+
+    update = await first.expect("UpdateFirmware")
+    R.require(sc, "charger 3 gets UpdateFirmware with the location", update and update.get("location") == "https://fw.example/cp-2.0.bin",
+              f"{update}")
+    ok, seen = await poll(states, lambda value: value == [(3, "running", None), (4, "waiting", None)])
+    R.check(sc, "one charger at a time: 3 running, 4 waiting", ok, f"{seen}")
+    for status in ("Downloading", "Downloaded", "Installing"):
+        await first.call(call.FirmwareStatusNotification(status=status), suppress=False)
+        ok, seen = await poll(states, lambda value, status=status: value[:1] == [(3, "running", status)])
+        R.check(sc, f"FirmwareStatusNotification {status} → pile 3 running, status {status}", ok, f"{seen}")
+    R.check(sc, "charger 4 is sent nothing while 3 installs", all(action != "UpdateFirmware" for action, _ in second.drain()))
+    trigger = await first.expect("TriggerMessage")
+    R.check(sc, "charger 3, silent for the status timeout, is asked for its FirmwareStatusNotification",
+            trigger is not None and trigger.get("requestedMessage") == "FirmwareStatusNotification", f"{trigger}")
+    await first.call(call.FirmwareStatusNotification(status="Installed"), suppress=False)
+    update = await second.expect("UpdateFirmware")
+    R.check(sc, "after 3 Installed, charger 4 gets UpdateFirmware", update is not None, f"{update}")
+    await second.call(call.FirmwareStatusNotification(status="Downloading"), suppress=False)
+    await second.call(call.FirmwareStatusNotification(status="InstallationFailed"), suppress=False)
+    ok, seen = await poll(states, lambda value: value == [(3, "done", "Installed"), (4, "failed", "InstallationFailed")])
+    R.check(sc, "the rollout ends: 3 done (Installed), 4 failed (InstallationFailed)", ok, f"{seen}")
+    view = ctx.psql(f"SELECT string_agg(pile_id || ':' || state || ':' || status, ',' ORDER BY pile_id) FROM ocpp_operation_progress "
+                    f"WHERE operation_id = {int(operation)}")
+    R.check(sc, "psql: ocpp_operation_progress shows the same", view == "3:done:Installed,4:failed:InstallationFailed", view)
+    await ctx.close_all()
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
-             "g": scenario_g, "p": scenario_p, "d": scenario_d}
+             "g": scenario_g, "p": scenario_p, "r": scenario_r, "d": scenario_d}
 
 
 async def main():
