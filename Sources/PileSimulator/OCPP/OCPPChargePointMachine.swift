@@ -353,10 +353,25 @@ public struct OCPPChargePointMachine: Sendable {
             // Refused before: not sent by a central system.
             return []
 
-        case .cancelReservation, .clearChargingProfile, .getCompositeSchedule, .getDiagnostics, .getLocalListVersion,
-             .reserveNow, .sendLocalList, .setChargingProfile, .updateFirmware, .certificateSigned, .deleteCertificate,
+        case .updateFirmware:
+            // The simulated download and installation take no time: each status follows the one before.
+            _ = try payload.decode(UpdateFirmwareRequest.self)
+            return [try reply(UpdateFirmwareResponse())]
+                + [FirmwareStatus.downloading, .downloaded, .installing, .installed].flatMap { status in
+                    enqueue(FirmwareStatusNotificationRequest(status: status), now: now)
+                }
+
+        case .getDiagnostics:
+            _ = try payload.decode(GetDiagnosticsRequest.self)
+            return [try reply(GetDiagnosticsResponse(fileName: "diagnostics-\(configuration.chargePointID).log"))]
+                + [DiagnosticsStatus.uploading, .uploaded].flatMap { status in
+                    enqueue(DiagnosticsStatusNotificationRequest(status: status), now: now)
+                }
+
+        case .cancelReservation, .clearChargingProfile, .getCompositeSchedule, .getLocalListVersion,
+             .reserveNow, .sendLocalList, .setChargingProfile, .certificateSigned, .deleteCertificate,
              .extendedTriggerMessage, .getInstalledCertificateIds, .getLog, .installCertificate, .signedUpdateFirmware:
-            // This simulated charger has the Core and Remote Trigger profiles only.
+            // This simulated charger has the Core, Firmware Management and Remote Trigger profiles.
             return [.send(OCPPOutbound.callError(id: id, code: .notSupported, description: "\(action.rawValue) is not supported"))]
         }
     }
