@@ -100,3 +100,9 @@ SELECT o.id AS operation_id, o.kind, o.location, o.max_concurrent, p.pile_id, pi
        p.sent_at, p.status, p.status_at, p.triggered_at, p.answer, p.error
 FROM ocpp_operations o JOIN ocpp_operation_piles p ON p.operation_id = o.id JOIN piles ON piles.id = p.pile_id
 ORDER BY o.id DESC, p.pile_id;
+
+-- Consoles show operations and security events live (topic `ocpp`, see 0004_console_events.sql).
+CREATE TRIGGER ocpp_operation_piles_console AFTER INSERT OR UPDATE ON ocpp_operation_piles
+    FOR EACH ROW EXECUTE FUNCTION notify_console('ocpp');
+CREATE TRIGGER ocpp_security_events_console AFTER INSERT ON ocpp_security_events
+    FOR EACH ROW EXECUTE FUNCTION notify_console('ocpp');
