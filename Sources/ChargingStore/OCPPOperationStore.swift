@@ -149,12 +149,17 @@ public struct OCPPOperationStore: Sendable {
     }
 
     /// What became of sending a pile its call: `running`, `done` (nothing to do), `failed`, or `waiting` again (offline).
+    /// A charger's status report that came before (`recordStatusReport`) has moved the pile on already: its state stays.
     public func sent(operationID: Int64, pileID: Int, state: PileState, answer: String?, error: String?) async throws {
         try await pool.execute("""
             UPDATE ocpp_operation_piles
-            SET state = \(state.rawValue), state_since = now(), answer = \(answer)::jsonb, error = \(error),
-                sent_at = CASE WHEN \(state.rawValue) IN ('running', 'done') THEN now() ELSE sent_at END
-            WHERE operation_id = \(operationID) AND pile_id = \(pileID) AND state = 'sending'
+            SET state = CASE WHEN state = 'sending' THEN \(state.rawValue) ELSE state END,
+                state_since = CASE WHEN state = 'sending' THEN now() ELSE state_since END,
+                error = CASE WHEN state = 'sending' THEN \(error) ELSE error END,
+                answer = \(answer)::jsonb,
+                sent_at = CASE WHEN \(state.rawValue) IN ('running', 'done') THEN coalesce(sent_at, now()) ELSE sent_at END
+            WHERE operation_id = \(operationID) AND pile_id = \(pileID)
+              AND (state = 'sending' OR (state IN ('running', 'done', 'failed') AND answer IS NULL AND \(state.rawValue) <> 'waiting'))
             """)
     }
 

@@ -41,9 +41,11 @@ extension OCPPStore {
             ), operation AS (
                 UPDATE ocpp_operation_piles o
                 SET status = \(status), status_at = now(), state = coalesce(\(operationState?.rawValue)::text, o.state),
-                    state_since = CASE WHEN coalesce(\(operationState?.rawValue)::text, o.state) <> o.state THEN now() ELSE o.state_since END
+                    state_since = CASE WHEN coalesce(\(operationState?.rawValue)::text, o.state) <> o.state THEN now() ELSE o.state_since END,
+                    sent_at = coalesce(o.sent_at, now())
                 FROM pile, ocpp_operations k
-                WHERE o.pile_id = pile.id AND o.state = 'running' AND k.id = o.operation_id AND k.kind = \(operationKind)::text
+                -- A report may come before the charger's answer to the call is recorded (`sending`): it is running then.
+                WHERE o.pile_id = pile.id AND o.state IN ('sending', 'running') AND k.id = o.operation_id AND k.kind = \(operationKind)::text
             )
             INSERT INTO ocpp_status_reports (pile_id, kind, status, request_id)
             SELECT id, \(kind.rawValue), \(status), \(requestID)::integer FROM pile

@@ -86,12 +86,17 @@ struct OCPPOperationsTests {
             let call3 = try await second.expectCall()
             #expect(call2.action == "GetDiagnostics" && call3.action == "GetDiagnostics")
             #expect(call2.payload["location"] as? String == "ftp://diag.example/upload")
+            // Pile 2 reports before its answer is in: the report counts, the answer does not undo it.
+            _ = try await first.call("DiagnosticsStatusNotification", #"{"status":"Uploading"}"#)
             try await first.reply(call2.id, #"{"fileName":"cp2.zip"}"#)
             try await second.reply(call3.id, "{}")
             try await eventually("pile 2 uploads, pile 3 had nothing") {
-                try await Self.states(api, admin, operation: operation) == ["2:running:-", "3:done:-"]
+                try await Self.states(api, admin, operation: operation) == ["2:running:Uploading", "3:done:-"]
             }
-            _ = try await first.call("DiagnosticsStatusNotification", #"{"status":"Uploading"}"#)
+            let answer: String = try await api.pool.query("""
+                SELECT answer->>'fileName' AS f FROM ocpp_operation_piles WHERE operation_id = \(operation) AND pile_id = 2
+                """).first!.decode("f")
+            #expect(answer == "cp2.zip")
             _ = try await first.call("DiagnosticsStatusNotification", #"{"status":"Uploaded"}"#)
             #expect(try await Self.states(api, admin, operation: operation) == ["2:done:Uploaded", "3:done:-"])
             let latest = try await api.call(.get, "/admin/ocpp/operations", query: ["token": admin, "kind": "diagnostics"])
