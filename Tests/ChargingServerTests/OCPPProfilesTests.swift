@@ -70,7 +70,10 @@ struct OCPPProfilesTests {
             }
             let call = try await charger.expectCall()
             try await charger.reply(call.id, #"{"status":"Maybe"}"#)
-            #expect(try await badAnswer.value.code == -1)
+            let refused = try await badAnswer.value
+            #expect(refused.code == -1 && refused.msg == "充电桩返回错误")
+            #expect((refused.data as? [String: Any])?["invalidAnswer"] as? String
+                == #"status: "Maybe" is not one of Accepted, Faulted, Occupied, Rejected, Unavailable"#)
         }
     }
 
