@@ -113,8 +113,9 @@ public struct OCPPOperationStore: Sendable {
     /// Takes the next piles of an operation to send it to: connected ones, as many as its limit leaves free
     /// (sending and running piles count), none busy with another operation of the same kind. A pile left
     /// `sending` for two minutes (its instance died while sending) is sent again. The operation's row lock
-    /// makes instances take turns, so the limit holds across them.
-    public func claim(operationID: Int64) async throws -> [Assignment] {
+    /// makes instances take turns, so the limit holds across them. At most `atMost` at once: each send holds
+    /// a command row and its wait, and thousands at once would queue on the database pool.
+    public func claim(operationID: Int64, atMost: Int) async throws -> [Assignment] {
         try await pool.withTransaction { connection in
             guard let operation = try await connection.query("""
                 SELECT kind, location, retrieve_at, retries, retry_interval, max_concurrent FROM ocpp_operations
@@ -126,9 +127,9 @@ public struct OCPPOperationStore: Sendable {
                 WHERE operation_id = \(operationID) AND state = 'sending' AND state_since < now() - interval '2 minutes'
                 """)
             let kind = Kind(rawValue: try operation.decode("kind")) ?? .firmware
-            let free = try operation.decode("max_concurrent", as: Int.self) - (try await connection.query("""
+            let free = min(atMost, try operation.decode("max_concurrent", as: Int.self) - (try await connection.query("""
                 SELECT count(*)::integer AS busy FROM ocpp_operation_piles WHERE operation_id = \(operationID) AND state IN ('sending', 'running')
-                """).first!.decode("busy", as: Int.self))
+                """).first!.decode("busy", as: Int.self)))
             guard free > 0 else { return [] }
             let pileIDs: [Int] = try await connection.query("""
                 UPDATE ocpp_operation_piles o SET state = 'sending', state_since = now()
@@ -166,12 +167,16 @@ public struct OCPPOperationStore: Sendable {
     /// Running piles whose status has not come for their operation's timeout (counted from the later of
     /// their last report, the call, and the firmware's retrieve time), and not asked lately: marked asked
     /// now (one instance asks), to be sent a TriggerMessage.
-    public func silentPiles() async throws -> [(pileID: Int, kind: Kind)] {
+    public func silentPiles(atMost: Int) async throws -> [(pileID: Int, kind: Kind)] {
         try await pool.query("""
             UPDATE ocpp_operation_piles o SET triggered_at = now()
             FROM ocpp_operations k
-            WHERE k.id = o.operation_id AND o.state = 'running'
-              AND greatest(o.status_at, o.sent_at, k.retrieve_at, o.triggered_at) < now() - make_interval(secs => k.status_timeout_seconds)
+            WHERE k.id = o.operation_id AND (o.operation_id, o.pile_id) IN (
+                SELECT s.operation_id, s.pile_id FROM ocpp_operation_piles s JOIN ocpp_operations j ON j.id = s.operation_id
+                WHERE s.state = 'running'
+                  AND greatest(s.status_at, s.sent_at, j.retrieve_at, s.triggered_at) < now() - make_interval(secs => j.status_timeout_seconds)
+                ORDER BY s.operation_id, s.pile_id LIMIT \(atMost)
+                FOR UPDATE OF s SKIP LOCKED)
             RETURNING o.pile_id, k.kind
             """).map { (try $0.decode("pile_id"), Kind(rawValue: try $0.decode("kind")) ?? .firmware) }
     }

@@ -29,16 +29,19 @@ struct OCPPOperationsService: Service {
         }
     }
 
+    /// Calls one instance sends per step, over all operations; the next step sends the next ones.
+    static let sendsPerStep = 50
+
     private func step() async throws {
         var assignments: [OCPPOperationStore.Assignment] = []
-        for operationID in try await store.operationsWaiting() {
-            assignments += try await store.claim(operationID: operationID)
+        for operationID in try await store.operationsWaiting() where assignments.count < Self.sendsPerStep {
+            assignments += try await store.claim(operationID: operationID, atMost: Self.sendsPerStep - assignments.count)
         }
         await withTaskGroup(of: Void.self) { group in
             for assignment in assignments {
                 group.addTask { await send(assignment) }
             }
-            for (pileID, kind) in (try? await store.silentPiles()) ?? [] {
+            for (pileID, kind) in (try? await store.silentPiles(atMost: Self.sendsPerStep)) ?? [] {
                 group.addTask { await askForStatus(pileID: pileID, kind: kind) }
             }
         }
