@@ -105,6 +105,8 @@ public func buildApplication(
             StationTicker(stations: stations, interval: configuration.tickInterval, logger: logger),
             OCPPOperationsService(store: operations, delivery: delivery, interval: configuration.ocppOperationInterval,
                                   callTimeout: configuration.ocppCallTimeout, logger: logger),
+            LocalListService(store: LocalListStore(pool: pool), delivery: delivery, interval: configuration.ocppOperationInterval,
+                             callTimeout: configuration.ocppCallTimeout, logger: logger, enabled: configuration.ocppLocalListSync),
             SessionMaintenanceService(tokens: tokens, authStore: authStore, registry: socketTokens,
                                       tokenCheckInterval: configuration.tokenCheckInterval, purgeInterval: configuration.tokenPurgeInterval,
                                       counterRetention: max(configuration.loginDefence.window, configuration.loginDefence.lockout,

@@ -106,3 +106,44 @@ CREATE TRIGGER ocpp_operation_piles_console AFTER INSERT OR UPDATE ON ocpp_opera
     FOR EACH ROW EXECUTE FUNCTION notify_console('ocpp');
 CREATE TRIGGER ocpp_security_events_console AFTER INSERT ON ocpp_security_events
     FOR EACH ROW EXECUTE FUNCTION notify_console('ocpp');
+
+-- Local authorization lists (Local Auth List Management), kept equal to the idTags that may charge
+-- (LocalListService, `serve --ocpp-local-list-sync`). Every change of a tag takes a new revision, so a
+-- charger's list is behind when a tag's revision is above the one it was last sent.
+CREATE SEQUENCE id_tag_revisions;
+ALTER TABLE id_tags ADD COLUMN revision bigint NOT NULL DEFAULT nextval('id_tag_revisions');
+CREATE FUNCTION id_tags_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.revision := nextval('id_tag_revisions');
+    RETURN NEW;
+END $$;
+CREATE TRIGGER id_tags_revision BEFORE UPDATE ON id_tags FOR EACH ROW
+    WHEN ((OLD.driver_id, OLD.parent_id_tag, OLD.expires_at, OLD.blocked) IS DISTINCT FROM
+          (NEW.driver_id, NEW.parent_id_tag, NEW.expires_at, NEW.blocked))
+    EXECUTE FUNCTION id_tags_revision();
+CREATE INDEX id_tags_revision ON id_tags (revision);
+
+-- Per pile: what its configuration said (read once per connection: checked_epoch), the list version it
+-- holds as we last sent it, up to which tag revision and expiry time that list is current (synced_revision
+-- NULL: a full list is due), and how the last sync went.
+CREATE TABLE ocpp_local_lists (
+    pile_id          integer PRIMARY KEY REFERENCES piles (id),
+    checked_epoch    bigint,
+    supported        boolean,
+    enabled          boolean,
+    max_length       integer,
+    send_max_length  integer,
+    list_version     integer NOT NULL DEFAULT 0,
+    synced_revision  bigint,
+    synced_expiry_at timestamptz,
+    tag_count        integer,
+    synced_at        timestamptz,
+    failure          text,
+    syncing_until    timestamptz
+);
+
+CREATE VIEW ocpp_local_list_status AS
+SELECT l.pile_id, p.ocpp_id, l.supported, l.enabled, l.max_length, l.send_max_length, l.list_version, l.tag_count,
+       l.synced_at, l.failure,
+       l.synced_revision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM id_tags t WHERE t.revision > l.synced_revision) AS current
+FROM ocpp_local_lists l JOIN piles p ON p.id = l.pile_id;
