@@ -38,7 +38,7 @@ struct OCPPLocalListTests {
         return charger
     }
 
-    @Test("a full list in chunks after boot, differential updates for a new card and a blocked one (then ClearCache), a full list again after a reconnect with another version; chargers without the profile are left alone")
+    @Test("a full list in chunks after boot, differential updates for a new card, a blocked one (then ClearCache) and an expired one, a full list again after a reconnect with another version; chargers without the profile are left alone")
     func localListSync() async throws {
         try await TestServer.run(configure: { $0.ocppLocalListSync = true; $0.ocppOperationInterval = .milliseconds(100) }) { api in
             let admin = try await api.adminToken()
@@ -75,6 +75,16 @@ struct OCPPLocalListTests {
                     SELECT 1 AS one FROM ocpp_local_list_status WHERE pile_id = 2 AND list_version = 4 AND current AND failure IS NULL
                     """).first != nil
             }
+
+            // A card that expires: accepted until then, Expired after.
+            let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
+            #expect(try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "CARD-11", "username": "bob", "expires_at": expiry]).code == 200)
+            let expiring = try await charger.expectCall()
+            #expect(expiring.payload["listVersion"] as? Int == 5 && Self.list(expiring.payload) == ["CARD-11": "Accepted"])
+            try await charger.reply(expiring.id, #"{"status":"Accepted"}"#)
+            let expired = try await charger.expectCall()
+            #expect(expired.payload["listVersion"] as? Int == 6 && Self.list(expired.payload) == ["CARD-11": "Expired"])
+            try await charger.reply(expired.id, #"{"status":"Accepted"}"#)
 
             // A reconnect (the new socket replaces the old) where the charger holds another list: a full one
             // again, after its version.
