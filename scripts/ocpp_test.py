@@ -25,6 +25,9 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
      on B to a charger on A, each checked by mobilityhouse's own schemas and answered back; bad
      operator calls refused; the charger's SecurityEventNotification, LogStatusNotification,
      SignedFirmwareStatusNotification, SignCertificate acknowledged, stored, the events visible
+  l  local list sync (the cluster runs --ocpp-local-list-sync): a charger with LocalAuthListManagement gets
+     its configuration read, a full list with a driver's idTag, a differential update with a card blocked
+     and ClearCache; the view ocpp_local_list_status
   r  a firmware rollout over two chargers, one at a time (POST /admin/firmware/update on B): UpdateFirmware,
      Downloading … Installed followed per pile, a silent charger asked with TriggerMessage, the second
      charger's InstallationFailed; the rollout in GET /admin/ocpp/operations and ocpp_operation_progress
@@ -591,6 +594,21 @@ class ProfilesCharger(Charger):
     on_install_certificate = answering(Action.install_certificate, lambda: call_result.InstallCertificate(status="Failed"))
     on_signed_update_firmware = answering(Action.signed_update_firmware,
                                           lambda: call_result.SignedUpdateFirmware(status="InvalidCertificate"))
+
+
+class LocalListCharger(Charger):
+    """A charge point with LocalAuthListManagement enabled that takes every list it is sent."""
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key=None):
+        self.inbox.put_nowait(("GetConfiguration", {"key": key}))
+        values = {"SupportedFeatureProfiles": "Core,LocalAuthListManagement", "LocalAuthListEnabled": "true",
+                  "LocalAuthListMaxLength": "100", "SendLocalListMaxLength": "20"}
+        return call_result.GetConfiguration(configuration_key=[
+            {"key": name, "readonly": name != "LocalAuthListEnabled", "value": value} for name, value in values.items()])
+
+    on_get_local_list_version = answering(Action.get_local_list_version, lambda: call_result.GetLocalListVersion(list_version=0))
+    on_send_local_list = answering(Action.send_local_list, lambda: call_result.SendLocalList(status="Accepted"))
 
 
 async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
@@ -1171,7 +1189,8 @@ async def scenario_p(ctx):
         R.check(sc, f"{action}: the charger's answer comes back as data (code 200)",
                 reply.get("code") == 200 and reply.get("data") == answer, f"{reply}")
         if action in OTHER_PROFILE_CALLS:
-            got = charger.drain()
+            # The local list sync reads every charger's configuration after boot: not part of this check.
+            got = [call for call in charger.drain() if call[0] != "GetConfiguration"]
             R.check(sc, f"{action}: the charger got the payload as sent (mobilityhouse validated it)",
                     got == [(action, payload)], f"{got}")
 
@@ -1186,7 +1205,8 @@ async def scenario_p(ctx):
         R.check(sc, f"operator {action} {json.dumps(payload)[:40]}… refused: {why}",
                 reply.get("code") == -1 and reply.get("msg") == why, f"{reply}")
     await charger.heartbeat()
-    R.check(sc, "the refused operator calls reached no charger", charger.drain() == [])
+    got = [call for call in charger.drain() if call[0] != "GetConfiguration"]
+    R.check(sc, "the refused operator calls reached no charger", got == [], f"{got}")
 
     now = ocpp_time(dt.datetime.now(dt.timezone.utc))
     await charger.call(call.SecurityEventNotification(type="TamperDetectionActivated", timestamp=now, tech_info="lid open"),
@@ -1250,8 +1270,38 @@ async def scenario_r(ctx):
     await ctx.close_all()
 
 
+async def scenario_l(ctx):
+    """The local authorization list kept in sync with the idTags."""
+    sc = "l"
+    await new_driver(ctx.a, "local-list-driver", 60)
+    driver_tag = ctx.psql("SELECT id_tag FROM drivers WHERE username = 'local-list-driver'")
+    charger = await LocalListCharger.open(ctx.urls[0], "5", ctx.pile_password)
+    ctx.chargers.append(charger)
+    boot = await charger.boot()
+    R.require(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+    read = await charger.expect("GetConfiguration")
+    R.check(sc, "after boot its local list configuration is read",
+            read is not None and set(read.get("key") or []) >= {"SupportedFeatureProfiles", "LocalAuthListEnabled"}, f"{read}")
+    R.check(sc, "then its list version", await charger.expect("GetLocalListVersion") is not None)
+    full = await charger.expect("SendLocalList")
+    tags = {entry["idTag"]: entry.get("idTagInfo", {}).get("status") for entry in (full or {}).get("localAuthorizationList", [])}
+    R.check(sc, "a full list (version 1) with the driver's idTag Accepted",
+            full is not None and full.get("updateType") == "Full" and full.get("listVersion") == 1 and tags.get(driver_tag) == "Accepted",
+            f"{full}")
+    await ctx.b.ok("POST", "/admin/idtags", token=ctx.token, id_tag="LL-CARD", username="local-list-driver", blocked="true")
+    update = await charger.expect("SendLocalList")
+    R.check(sc, "a card blocked on instance B → a differential update with it Blocked",
+            update is not None and update.get("updateType") == "Differential"
+            and update.get("localAuthorizationList") == [{"idTag": "LL-CARD", "idTagInfo": {"status": "Blocked"}}], f"{update}")
+    R.check(sc, "then ClearCache", await charger.expect("ClearCache") is not None)
+    ok, status = await poll(lambda: asyncio.to_thread(ctx.psql, "SELECT list_version || ':' || current FROM ocpp_local_list_status "
+                                                               "WHERE pile_id = 5"), lambda value: value == "2:true")
+    R.check(sc, "psql: ocpp_local_list_status says version 2, current", ok, status)
+    await ctx.close_all()
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
-             "g": scenario_g, "p": scenario_p, "r": scenario_r, "d": scenario_d}
+             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "d": scenario_d}
 
 
 async def main():
