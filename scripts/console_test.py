@@ -10,7 +10,8 @@ console served by A:
   4. a driver's request submitted through instance B appears in pile 1's queue, no reload;
   5. the manual clock advanced through B ends the session: a report row and its chart bar;
   6. the bill in the detail records;  7. pile 2 switched on through B shows on A's console;
-  7b. OCPP pile 6 provisioned and simulated; `chargepile firmware update` shows in the firmware tab through Installed;
+  7b. OCPP pile 6 provisioned and simulated; `chargepile firmware update` shows in the firmware tab through Installed,
+      and its local list (instance B keeps them) as not supported by the simulator;
   8. instance A stops and starts again: the console reconnects by itself and stays live;
   9. the token is revoked behind its back: the expiry message;  10. a phone-sized screen, log out.
 
@@ -265,7 +266,7 @@ def main():
         port_a, port_b = free_port(), free_port()
         # Only A sets the manual clock; B (no --clock) leaves it as A put it.
         a = cluster.serve("A", port_a, ["--clock", "manual", "--clock-start", START])
-        b = cluster.serve("B", port_b)
+        b = cluster.serve("B", port_b, ["--ocpp-local-list-sync"])
         say(f"instance A {a}, instance B {b}")
         cluster.start("sim", ["sim", "--url", a, "--piles", "1-5", "--reconnect"])  # password: CHARGEPILE_PILE_PASSWORD
         admin_b = must(call(b, "POST", "/a/login", {"username": "admin", "password": ADMIN_PASSWORD}), "login on B")["token"]
@@ -392,6 +393,10 @@ def main():
             (row.get_attribute("data-pile"), row.get_attribute("data-state")) for row in console.present("#operation-table tbody tr")]
             == [("6", "done")] and "Installed" in console.text("#operation-table tbody"))
         assert "固件升级：https://fw.example.com/cp-2.0.bin" in console.text("#operation-title"), console.text("#operation-title")
+        # B keeps local lists: pile 6's configuration was read; the simulator has no local list.
+        console.until("pile 6's local list: not supported", lambda: [
+            (row.get_attribute("data-pile"), row.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text)
+            for row in console.present("#local-list-table tbody tr")] == [("6", "不支持")])
         assert browser.execute_script("return window.__noReload") == "still the same page", "the page was reloaded"
         console.shot("firmware")
 

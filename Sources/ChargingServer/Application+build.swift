@@ -69,7 +69,8 @@ public func buildApplication(
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
     let operations = OCPPOperationStore(pool: pool)
-    OCPPOperationsController(store: operations, tokens: tokens).addRoutes(to: router)
+    let localLists = LocalListStore(pool: pool)
+    OCPPOperationsController(store: operations, localLists: localLists, tokens: tokens).addRoutes(to: router)
     let bills = BillStore(pool: pool)
     DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)
@@ -105,7 +106,7 @@ public func buildApplication(
             StationTicker(stations: stations, interval: configuration.tickInterval, logger: logger),
             OCPPOperationsService(store: operations, delivery: delivery, interval: configuration.ocppOperationInterval,
                                   callTimeout: configuration.ocppCallTimeout, logger: logger),
-            LocalListService(store: LocalListStore(pool: pool), delivery: delivery, interval: configuration.ocppOperationInterval,
+            LocalListService(store: localLists, delivery: delivery, interval: configuration.ocppOperationInterval,
                              callTimeout: configuration.ocppCallTimeout, logger: logger, enabled: configuration.ocppLocalListSync),
             SessionMaintenanceService(tokens: tokens, authStore: authStore, registry: socketTokens,
                                       tokenCheckInterval: configuration.tokenCheckInterval, purgeInterval: configuration.tokenPurgeInterval,

@@ -124,4 +124,26 @@ public struct LocalListStore: Sendable {
             WHERE pile_id = \(pileID)
             """)
     }
+
+    public struct Status: Sendable {
+        public var pileID: Int
+        public var supported: Bool?
+        public var enabled: Bool?
+        public var listVersion: Int
+        public var tagCount: Int?
+        public var syncedAt: Date?
+        public var current: Bool
+        public var failure: String?
+    }
+
+    /// `ocpp_local_list_status`, by pile.
+    public func status() async throws -> [Status] {
+        try await pool.query("""
+            SELECT pile_id, supported, enabled, list_version, tag_count, synced_at, current, failure FROM ocpp_local_list_status ORDER BY pile_id
+            """).map {
+            Status(pileID: try $0.decode("pile_id"), supported: try $0.decode("supported"), enabled: try $0.decode("enabled"),
+                   listVersion: try $0.decode("list_version"), tagCount: try $0.decode("tag_count"), syncedAt: try $0.decode("synced_at"),
+                   current: try $0.decode("current"), failure: try $0.decode("failure"))
+        }
+    }
 }

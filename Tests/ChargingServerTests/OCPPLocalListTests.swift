@@ -76,6 +76,10 @@ struct OCPPLocalListTests {
                     """).first != nil
             }
 
+            let shown = try await api.call(.get, "/admin/ocpp/local-lists", query: ["token": admin]).rows
+            #expect(shown.map { "\($0["pile_id"] as? Int ?? 0):\($0["list_version"] as? Int ?? 0):\($0["current"] as? Bool ?? false)" } == ["2:4:true"])
+            #expect(shown.first?["tag_count"] as? Int == 2 && shown.first?["failure"] is NSNull)
+
             // A card that expires: accepted until then, Expired after.
             let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
             #expect(try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "CARD-11", "username": "bob", "expires_at": expiry]).code == 200)

@@ -3,9 +3,11 @@ import Foundation
 import Hummingbird
 
 /// Firmware updates and diagnostics uploads over many chargers, as operations (`OCPPOperationsService`
-/// carries them out): `POST /admin/firmware/update`, `POST /admin/diagnostics/get`, `GET /admin/ocpp/operations`.
+/// carries them out): `POST /admin/firmware/update`, `POST /admin/diagnostics/get`, `GET /admin/ocpp/operations`;
+/// and the chargers' local authorization lists (`LocalListService`): `GET /admin/ocpp/local-lists`.
 struct OCPPOperationsController {
     let store: OCPPOperationStore
+    let localLists: LocalListStore
     let tokens: TokenService
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -13,6 +15,12 @@ struct OCPPOperationsController {
         admin.post("/admin/firmware/update", use: updateFirmware)
         admin.post("/admin/diagnostics/get", use: getDiagnostics)
         admin.get("/admin/ocpp/operations", use: progress)
+        admin.get("/admin/ocpp/local-lists", use: localListStatus)
+    }
+
+    /// Each OCPP pile's local authorization list (`ocpp_local_list_status`).
+    @Sendable func localListStatus(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[LocalListResponse]> {
+        .success("获取成功", data: try await localLists.status().map(LocalListResponse.init))
     }
 
     @Sendable func updateFirmware(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<OperationCreatedResponse> {
@@ -113,5 +121,41 @@ struct OperationProgressResponse: Encodable, Sendable {
         try container.encode(status_at, forKey: .status_at)
         try container.encode(triggered_at, forKey: .triggered_at)
         try container.encode(error, forKey: .error)
+    }
+}
+
+/// A row of `GET /admin/ocpp/local-lists`; absent values are null.
+struct LocalListResponse: Encodable, Sendable {
+    var pile_id: Int
+    var supported: Bool?
+    var enabled: Bool?
+    var list_version: Int
+    var tag_count: Int?
+    var synced_at: String?
+    var current: Bool
+    var failure: String?
+
+    init(_ row: LocalListStore.Status) {
+        pile_id = row.pileID
+        supported = row.supported
+        enabled = row.enabled
+        list_version = row.listVersion
+        tag_count = row.tagCount
+        synced_at = row.syncedAt.map { ISO8601.format($0) }
+        current = row.current
+        failure = row.failure
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        enum Keys: String, CodingKey { case pile_id, supported, enabled, list_version, tag_count, synced_at, current, failure }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(pile_id, forKey: .pile_id)
+        try container.encode(supported, forKey: .supported)
+        try container.encode(enabled, forKey: .enabled)
+        try container.encode(list_version, forKey: .list_version)
+        try container.encode(tag_count, forKey: .tag_count)
+        try container.encode(synced_at, forKey: .synced_at)
+        try container.encode(current, forKey: .current)
+        try container.encode(failure, forKey: .failure)
     }
 }

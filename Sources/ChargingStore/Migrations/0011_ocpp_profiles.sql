@@ -147,3 +147,5 @@ SELECT l.pile_id, p.ocpp_id, l.supported, l.enabled, l.max_length, l.send_max_le
        l.synced_at, l.failure,
        l.synced_revision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM id_tags t WHERE t.revision > l.synced_revision) AS current
 FROM ocpp_local_lists l JOIN piles p ON p.id = l.pile_id;
+CREATE TRIGGER ocpp_local_lists_console AFTER INSERT OR UPDATE ON ocpp_local_lists
+    FOR EACH ROW EXECUTE FUNCTION notify_console('ocpp');

@@ -122,7 +122,7 @@ public struct OCPPChargePointMachine: Sendable {
             "NumberOfConnectors": ("1", true),
             "AuthorizeRemoteTxRequests": ("false", true),
             "ConnectionTimeOut": ("60", false),
-            "SupportedFeatureProfiles": ("Core,RemoteTrigger", true),
+            "SupportedFeatureProfiles": ("Core,FirmwareManagement,RemoteTrigger", true),
         ]
     }
 

@@ -544,8 +544,9 @@
   // ---------------------------------------------------------------- firmware, diagnostics, security events
 
   async function loadOCPP() {
-    const [operations, events] = await Promise.all([
+    const [operations, events, lists] = await Promise.all([
       api("GET", "/admin/ocpp/operations"), api("GET", "/admin/ocpp/security-events", { limit: 20 }),
+      api("GET", "/admin/ocpp/local-lists"),
     ]);
     const rows = operations.data;
     $("operation-title").textContent = rows.length
@@ -560,6 +561,17 @@
       ]);
       tr.setAttribute("data-pile", o.pile_id);
       tr.setAttribute("data-state", o.state);
+      return tr;
+    }));
+    const localLists = $("local-list-table");
+    $("local-list-empty").hidden = lists.data.length > 0;
+    fill(localLists.tBodies[0], lists.data.map((l) => {
+      const state = !l.supported ? "不支持" : !l.enabled ? "未启用" : l.current ? "已同步" : "待同步";
+      const tr = row(localLists, [
+        `${l.pile_id}号桩`, [state, l.supported && l.enabled ? (l.current ? "outcome-done" : "outcome-running") : ""],
+        [l.list_version, "num"], [l.tag_count, "num"], l.synced_at ? formatTime(l.synced_at) : null, l.failure,
+      ]);
+      tr.setAttribute("data-pile", l.pile_id);
       return tr;
     }));
     const security = $("security-table");
