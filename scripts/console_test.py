@@ -12,6 +12,8 @@ console served by A:
   6. the bill in the detail records;  7. pile 2 switched on through B shows on A's console;
   7b. a second station (`chargepile station add`, `pile add --station`): the all-stations overview, live,
       and the station picker;
+  7c. OCPP pile 6 provisioned and simulated; `chargepile firmware update` shows in the firmware tab through Installed,
+      and its local list (instance B keeps them) as not supported by the simulator;
   8. instance A stops and starts again: the console reconnects by itself and stays live;
   9. the token is revoked behind its back: the expiry message;  10. a phone-sized screen, log out.
 
@@ -190,7 +192,7 @@ class Cluster:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if failed or KEEP:
             print(f"logs kept in {self.work}", file=sys.stderr)
-            for name in ("A", "A2", "B", "sim"):
+            for name in ("A", "A2", "B", "sim", "sim-ocpp"):
                 if os.path.exists(os.path.join(self.work, f"{name}.log")):
                     print(f"--- {name}.log (tail)\n{self.tail(name, 12 if name == 'sim' else 40)}", file=sys.stderr)
         else:
@@ -273,7 +275,7 @@ def main():
         port_a, port_b = free_port(), free_port()
         # Only A sets the manual clock; B (no --clock) leaves it as A put it.
         a = cluster.serve("A", port_a, ["--clock", "manual", "--clock-start", START])
-        b = cluster.serve("B", port_b)
+        b = cluster.serve("B", port_b, ["--ocpp-local-list-sync"])
         say(f"instance A {a}, instance B {b}")
         cluster.start("sim", ["sim", "--url", a, "--piles", "1-5", "--reconnect"])  # password: CHARGEPILE_PILE_PASSWORD
         admin_b = must(call(b, "POST", "/a/login", {"username": "admin", "password": ADMIN_PASSWORD}), "login on B")["token"]
@@ -414,6 +416,30 @@ def main():
         console.tab("piles")
         console.until("station 1's five piles again", lambda: len(console.present("#piles-table tbody tr")) == 5)
 
+        # 7c. A firmware rollout to an OCPP charger (pile 6, provisioned and simulated here) started from
+        #     the command line shows in the firmware tab through its statuses, without a reload.
+        say("7c. a firmware rollout to OCPP pile 6 from the command line")
+        subprocess.run([BIN, "pile", "add", "6", "--kind", "T", "--ocpp-id", "CP-6"], env={**cluster.env, "CHARGEPILE_PASSWORD": PILE_PASSWORD},
+                       check=True, stdout=subprocess.DEVNULL)
+        cluster.start("sim-ocpp", ["sim", "--protocol", "ocpp1.6", "--url", b, "--piles", "6-6", "--ocpp-ids", "CP-6", "--reconnect"])
+        poll("OCPP pile 6 connected", lambda: any(p["charging_station_id"] == 6 and p["connected"]
+                                                  for p in call(b, "GET", "/admin/piles", token=admin_b)["data"]))
+        console.tab("ocpp")
+        console.until("no operation yet, no security event", lambda: console.text("#operation-empty") == "暂无固件升级或诊断任务。"
+                      and console.text("#security-empty") == "暂无安全事件。")
+        subprocess.run([BIN, "firmware", "update", "--piles", "6", "--location", "https://fw.example.com/cp-2.0.bin"],
+                       env=cluster.env, check=True, stdout=subprocess.DEVNULL)
+        console.until("pile 6 installed the firmware", lambda: [
+            (row.get_attribute("data-pile"), row.get_attribute("data-state")) for row in console.present("#operation-table tbody tr")]
+            == [("6", "done")] and "Installed" in console.text("#operation-table tbody"))
+        assert "固件升级：https://fw.example.com/cp-2.0.bin" in console.text("#operation-title"), console.text("#operation-title")
+        # B keeps local lists: pile 6's configuration was read; the simulator has no local list.
+        console.until("pile 6's local list: not supported", lambda: [
+            (row.get_attribute("data-pile"), row.find_element(By.CSS_SELECTOR, "td:nth-child(2)").text)
+            for row in console.present("#local-list-table tbody tr")] == [("6", "不支持")])
+        assert browser.execute_script("return window.__noReload") == "still the same page", "the page was reloaded"
+        console.shot("firmware")
+
         errors = console.browser_errors()
         assert not errors, f"browser log errors: {errors}"
 
@@ -458,7 +484,7 @@ def main():
         password.clear()
         password.send_keys(ADMIN_PASSWORD)
         console.click("#login-submit")
-        console.until("five pile cards", lambda: len(console.present("#piles-table tbody tr")) == 5
+        console.until("six pile cards", lambda: len(console.present("#piles-table tbody tr")) == 6
                       and console.pile_status(4) == "on")
         console.until("live again", lambda: "已连接" in console.text("#live-status"))
         width = browser.execute_script("return document.documentElement.scrollWidth")

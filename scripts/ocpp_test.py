@@ -21,6 +21,16 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
   h  the charger stops a session itself (StopTransaction EVDisconnected, no RemoteStop) → bill from its meter
   f  malformed frames → the CALLERROR of the table below; sockets stay open; nothing changes
   g  handshake refusals: subprotocol 400, credentials 401, unknown charger 404
+  p  every central-system action of the six profiles and the security extension through /admin/ocpp/call
+     on B to a charger on A, each checked by mobilityhouse's own schemas and answered back; bad
+     operator calls refused; the charger's SecurityEventNotification, LogStatusNotification,
+     SignedFirmwareStatusNotification, SignCertificate acknowledged, stored, the events visible
+  l  local list sync (the cluster runs --ocpp-local-list-sync): a charger with LocalAuthListManagement gets
+     its configuration read, a full list with a driver's idTag, a differential update with a card blocked
+     and ClearCache; the view ocpp_local_list_status
+  r  a firmware rollout over two chargers, one at a time (POST /admin/firmware/update on B): UpdateFirmware,
+     Downloading … Installed followed per pile, a silent charger asked with TriggerMessage, the second
+     charger's InstallationFailed; the rollout in GET /admin/ocpp/operations and ocpp_operation_progress
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
@@ -31,6 +41,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -484,6 +495,120 @@ class Charger(OCPP16ChargePoint):
             return None
         finally:
             self._waiters.pop(answer_id, None)
+
+
+def answering(action, result):
+    """A handler for a CSMS call that records it in `inbox` (camelCase payload) and answers `result()`.
+    mobilityhouse finds handlers by function name, so it must be the attribute's: on_<action name>."""
+    def handler(self, **payload):
+        self.inbox.put_nowait((action, snake_to_camel(payload)))
+        return result()
+    handler.__name__ = f"on_{action.name}"
+    return on(action)(handler)
+
+
+def snake_to_camel(value):
+    if isinstance(value, dict):
+        return {re.sub(r"_([a-z])", lambda m: m.group(1).upper(), key): snake_to_camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [snake_to_camel(item) for item in value]
+    return value
+
+
+HASH = {"hashAlgorithm": "SHA256", "issuerNameHash": "ab", "issuerKeyHash": "cd", "serialNumber": "01"}
+SCHEDULE = {"chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7400.5}]}
+
+# Every central-system action beyond those Charger answers above: (payload sent, answer the charger gives).
+OTHER_PROFILE_CALLS = {
+    "ReserveNow": ({"connectorId": 1, "expiryDate": "2026-12-01T10:00:00Z", "idTag": "CARD-1", "reservationId": 7},
+                   {"status": "Occupied"}),
+    "CancelReservation": ({"reservationId": 7}, {"status": "Rejected"}),
+    "SendLocalList": ({"listVersion": 5, "updateType": "Full",
+                       "localAuthorizationList": [{"idTag": "CARD-1", "idTagInfo": {"status": "Accepted"}}]},
+                      {"status": "VersionMismatch"}),
+    "GetLocalListVersion": ({}, {"listVersion": 4}),
+    "GetDiagnostics": ({"location": "https://diag.example/upload", "retries": 2}, {"fileName": "cp1.zip"}),
+    "UpdateFirmware": ({"location": "https://fw.example/cp-2.1.bin", "retrieveDate": "2026-12-01T00:00:00Z"}, {}),
+    "SetChargingProfile": ({"connectorId": 0, "csChargingProfiles": {
+        "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "ChargePointMaxProfile",
+        "chargingProfileKind": "Absolute", "chargingSchedule": {"chargingRateUnit": "A",
+                                                                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}]}}},
+        {"status": "NotSupported"}),
+    "ClearChargingProfile": ({"chargingProfilePurpose": "TxDefaultProfile"}, {"status": "Unknown"}),
+    "GetCompositeSchedule": ({"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
+                             {"status": "Accepted", "connectorId": 1, "scheduleStart": "2026-12-01T00:00:00Z",
+                              "chargingSchedule": SCHEDULE}),
+    "CertificateSigned": ({"certificateChain": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+                          {"status": "Rejected"}),
+    "DeleteCertificate": ({"certificateHashData": HASH}, {"status": "NotFound"}),
+    "ExtendedTriggerMessage": ({"requestedMessage": "SignChargePointCertificate"}, {"status": "Accepted"}),
+    "GetInstalledCertificateIds": ({"certificateType": "CentralSystemRootCertificate"},
+                                   {"status": "Accepted", "certificateHashData": [HASH]}),
+    "GetLog": ({"log": {"remoteLocation": "https://logs.example/up"}, "logType": "SecurityLog", "requestId": 12},
+               {"status": "Accepted", "filename": "sec.log"}),
+    "InstallCertificate": ({"certificateType": "ManufacturerRootCertificate", "certificate": "PEM"}, {"status": "Failed"}),
+    "SignedUpdateFirmware": ({"requestId": 13, "firmware": {"location": "https://fw.example/s.bin",
+                                                             "retrieveDateTime": "2026-12-01T00:00:00Z",
+                                                             "signingCertificate": "PEM", "signature": "c2ln"}},
+                             {"status": "InvalidCertificate"}),
+}
+
+# The Core and Remote Trigger calls, with what Charger answers them.
+CORE_CALLS = {
+    "ChangeAvailability": ({"connectorId": 1, "type": "Operative"}, {"status": "Accepted"}),
+    "ChangeConfiguration": ({"key": "HeartbeatInterval", "value": "60"}, {"status": "Accepted"}),
+    "ClearCache": ({}, {"status": "Accepted"}),
+    "DataTransfer": ({"vendorId": "com.example"}, {"status": "UnknownVendorId"}),
+    "GetConfiguration": ({"key": ["HeartbeatInterval"]}, {"configurationKey": [], "unknownKey": ["HeartbeatInterval"]}),
+    "RemoteStartTransaction": ({"idTag": "CARD-1", "connectorId": 1}, {"status": "Accepted"}),
+    "RemoteStopTransaction": ({"transactionId": 99}, {"status": "Accepted"}),
+    "Reset": ({"type": "Soft"}, {"status": "Accepted"}),
+    "TriggerMessage": ({"requestedMessage": "Heartbeat"}, {"status": "Rejected"}),
+    "UnlockConnector": ({"connectorId": 1}, {"status": "Unlocked"}),
+}
+
+
+class ProfilesCharger(Charger):
+    """A charge point with every 1.6 profile and the security extension: each call of the other
+    profiles is recorded and answered as OTHER_PROFILE_CALLS says."""
+
+    on_reserve_now = answering(Action.reserve_now, lambda: call_result.ReserveNow(status="Occupied"))
+    on_cancel_reservation = answering(Action.cancel_reservation, lambda: call_result.CancelReservation(status="Rejected"))
+    on_send_local_list = answering(Action.send_local_list, lambda: call_result.SendLocalList(status="VersionMismatch"))
+    on_get_local_list_version = answering(Action.get_local_list_version, lambda: call_result.GetLocalListVersion(list_version=4))
+    on_get_diagnostics = answering(Action.get_diagnostics, lambda: call_result.GetDiagnostics(file_name="cp1.zip"))
+    on_update_firmware = answering(Action.update_firmware, lambda: call_result.UpdateFirmware())
+    on_set_charging_profile = answering(Action.set_charging_profile, lambda: call_result.SetChargingProfile(status="NotSupported"))
+    on_clear_charging_profile = answering(Action.clear_charging_profile, lambda: call_result.ClearChargingProfile(status="Unknown"))
+    on_get_composite_schedule = answering(Action.get_composite_schedule, lambda: call_result.GetCompositeSchedule(
+        status="Accepted", connector_id=1, schedule_start="2026-12-01T00:00:00Z",
+        charging_schedule={"charging_rate_unit": "W", "charging_schedule_period": [{"start_period": 0, "limit": 7400.5}]}))
+    on_certificate_signed = answering(Action.certificate_signed, lambda: call_result.CertificateSigned(status="Rejected"))
+    on_delete_certificate = answering(Action.delete_certificate, lambda: call_result.DeleteCertificate(status="NotFound"))
+    on_extended_trigger_message = answering(Action.extended_trigger_message,
+                                            lambda: call_result.ExtendedTriggerMessage(status="Accepted"))
+    on_get_installed_certificate_ids = answering(Action.get_installed_certificate_ids, lambda: call_result.GetInstalledCertificateIds(
+        status="Accepted", certificate_hash_data=[{"hash_algorithm": "SHA256", "issuer_name_hash": "ab", "issuer_key_hash": "cd",
+                                                   "serial_number": "01"}]))
+    on_get_log = answering(Action.get_log, lambda: call_result.GetLog(status="Accepted", filename="sec.log"))
+    on_install_certificate = answering(Action.install_certificate, lambda: call_result.InstallCertificate(status="Failed"))
+    on_signed_update_firmware = answering(Action.signed_update_firmware,
+                                          lambda: call_result.SignedUpdateFirmware(status="InvalidCertificate"))
+
+
+class LocalListCharger(Charger):
+    """A charge point with LocalAuthListManagement enabled that takes every list it is sent."""
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key=None):
+        self.inbox.put_nowait(("GetConfiguration", {"key": key}))
+        values = {"SupportedFeatureProfiles": "Core,LocalAuthListManagement", "LocalAuthListEnabled": "true",
+                  "LocalAuthListMaxLength": "100", "SendLocalListMaxLength": "20"}
+        return call_result.GetConfiguration(configuration_key=[
+            {"key": name, "readonly": name != "LocalAuthListEnabled", "value": value} for name, value in values.items()])
+
+    on_get_local_list_version = answering(Action.get_local_list_version, lambda: call_result.GetLocalListVersion(list_version=0))
+    on_send_local_list = answering(Action.send_local_list, lambda: call_result.SendLocalList(status="Accepted"))
 
 
 async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
@@ -1043,8 +1168,140 @@ async def scenario_d(ctx):
     await ctx.close_all()
 
 
+async def scenario_p(ctx):
+    """Every central-system action through /admin/ocpp/call, and the security extension's charger calls."""
+    sc = "p"
+    charger = await ProfilesCharger.open(ctx.urls[0], "1", ctx.pile_password)
+    ctx.chargers.append(charger)
+    boot = await charger.boot()
+    R.require(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+
+    async def operator_call(action, payload):
+        return await ctx.b.call("POST", "/admin/ocpp/call", timeout=COMMAND_DEADLINE, token=ctx.token, id="1",
+                                action=action, payload=json.dumps(payload))
+
+    calls = {**CORE_CALLS, **OTHER_PROFILE_CALLS}
+    R.check(sc, "the table covers the 26 central-system actions of 1.6 and its security extension", len(calls) == 26,
+            f"{len(calls)}")
+    for action, (payload, answer) in calls.items():
+        charger.drain()
+        reply = await operator_call(action, payload)
+        R.check(sc, f"{action}: the charger's answer comes back as data (code 200)",
+                reply.get("code") == 200 and reply.get("data") == answer, f"{reply}")
+        if action in OTHER_PROFILE_CALLS:
+            # The local list sync reads every charger's configuration after boot: not part of this check.
+            got = [call for call in charger.drain() if call[0] != "GetConfiguration"]
+            R.check(sc, f"{action}: the charger got the payload as sent (mobilityhouse validated it)",
+                    got == [(action, payload)], f"{got}")
+
+    for action, payload, why in [
+        ("Dance", {}, "参数格式错误: action"),
+        ("SecurityEventNotification", {"type": "x", "timestamp": "2026-12-01T00:00:00Z"}, "参数格式错误: action"),
+        ("ReserveNow", {"connectorId": 1, "idTag": "A", "reservationId": 1}, "payload不符合OCPP 1.6: expiryDate: missing required field"),
+        ("GetLog", {"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": "x"}, "extra": 1},
+         "payload不符合OCPP 1.6: extra: unknown field"),
+    ]:
+        reply = await operator_call(action, payload)
+        R.check(sc, f"operator {action} {json.dumps(payload)[:40]}… refused: {why}",
+                reply.get("code") == -1 and reply.get("msg") == why, f"{reply}")
+    await charger.heartbeat()
+    got = [call for call in charger.drain() if call[0] != "GetConfiguration"]
+    R.check(sc, "the refused operator calls reached no charger", got == [], f"{got}")
+
+    now = ocpp_time(dt.datetime.now(dt.timezone.utc))
+    await charger.call(call.SecurityEventNotification(type="TamperDetectionActivated", timestamp=now, tech_info="lid open"),
+                       suppress=False)
+    await charger.call(call.LogStatusNotification(status="Uploaded", request_id=12), suppress=False)
+    await charger.call(call.SignedFirmwareStatusNotification(status="SignatureVerified", request_id=13), suppress=False)
+    signed = await charger.call(call.SignCertificate(csr="-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"),
+                                suppress=False)
+    R.check(sc, "SignCertificate → Rejected (no CA configured)", signed.status == "Rejected", f"{signed}")
+    events = await ctx.b.ok("GET", "/admin/ocpp/security-events", token=ctx.token, pile_id="1")
+    R.check(sc, "the security event is visible on instance B",
+            [(e["type"], e["tech_info"]) for e in events["data"]][:1] == [("TamperDetectionActivated", "lid open")], f"{events}")
+    reports = ctx.psql("SELECT string_agg(kind || ':' || status || ':' || request_id, ',' ORDER BY id) FROM ocpp_status_reports "
+                       "WHERE pile_id = 1")
+    R.check(sc, "LogStatusNotification and SignedFirmwareStatusNotification are stored with their requestId",
+            reports == "log:Uploaded:12,signed_firmware:SignatureVerified:13", reports)
+    await charger.close()
+
+
+async def scenario_r(ctx):
+    """A firmware rollout over two chargers, one at a time, through their statuses."""
+    sc = "r"
+    first = await ProfilesCharger.open(ctx.urls[0], "3", ctx.pile_password)
+    second = await ProfilesCharger.open(ctx.urls[1], "4", ctx.pile_password)
+    ctx.chargers += [first, second]
+    for charger in (first, second):
+        boot = await charger.boot()
+        R.require(sc, f"charger {charger.id} BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+    created = await ctx.b.ok("POST", "/admin/firmware/update", token=ctx.token, piles="3,4", location="https://fw.example/cp-2.0.bin",
+                             max_concurrent="1", status_timeout="2")
+    operation = created["data"]["operation_id"]
+    R.check(sc, "the rollout covers piles 3 and 4", created["data"]["piles"] == [3, 4], f"{created}")
+
+    async def states():
+        answer = await ctx.b.ok("GET", "/admin/ocpp/operations", token=ctx.token, id=str(operation))
+        return [(row["pile_id"], row["state"], row["status"]) for row in answer["data"]]
+
+    update = await first.expect("UpdateFirmware")
+    R.require(sc, "charger 3 gets UpdateFirmware with the location", update and update.get("location") == "https://fw.example/cp-2.0.bin",
+              f"{update}")
+    ok, seen = await poll(states, lambda value: value == [(3, "running", None), (4, "waiting", None)])
+    R.check(sc, "one charger at a time: 3 running, 4 waiting", ok, f"{seen}")
+    for status in ("Downloading", "Downloaded", "Installing"):
+        await first.call(call.FirmwareStatusNotification(status=status), suppress=False)
+        ok, seen = await poll(states, lambda value, status=status: value[:1] == [(3, "running", status)])
+        R.check(sc, f"FirmwareStatusNotification {status} → pile 3 running, status {status}", ok, f"{seen}")
+    R.check(sc, "charger 4 is sent nothing while 3 installs", all(action != "UpdateFirmware" for action, _ in second.drain()))
+    trigger = await first.expect("TriggerMessage")
+    R.check(sc, "charger 3, silent for the status timeout, is asked for its FirmwareStatusNotification",
+            trigger is not None and trigger.get("requestedMessage") == "FirmwareStatusNotification", f"{trigger}")
+    await first.call(call.FirmwareStatusNotification(status="Installed"), suppress=False)
+    update = await second.expect("UpdateFirmware")
+    R.check(sc, "after 3 Installed, charger 4 gets UpdateFirmware", update is not None, f"{update}")
+    await second.call(call.FirmwareStatusNotification(status="Downloading"), suppress=False)
+    await second.call(call.FirmwareStatusNotification(status="InstallationFailed"), suppress=False)
+    ok, seen = await poll(states, lambda value: value == [(3, "done", "Installed"), (4, "failed", "InstallationFailed")])
+    R.check(sc, "the rollout ends: 3 done (Installed), 4 failed (InstallationFailed)", ok, f"{seen}")
+    view = ctx.psql(f"SELECT string_agg(pile_id || ':' || state || ':' || status, ',' ORDER BY pile_id) FROM ocpp_operation_progress "
+                    f"WHERE operation_id = {int(operation)}")
+    R.check(sc, "psql: ocpp_operation_progress shows the same", view == "3:done:Installed,4:failed:InstallationFailed", view)
+    await ctx.close_all()
+
+
+async def scenario_l(ctx):
+    """The local authorization list kept in sync with the idTags."""
+    sc = "l"
+    await new_driver(ctx.a, "local-list-driver", 60)
+    driver_tag = ctx.psql("SELECT id_tag FROM drivers WHERE username = 'local-list-driver'")
+    charger = await LocalListCharger.open(ctx.urls[0], "5", ctx.pile_password)
+    ctx.chargers.append(charger)
+    boot = await charger.boot()
+    R.require(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+    read = await charger.expect("GetConfiguration")
+    R.check(sc, "after boot its local list configuration is read",
+            read is not None and set(read.get("key") or []) >= {"SupportedFeatureProfiles", "LocalAuthListEnabled"}, f"{read}")
+    R.check(sc, "then its list version", await charger.expect("GetLocalListVersion") is not None)
+    full = await charger.expect("SendLocalList")
+    tags = {entry["idTag"]: entry.get("idTagInfo", {}).get("status") for entry in (full or {}).get("localAuthorizationList", [])}
+    R.check(sc, "a full list (version 1) with the driver's idTag Accepted",
+            full is not None and full.get("updateType") == "Full" and full.get("listVersion") == 1 and tags.get(driver_tag) == "Accepted",
+            f"{full}")
+    await ctx.b.ok("POST", "/admin/idtags", token=ctx.token, id_tag="LL-CARD", username="local-list-driver", blocked="true")
+    update = await charger.expect("SendLocalList")
+    R.check(sc, "a card blocked on instance B → a differential update with it Blocked",
+            update is not None and update.get("updateType") == "Differential"
+            and update.get("localAuthorizationList") == [{"idTag": "LL-CARD", "idTagInfo": {"status": "Blocked"}}], f"{update}")
+    R.check(sc, "then ClearCache", await charger.expect("ClearCache") is not None)
+    ok, status = await poll(lambda: asyncio.to_thread(ctx.psql, "SELECT list_version || ':' || current FROM ocpp_local_list_status "
+                                                               "WHERE pile_id = 5"), lambda value: value == "2:true")
+    R.check(sc, "psql: ocpp_local_list_status says version 2, current", ok, status)
+    await ctx.close_all()
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
-             "g": scenario_g, "d": scenario_d}
+             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "d": scenario_d}
 
 
 async def main():

@@ -68,6 +68,9 @@ public func buildApplication(
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
+    let operations = OCPPOperationStore(pool: pool)
+    let localLists = LocalListStore(pool: pool)
+    OCPPOperationsController(store: operations, localLists: localLists, tokens: tokens).addRoutes(to: router)
     let bills = BillStore(pool: pool)
     DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)
@@ -101,6 +104,10 @@ public func buildApplication(
                             pileStates: PileStates(store: PileStateStore(pool: controlPool, instance: instance), stations: stations), hub: hub, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, interval: configuration.tickInterval, logger: logger),
+            OCPPOperationsService(store: operations, delivery: delivery, interval: configuration.ocppOperationInterval,
+                                  callTimeout: configuration.ocppCallTimeout, logger: logger),
+            LocalListService(store: localLists, delivery: delivery, interval: configuration.ocppOperationInterval,
+                             callTimeout: configuration.ocppCallTimeout, logger: logger, enabled: configuration.ocppLocalListSync),
             SessionMaintenanceService(tokens: tokens, authStore: authStore, registry: socketTokens,
                                       tokenCheckInterval: configuration.tokenCheckInterval, purgeInterval: configuration.tokenPurgeInterval,
                                       counterRetention: max(configuration.loginDefence.window, configuration.loginDefence.lockout,

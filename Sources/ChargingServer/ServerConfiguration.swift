@@ -31,6 +31,11 @@ public struct ServerConfiguration: Sendable {
     public var ocppCallTimeout: Duration = .seconds(30)
     /// How long a charger's CALL waits for a busy or restarting database before it gets a CALLERROR.
     public var ocppBusyDeadline: Duration = .seconds(30)
+    /// How often each instance advances firmware and diagnostics operations (sends the next chargers their
+    /// call, asks silent ones for their status).
+    public var ocppOperationInterval: Duration = .seconds(2)
+    /// Whether OCPP chargers' local authorization lists are kept in sync with the idTags (`LocalListService`).
+    public var ocppLocalListSync = false
     /// The main PostgreSQL pool: its connections, and how long a request waits for one.
     public var databaseConnections = 10
     public var databaseAcquireTimeout: Duration = .seconds(2)

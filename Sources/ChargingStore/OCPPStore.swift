@@ -132,14 +132,6 @@ public struct OCPPStore: Sendable {
         """
     }
 
-    public func recordDiagnosticsStatus(_ status: String, pileID: Int, epoch: Int64) async throws {
-        try await pool.execute("UPDATE piles SET diagnostics_status = \(status) WHERE id = \(pileID) AND owner_epoch = \(epoch)")
-    }
-
-    public func recordFirmwareStatus(_ status: String, pileID: Int, epoch: Int64) async throws {
-        try await pool.execute("UPDATE piles SET firmware_status = \(status) WHERE id = \(pileID) AND owner_epoch = \(epoch)")
-    }
-
     // MARK: idTags
 
     public struct IdTag: Sendable {

@@ -40,6 +40,9 @@ struct Serve: AsyncParsableCommand {
     var ocppHeartbeatInterval: Double = 300
     @Option(name: .customLong("ocpp-vendor"), help: "DataTransfer vendorId to answer for (default: none, UnknownVendorId).")
     var ocppVendor: String?
+    @Flag(name: .customLong("ocpp-local-list-sync"),
+          help: "Keep OCPP chargers' local authorization lists equal to the idTags (chargers with LocalAuthListManagement enabled).")
+    var ocppLocalListSync = false
     @Option(name: .customLong("cors-origin"), help: "An origin whose browsers may call the API (repeatable; * for any; also CHARGEPILE_CORS_ORIGINS).")
     var corsOrigins: [String] = []
     @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR) whose X-Forwarded-For names the client (repeatable or comma-separated; also CHARGEPILE_TRUSTED_PROXIES).")
@@ -78,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         configuration.databaseConnections = databaseConnections
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor
+        configuration.ocppLocalListSync = ocppLocalListSync
         configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)
         do {
             configuration.trustedProxies = try TrustedNetworks(

@@ -302,6 +302,38 @@ struct OCPPChargePointTests {
             == ["status": "UnknownVendorId"])
     }
 
+    @Test("UpdateFirmware: answered, then Downloading, Downloaded, Installing, Installed one after the other; GetDiagnostics likewise; ReserveNow NotSupported")
+    func firmwareAndDiagnostics() throws {
+        var machine = machine()
+        try booted(&machine)
+        var outputs = machine.received(csms("uf", .updateFirmware, ["location": "https://fw.example/x.bin", "retrieveDate": "2026-11-30T20:00:00Z"]),
+                                       now: at(1))
+        #expect(try result(outputs, id: "uf") == [:])
+        var statuses: [String] = []
+        for _ in 0..<4 {
+            let notification = try call(outputs, .firmwareStatusNotification)
+            statuses.append(notification.payload.objectValue?["status"]?.stringValue ?? "?")
+            outputs = machine.received(answer(notification.id, [:]), now: at(1))
+        }
+        #expect(statuses == ["Downloading", "Downloaded", "Installing", "Installed"])
+        #expect(try sent(outputs).isEmpty)
+
+        outputs = machine.received(csms("gd", .getDiagnostics, ["location": "ftp://diag.example/"]), now: at(2))
+        #expect(try result(outputs, id: "gd") == ["fileName": "diagnostics-7.log"])
+        let uploading = try call(outputs, .diagnosticsStatusNotification)
+        #expect(uploading.payload == ["status": "Uploading"])
+        #expect(try call(machine.received(answer(uploading.id, [:]), now: at(2)), .diagnosticsStatusNotification).payload == ["status": "Uploaded"])
+
+        let refused = try sent(machine.received(csms("rn", .reserveNow, [
+            "connectorId": 1, "expiryDate": "2026-11-30T21:00:00Z", "idTag": "T", "reservationId": 1,
+        ]), now: at(3)))
+        guard case .callError(let id, let code, _, _)? = refused.first else {
+            Issue.record("expected a CALLERROR, got \(refused)")
+            return
+        }
+        #expect(id == "rn" && code == "NotSupported")
+    }
+
     @Test("TriggerMessage: Accepted, then the requested message")
     func triggerMessage() throws {
         var machine = machine()

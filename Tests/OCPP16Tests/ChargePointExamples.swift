@@ -71,5 +71,22 @@ enum ChargePointExamples {
             #"[2,"10","FirmwareStatusNotification",{"status":"Installing"}]"#,
             .firmwareStatusNotification(FirmwareStatusNotificationRequest(status: .installing))
         ),
+        (
+            #"[2,"11","SecurityEventNotification",{"type":"FirmwareUpdated","timestamp":"2026-11-30T20:00:00.000Z","techInfo":"v2.1.4"}]"#,
+            .securityEventNotification(SecurityEventNotificationRequest(
+                type: "FirmwareUpdated", timestamp: date("2026-11-30T20:00:00.000Z"), techInfo: "v2.1.4"))
+        ),
+        (
+            #"[2,"12","LogStatusNotification",{"status":"Uploading","requestId":7}]"#,
+            .logStatusNotification(LogStatusNotificationRequest(status: .uploading, requestId: 7))
+        ),
+        (
+            #"[2,"13","SignedFirmwareStatusNotification",{"status":"InvalidSignature","requestId":8}]"#,
+            .signedFirmwareStatusNotification(SignedFirmwareStatusNotificationRequest(status: .invalidSignature, requestId: 8))
+        ),
+        (
+            #"[2,"14","SignCertificate",{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"}]"#,
+            .signCertificate(SignCertificateRequest(csr: "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"))
+        ),
     ]
 }

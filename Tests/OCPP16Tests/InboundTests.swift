@@ -29,6 +29,10 @@ import OCPP16
         case .startTransaction(let request): try JSONValue(encoding: request)
         case .statusNotification(let request): try JSONValue(encoding: request)
         case .stopTransaction(let request): try JSONValue(encoding: request)
+        case .logStatusNotification(let request): try JSONValue(encoding: request)
+        case .securityEventNotification(let request): try JSONValue(encoding: request)
+        case .signCertificate(let request): try JSONValue(encoding: request)
+        case .signedFirmwareStatusNotification(let request): try JSONValue(encoding: request)
         }
     }
 

@@ -40,6 +40,14 @@ import OCPP16
             case .stopTransaction(let request):
                 try roundTrip(request, StopTransactionResponse(idTagInfo: IdTagInfo(status: .expired)))
                 try roundTrip(request, StopTransactionResponse())
+            case .securityEventNotification(let request):
+                try roundTrip(request, SecurityEventNotificationResponse())
+            case .logStatusNotification(let request):
+                try roundTrip(request, LogStatusNotificationResponse())
+            case .signedFirmwareStatusNotification(let request):
+                try roundTrip(request, SignedFirmwareStatusNotificationResponse())
+            case .signCertificate(let request):
+                try roundTrip(request, SignCertificateResponse(status: .accepted))
             }
         }
     }
@@ -80,6 +88,59 @@ import OCPP16
         try roundTrip(UnlockConnectorRequest(connectorId: 2), UnlockConnectorResponse(status: .unlockFailed))
         try roundTrip(DataTransferRequest(vendorId: "com.chargepile"), DataTransferResponse(status: .accepted))
         try roundTrip(TriggerMessageRequest(requestedMessage: .statusNotification, connectorId: 1), TriggerMessageResponse(status: .notImplemented))
+    }
+
+    @Test func otherProfilesActions() throws {
+        let schedule = ChargingSchedule(chargingRateUnit: .watts, chargingSchedulePeriod: [ChargingSchedulePeriod(startPeriod: 0, limit: 7400.5)])
+        try roundTrip(ReserveNowRequest(connectorId: 1, expiryDate: Self.now, idTag: "04E2A1B2C3D480", reservationId: 17, parentIdTag: "FLEET-1"),
+                      ReserveNowResponse(status: .occupied))
+        try roundTrip(CancelReservationRequest(reservationId: 17), CancelReservationResponse(status: .rejected))
+        try roundTrip(
+            SendLocalListRequest(listVersion: 3, updateType: .differential, localAuthorizationList: [
+                AuthorizationData(idTag: "A1", idTagInfo: IdTagInfo(status: .accepted, expiryDate: Self.now, parentIdTag: "P")),
+                AuthorizationData(idTag: "B2"),
+            ]),
+            SendLocalListResponse(status: .versionMismatch))
+        try roundTrip(SendLocalListRequest(listVersion: 1, updateType: .full), SendLocalListResponse(status: .accepted))
+        try roundTrip(GetLocalListVersionRequest(), GetLocalListVersionResponse(listVersion: -1))
+        try roundTrip(GetDiagnosticsRequest(location: "ftp://diag.example/up", retries: 3, retryInterval: 60, startTime: Self.now, stopTime: Self.now),
+                      GetDiagnosticsResponse(fileName: "diag-cp1.zip"))
+        try roundTrip(GetDiagnosticsRequest(location: "https://diag.example/up"), GetDiagnosticsResponse())
+        try roundTrip(UpdateFirmwareRequest(location: "https://fw.example/cp-2.1.4.bin", retrieveDate: Self.now, retries: 2, retryInterval: 30),
+                      UpdateFirmwareResponse())
+        try roundTrip(
+            SetChargingProfileRequest(connectorId: 0, csChargingProfiles: ChargingProfile(
+                chargingProfileId: 5, stackLevel: 1, chargingProfilePurpose: .chargePointMaxProfile, chargingProfileKind: .recurring,
+                chargingSchedule: schedule, recurrencyKind: .weekly)),
+            SetChargingProfileResponse(status: .notSupported))
+        try roundTrip(ClearChargingProfileRequest(id: 5, connectorId: 0, chargingProfilePurpose: .txDefaultProfile, stackLevel: 1),
+                      ClearChargingProfileResponse(status: .unknown))
+        try roundTrip(ClearChargingProfileRequest(), ClearChargingProfileResponse(status: .accepted))
+        try roundTrip(GetCompositeScheduleRequest(connectorId: 1, duration: 3600, chargingRateUnit: .amperes),
+                      GetCompositeScheduleResponse(status: .accepted, connectorId: 1, scheduleStart: Self.now, chargingSchedule: schedule))
+        try roundTrip(GetCompositeScheduleRequest(connectorId: 1, duration: 60), GetCompositeScheduleResponse(status: .rejected))
+    }
+
+    @Test func securityExtensionActions() throws {
+        let hash = CertificateHashData(hashAlgorithm: .sha256, issuerNameHash: "a1b2", issuerKeyHash: "c3d4", serialNumber: "0f")
+        try roundTrip(CertificateSignedRequest(certificateChain: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"),
+                      CertificateSignedResponse(status: .rejected))
+        try roundTrip(DeleteCertificateRequest(certificateHashData: hash), DeleteCertificateResponse(status: .notFound))
+        try roundTrip(ExtendedTriggerMessageRequest(requestedMessage: .signChargePointCertificate, connectorId: 0),
+                      ExtendedTriggerMessageResponse(status: .accepted))
+        try roundTrip(GetInstalledCertificateIdsRequest(certificateType: .centralSystemRootCertificate),
+                      GetInstalledCertificateIdsResponse(status: .accepted, certificateHashData: [hash]))
+        try roundTrip(GetInstalledCertificateIdsRequest(certificateType: .manufacturerRootCertificate),
+                      GetInstalledCertificateIdsResponse(status: .notFound))
+        try roundTrip(GetLogRequest(log: LogParameters(remoteLocation: "https://logs.example/up", oldestTimestamp: Self.now, latestTimestamp: Self.now),
+                                    logType: .securityLog, requestId: 7, retries: 1, retryInterval: 10),
+                      GetLogResponse(status: .acceptedCanceled, filename: "security.log"))
+        try roundTrip(InstallCertificateRequest(certificateType: .manufacturerRootCertificate, certificate: "PEM"),
+                      InstallCertificateResponse(status: .failed))
+        try roundTrip(SignedUpdateFirmwareRequest(requestId: 8, firmware: SignedFirmware(
+                          location: "https://fw.example/cp.bin", retrieveDateTime: Self.now, signingCertificate: "PEM", signature: "c2ln",
+                          installDateTime: Self.now), retries: 2, retryInterval: 30),
+                      SignedUpdateFirmwareResponse(status: .invalidCertificate))
     }
 
     @Test func datesAreUTCWithMillisecondsAndZ() throws {
@@ -125,11 +186,18 @@ import OCPP16
         #expect(Set(fromChargePoint) == [
             "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
             "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification", "StopTransaction",
+            "LogStatusNotification", "SecurityEventNotification", "SignCertificate", "SignedFirmwareStatusNotification",
         ])
         let fromCentralSystem = OCPPAction.allCases.filter(\.isSentByCentralSystem).map(\.rawValue)
         #expect(Set(fromCentralSystem) == [
             "ChangeAvailability", "RemoteStartTransaction", "RemoteStopTransaction", "Reset", "GetConfiguration",
             "ChangeConfiguration", "ClearCache", "UnlockConnector", "DataTransfer", "TriggerMessage",
+            "GetDiagnostics", "UpdateFirmware", "SendLocalList", "GetLocalListVersion", "ReserveNow", "CancelReservation",
+            "SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule",
+            "ExtendedTriggerMessage", "InstallCertificate", "DeleteCertificate", "GetInstalledCertificateIds", "GetLog",
+            "SignedUpdateFirmware", "CertificateSigned",
         ])
+        // Every action of mobilityhouse/ocpp 2.1.0's v16 schemas, both directions: 39 actions.
+        #expect(OCPPAction.allCases.count == 39)
     }
 }

@@ -18,7 +18,7 @@ enum ConsoleEvent: Sendable, Equatable {
 final class ConsoleEvents: Sendable {
     static let channel = "chargepile_console"
     /// The topics the triggers send; anything else on the channel is ignored.
-    static let topics: Set<String> = ["piles", "commands", "station", "bills"]
+    static let topics: Set<String> = ["piles", "commands", "station", "bills", "ocpp"]
 
     private struct State {
         var subscribers: [Int: AsyncStream<ConsoleEvent>.Continuation] = [:]

@@ -91,12 +91,55 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, DataTransferResponse(status: known ? .unknownMessageId : .unknownVendorId))
 
         case .diagnosticsStatusNotification(let notification):
-            try await store.recordDiagnosticsStatus(notification.status.rawValue, pileID: pileID, epoch: epoch)
+            try await store.recordStatusReport(.diagnostics, status: notification.status.rawValue, requestID: nil,
+                                               operationState: Self.operationState(notification.status), pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, DiagnosticsStatusNotificationResponse())
 
         case .firmwareStatusNotification(let notification):
-            try await store.recordFirmwareStatus(notification.status.rawValue, pileID: pileID, epoch: epoch)
+            try await store.recordStatusReport(.firmware, status: notification.status.rawValue, requestID: nil,
+                                               operationState: Self.operationState(notification.status), pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, FirmwareStatusNotificationResponse())
+
+        case .signedFirmwareStatusNotification(let notification):
+            try await store.recordStatusReport(.signedFirmware, status: notification.status.rawValue, requestID: notification.requestId,
+                                               pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, SignedFirmwareStatusNotificationResponse())
+
+        case .logStatusNotification(let notification):
+            try await store.recordStatusReport(.log, status: notification.status.rawValue, requestID: notification.requestId,
+                                               pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, LogStatusNotificationResponse())
+
+        case .securityEventNotification(let event):
+            try await store.recordSecurityEvent(type: event.type, chargerTimestamp: event.timestamp, techInfo: event.techInfo,
+                                                pileID: pileID, epoch: epoch)
+            logger.notice("charger security event", metadata: ["pile": "\(pileID)", "type": "\(event.type)"])
+            return try OCPPOutbound.callResult(id: id, SecurityEventNotificationResponse())
+
+        case .signCertificate(let request):
+            // No CA to sign with yet (security profile 3): the request is kept and refused.
+            try await store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue, pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
+        }
+    }
+
+    /// Where a firmware update stands after the charger's report; Idle (nothing under way, e.g. answering a
+    /// TriggerMessage) changes nothing.
+    static func operationState(_ status: FirmwareStatus) -> OCPPOperationStore.PileState? {
+        switch status {
+        case .installed: .done
+        case .downloadFailed, .installationFailed: .failed
+        case .downloading, .downloaded, .installing: .running
+        case .idle: nil
+        }
+    }
+
+    static func operationState(_ status: DiagnosticsStatus) -> OCPPOperationStore.PileState? {
+        switch status {
+        case .uploaded: .done
+        case .uploadFailed: .failed
+        case .uploading: .running
+        case .idle: nil
         }
     }
 

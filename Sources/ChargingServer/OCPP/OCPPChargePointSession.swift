@@ -96,7 +96,12 @@ final class OCPPChargePointSession: PileSession {
                 }
                 let payload = try JSONValue(parsing: payloadText)
                 try action.validateRequest(payload)
-                return outcome(of: await send(action, payload: payload, as: command, on: connection)) { .delivered(answer: $0.jsonText) }
+                let sent = await send(action, payload: payload, as: command, on: connection)
+                // The operator hears that the charger answered, and what was wrong with its answer.
+                if case .invalidResult(let error) = sent {
+                    return .rejected(answer: JSONValue.object(["invalidAnswer": .string(error.description)]).jsonText)
+                }
+                return outcome(of: sent) { .delivered(answer: $0.jsonText) }
             }
         } catch {
             return .failed("\(error)")

@@ -82,6 +82,15 @@ struct OCPPController: PileSocketAcceptor {
         let admin = router.authenticated(AdminRequestContext.self, tokens: tokens)
         admin.post("/admin/ocpp/call", use: operatorCall)
         admin.post("/admin/idtags", use: provisionTag)
+        admin.get("/admin/ocpp/security-events", use: securityEvents)
+    }
+
+    /// Chargers' SecurityEventNotifications, newest first: `pile_id`? and `limit`? (≤ 500, default 50).
+    @Sendable func securityEvents(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[SecurityEventResponse]> {
+        let parameters = context.input
+        let events = try await services.store.securityEvents(pileID: try parameters.optionalInteger("pile_id"),
+                                                             limit: try parameters.rowLimit(default: 50, max: 500))
+        return .success("获取成功", data: events.map(SecurityEventResponse.init))
     }
 
     /// Any CSMS-initiated 1.6 action to a pile wherever it is connected: `data` is the charger's
@@ -134,5 +143,36 @@ struct OCPPController: PileSocketAcceptor {
                                                    expiresAt: expiry, blocked: blocked)
         else { throw APIError("用户不存在") }
         return .success("设置成功")
+    }
+}
+
+/// A row of `GET /admin/ocpp/security-events`.
+struct SecurityEventResponse: Encodable, Sendable {
+    var event_id: Int64
+    var pile_id: Int
+    var type: String
+    var charger_timestamp: String
+    var tech_info: String?
+    var received_at: String
+
+    init(_ event: OCPPStore.SecurityEvent) {
+        event_id = event.id
+        pile_id = event.pileID
+        type = event.type
+        charger_timestamp = ISO8601.format(event.chargerTimestamp)
+        tech_info = event.techInfo
+        received_at = ISO8601.format(event.receivedAt)
+    }
+
+    /// `tech_info` is null when the charger sent none, not left out.
+    func encode(to encoder: any Encoder) throws {
+        enum Keys: String, CodingKey { case event_id, pile_id, type, charger_timestamp, tech_info, received_at }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(event_id, forKey: .event_id)
+        try container.encode(pile_id, forKey: .pile_id)
+        try container.encode(type, forKey: .type)
+        try container.encode(charger_timestamp, forKey: .charger_timestamp)
+        try container.encode(tech_info, forKey: .tech_info)
+        try container.encode(received_at, forKey: .received_at)
     }
 }

@@ -10,6 +10,10 @@ public enum ChargePointCall: Sendable, Equatable {
     case startTransaction(StartTransactionRequest)
     case statusNotification(StatusNotificationRequest)
     case stopTransaction(StopTransactionRequest)
+    case logStatusNotification(LogStatusNotificationRequest)
+    case securityEventNotification(SecurityEventNotificationRequest)
+    case signCertificate(SignCertificateRequest)
+    case signedFirmwareStatusNotification(SignedFirmwareStatusNotificationRequest)
 
     public var action: OCPPAction {
         switch self {
@@ -23,6 +27,10 @@ public enum ChargePointCall: Sendable, Equatable {
         case .startTransaction: .startTransaction
         case .statusNotification: .statusNotification
         case .stopTransaction: .stopTransaction
+        case .logStatusNotification: .logStatusNotification
+        case .securityEventNotification: .securityEventNotification
+        case .signCertificate: .signCertificate
+        case .signedFirmwareStatusNotification: .signedFirmwareStatusNotification
         }
     }
 
@@ -42,8 +50,12 @@ public enum ChargePointCall: Sendable, Equatable {
         case .startTransaction: .startTransaction(try payload.decode(StartTransactionRequest.self))
         case .statusNotification: .statusNotification(try payload.decode(StatusNotificationRequest.self))
         case .stopTransaction: .stopTransaction(try payload.decode(StopTransactionRequest.self))
-        case .changeAvailability, .changeConfiguration, .clearCache, .getConfiguration, .remoteStartTransaction,
-             .remoteStopTransaction, .reset, .triggerMessage, .unlockConnector:
+        case .logStatusNotification: .logStatusNotification(try payload.decode(LogStatusNotificationRequest.self))
+        case .securityEventNotification: .securityEventNotification(try payload.decode(SecurityEventNotificationRequest.self))
+        case .signCertificate: .signCertificate(try payload.decode(SignCertificateRequest.self))
+        case .signedFirmwareStatusNotification:
+            .signedFirmwareStatusNotification(try payload.decode(SignedFirmwareStatusNotificationRequest.self))
+        default:
             nil
         }
     }

@@ -20,7 +20,7 @@ public enum OCPPInbound {
                 OCPPInboundFailure(code: code, description: description, messageID: id, messageType: .call, action: actionName)
             }
             guard let action = OCPPAction(rawValue: actionName), action.isSentByChargePoint else {
-                if OCPPAction(rawValue: actionName) != nil || OCPPAction.otherCentralSystemActions.contains(actionName) {
+                if OCPPAction(rawValue: actionName) != nil {
                     throw failure(.notSupported, "\(actionName) is sent by a central system, not by a charge point")
                 }
                 throw failure(.notImplemented, "unknown action \(actionName)")

@@ -1,4 +1,5 @@
-/// The OCPP 1.6J JSON schemas of the implemented actions, written out in the `Schema` DSL.
+/// The OCPP 1.6J JSON schemas of every action (the six profiles and the security extension), written out
+/// in the `Schema` DSL with each schema's properties in its own order (it decides which violation is first).
 /// Enumerations come from the payload types' cases, so a valid payload always decodes.
 enum OCPPSchemas {
     static func request(_ action: OCPPAction) -> Schema {
@@ -85,6 +86,97 @@ enum OCPPSchemas {
         case .triggerMessage:
             .object(["requestedMessage": .enumeration(MessageTrigger.self), "connectorId": .integer], required: ["requestedMessage"])
         case .unlockConnector: .object(["connectorId": .integer], required: ["connectorId"])
+        case .cancelReservation: .object(["reservationId": .integer], required: ["reservationId"])
+        case .reserveNow:
+            .object(
+                ["connectorId": .integer, "expiryDate": .dateTime, "idTag": idTag, "parentIdTag": idTag, "reservationId": .integer],
+                required: ["connectorId", "expiryDate", "idTag", "reservationId"]
+            )
+        case .sendLocalList:
+            .object(
+                [
+                    "listVersion": .integer,
+                    "localAuthorizationList": .array(of: .object(["idTag": idTag, "idTagInfo": idTagInfo], required: ["idTag"])),
+                    "updateType": .enumeration(UpdateType.self),
+                ],
+                required: ["listVersion", "updateType"]
+            )
+        case .getLocalListVersion: .object()
+        case .getDiagnostics:
+            .object(
+                ["location": .string, "retries": .integer, "retryInterval": .integer, "startTime": .dateTime, "stopTime": .dateTime],
+                required: ["location"]
+            )
+        case .updateFirmware:
+            .object(
+                ["location": .string, "retries": .integer, "retrieveDate": .dateTime, "retryInterval": .integer],
+                required: ["location", "retrieveDate"]
+            )
+        case .setChargingProfile:
+            .object(["connectorId": .integer, "csChargingProfiles": chargingProfile], required: ["connectorId", "csChargingProfiles"])
+        case .clearChargingProfile:
+            .object([
+                "id": .integer, "connectorId": .integer, "chargingProfilePurpose": .enumeration(ChargingProfilePurpose.self),
+                "stackLevel": .integer,
+            ])
+        case .getCompositeSchedule:
+            .object(
+                ["connectorId": .integer, "duration": .integer, "chargingRateUnit": .enumeration(ChargingRateUnit.self)],
+                required: ["connectorId", "duration"]
+            )
+        case .certificateSigned: .object(["certificateChain": .string(maxLength: 10000)], required: ["certificateChain"])
+        case .deleteCertificate: .securityObject(["certificateHashData": certificateHashData], required: ["certificateHashData"])
+        case .extendedTriggerMessage:
+            .securityObject(
+                ["requestedMessage": .enumeration(ExtendedMessageTrigger.self), "connectorId": .integer], required: ["requestedMessage"]
+            )
+        case .getInstalledCertificateIds:
+            .securityObject(["certificateType": .enumeration(CertificateUse.self)], required: ["certificateType"])
+        case .getLog:
+            .securityObject(
+                [
+                    "log": .securityObject(
+                        ["remoteLocation": .string(maxLength: 512), "oldestTimestamp": .dateTime, "latestTimestamp": .dateTime],
+                        required: ["remoteLocation"]
+                    ),
+                    "logType": .enumeration(LogType.self),
+                    "requestId": .integer,
+                    "retries": .integer,
+                    "retryInterval": .integer,
+                ],
+                required: ["logType", "requestId", "log"]
+            )
+        case .installCertificate:
+            .securityObject(
+                ["certificateType": .enumeration(CertificateUse.self), "certificate": .string(maxLength: 5500)],
+                required: ["certificateType", "certificate"]
+            )
+        case .signedUpdateFirmware:
+            .securityObject(
+                [
+                    "retries": .integer,
+                    "retryInterval": .integer,
+                    "requestId": .integer,
+                    "firmware": .securityObject(
+                        [
+                            "location": .string(maxLength: 512), "retrieveDateTime": .dateTime, "installDateTime": .dateTime,
+                            "signingCertificate": .string(maxLength: 5500), "signature": .string(maxLength: 800),
+                        ],
+                        required: ["location", "retrieveDateTime", "signingCertificate", "signature"]
+                    ),
+                ],
+                required: ["requestId", "firmware"]
+            )
+        case .securityEventNotification:
+            .securityObject(
+                ["type": .string(maxLength: 50), "timestamp": .dateTime, "techInfo": .string(maxLength: 255)],
+                required: ["type", "timestamp"]
+            )
+        case .logStatusNotification:
+            .securityObject(["status": .enumeration(UploadLogStatus.self), "requestId": .integer], required: ["status"])
+        case .signedFirmwareStatusNotification:
+            .securityObject(["status": .enumeration(SignedFirmwareStatus.self), "requestId": .integer], required: ["status"])
+        case .signCertificate: .securityObject(["csr": .string(maxLength: 5500)], required: ["csr"])
         }
     }
 
@@ -120,8 +212,52 @@ enum OCPPSchemas {
         case .reset: status(ResetStatus.self)
         case .triggerMessage: status(TriggerMessageStatus.self)
         case .unlockConnector: status(UnlockStatus.self)
+        case .cancelReservation: status(CancelReservationStatus.self)
+        case .reserveNow: status(ReservationStatus.self)
+        case .sendLocalList: status(UpdateStatus.self)
+        case .getLocalListVersion: .object(["listVersion": .integer], required: ["listVersion"])
+        case .getDiagnostics: .object(["fileName": .string(maxLength: 255)])
+        case .updateFirmware: .object()
+        case .setChargingProfile: status(ChargingProfileStatus.self)
+        case .clearChargingProfile: status(ClearChargingProfileStatus.self)
+        case .getCompositeSchedule:
+            .object(
+                [
+                    "status": .enumeration(GetCompositeScheduleStatus.self), "connectorId": .integer, "scheduleStart": .dateTime,
+                    "chargingSchedule": chargingSchedule,
+                ],
+                required: ["status"]
+            )
+        case .certificateSigned, .signCertificate: securityStatus(GenericStatus.self)
+        case .deleteCertificate: securityStatus(DeleteCertificateStatus.self)
+        case .extendedTriggerMessage: securityStatus(TriggerMessageStatus.self)
+        case .getInstalledCertificateIds:
+            .securityObject(
+                [
+                    "certificateHashData": .array(of: certificateHashData, minItems: 1),
+                    "status": .enumeration(GetInstalledCertificateStatus.self),
+                ],
+                required: ["status"]
+            )
+        case .getLog:
+            .securityObject(["status": .enumeration(LogStatus.self), "filename": .string(maxLength: 255)], required: ["status"])
+        case .installCertificate: securityStatus(InstallCertificateStatus.self)
+        case .signedUpdateFirmware: securityStatus(SignedUpdateFirmwareStatus.self)
+        case .securityEventNotification, .logStatusNotification, .signedFirmwareStatusNotification: .securityObject()
         }
     }
+
+    private static func securityStatus<E: CaseIterable & RawRepresentable>(_ type: E.Type) -> Schema where E.RawValue == String {
+        .securityObject(["status": .enumeration(type)], required: ["status"])
+    }
+
+    private static let certificateHashData = Schema.securityObject(
+        [
+            "hashAlgorithm": .enumeration(HashAlgorithm.self), "issuerNameHash": .string(maxLength: 128),
+            "issuerKeyHash": .string(maxLength: 128), "serialNumber": .string(maxLength: 40),
+        ],
+        required: ["hashAlgorithm", "issuerNameHash", "issuerKeyHash", "serialNumber"]
+    )
 
     private static let idTag = Schema.string(maxLength: 20)
 
@@ -158,6 +294,19 @@ enum OCPPSchemas {
         )
     }
 
+    private static let chargingSchedule = Schema.object(
+        [
+            "duration": .integer,
+            "startSchedule": .dateTime,
+            "chargingRateUnit": .enumeration(ChargingRateUnit.self),
+            "chargingSchedulePeriod": .array(
+                of: .object(["startPeriod": .integer, "limit": .numberInTenths, "numberPhases": .integer], required: ["startPeriod", "limit"])
+            ),
+            "minChargingRate": .numberInTenths,
+        ],
+        required: ["chargingRateUnit", "chargingSchedulePeriod"]
+    )
+
     private static let chargingProfile = Schema.object(
         [
             "chargingProfileId": .integer,
@@ -168,21 +317,7 @@ enum OCPPSchemas {
             "recurrencyKind": .enumeration(RecurrencyKind.self),
             "validFrom": .dateTime,
             "validTo": .dateTime,
-            "chargingSchedule": .object(
-                [
-                    "duration": .integer,
-                    "startSchedule": .dateTime,
-                    "chargingRateUnit": .enumeration(ChargingRateUnit.self),
-                    "chargingSchedulePeriod": .array(
-                        of: .object(
-                            ["startPeriod": .integer, "limit": .numberInTenths, "numberPhases": .integer],
-                            required: ["startPeriod", "limit"]
-                        )
-                    ),
-                    "minChargingRate": .numberInTenths,
-                ],
-                required: ["chargingRateUnit", "chargingSchedulePeriod"]
-            ),
+            "chargingSchedule": chargingSchedule,
         ],
         required: ["chargingProfileId", "stackLevel", "chargingProfilePurpose", "chargingProfileKind", "chargingSchedule"]
     )

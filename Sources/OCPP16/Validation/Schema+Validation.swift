@@ -22,17 +22,21 @@ extension Schema {
         }
 
         switch kind {
-        case .object(let properties, let required):
+        case .object(let properties, let required, let unknownFieldsFirst):
             guard case .object(let object) = value else { return typeViolation("object") }
+            let known = Set(properties.map(\.name))
+            let unknownField = object.keys.filter({ !known.contains($0) }).sorted().first
+            if unknownFieldsFirst, let unknownField {
+                return violation(.formationViolation, "unknown field", field: unknownField)
+            }
             for property in properties {
                 guard let field = object[property.name] else { continue }
                 if let found = property.schema.firstViolation(in: field, at: Self.join(path, property.name)) {
                     return found
                 }
             }
-            let known = Set(properties.map(\.name))
-            if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
-                return violation(.formationViolation, "unknown field", field: unknown)
+            if let unknownField {
+                return violation(.formationViolation, "unknown field", field: unknownField)
             }
             if let missing = required.first(where: { object[$0] == nil }) {
                 return violation(.protocolError, "missing required field", field: missing)

@@ -9,7 +9,9 @@ struct Schema: Sendable {
     }
 
     indirect enum Kind: Sendable {
-        case object(properties: [Property], required: [String])
+        /// `unknownFieldsFirst`: the schema lists `additionalProperties` before `properties` (the 1.6
+        /// security extension's schemas do), so an unknown field is reported before a bad known one.
+        case object(properties: [Property], required: [String], unknownFieldsFirst: Bool)
         case array(items: Schema, minItems: Int)
         case string(maxLength: Int?)
         case enumeration([String])
@@ -47,6 +49,13 @@ struct Schema: Sendable {
     }
 
     static func object(_ properties: KeyValuePairs<String, Schema> = [:], required: [String] = []) -> Schema {
-        Schema(kind: .object(properties: properties.map { Property(name: $0.key, schema: $0.value) }, required: required))
+        Schema(kind: .object(properties: properties.map { Property(name: $0.key, schema: $0.value) }, required: required,
+                             unknownFieldsFirst: false))
+    }
+
+    /// An object of the 1.6 security extension, whose schemas list `additionalProperties` first.
+    static func securityObject(_ properties: KeyValuePairs<String, Schema> = [:], required: [String] = []) -> Schema {
+        Schema(kind: .object(properties: properties.map { Property(name: $0.key, schema: $0.value) }, required: required,
+                             unknownFieldsFirst: true))
     }
 }

@@ -122,7 +122,7 @@ public struct OCPPChargePointMachine: Sendable {
             "NumberOfConnectors": ("1", true),
             "AuthorizeRemoteTxRequests": ("false", true),
             "ConnectionTimeOut": ("60", false),
-            "SupportedFeatureProfiles": ("Core,RemoteTrigger", true),
+            "SupportedFeatureProfiles": ("Core,FirmwareManagement,RemoteTrigger", true),
         ]
     }
 
@@ -348,9 +348,31 @@ public struct OCPPChargePointMachine: Sendable {
             }
 
         case .authorize, .bootNotification, .diagnosticsStatusNotification, .firmwareStatusNotification, .heartbeat,
-             .meterValues, .startTransaction, .statusNotification, .stopTransaction:
+             .meterValues, .startTransaction, .statusNotification, .stopTransaction, .logStatusNotification,
+             .securityEventNotification, .signCertificate, .signedFirmwareStatusNotification:
             // Refused before: not sent by a central system.
             return []
+
+        case .updateFirmware:
+            // The simulated download and installation take no time: each status follows the one before.
+            _ = try payload.decode(UpdateFirmwareRequest.self)
+            return [try reply(UpdateFirmwareResponse())]
+                + [FirmwareStatus.downloading, .downloaded, .installing, .installed].flatMap { status in
+                    enqueue(FirmwareStatusNotificationRequest(status: status), now: now)
+                }
+
+        case .getDiagnostics:
+            _ = try payload.decode(GetDiagnosticsRequest.self)
+            return [try reply(GetDiagnosticsResponse(fileName: "diagnostics-\(configuration.chargePointID).log"))]
+                + [DiagnosticsStatus.uploading, .uploaded].flatMap { status in
+                    enqueue(DiagnosticsStatusNotificationRequest(status: status), now: now)
+                }
+
+        case .cancelReservation, .clearChargingProfile, .getCompositeSchedule, .getLocalListVersion,
+             .reserveNow, .sendLocalList, .setChargingProfile, .certificateSigned, .deleteCertificate,
+             .extendedTriggerMessage, .getInstalledCertificateIds, .getLog, .installCertificate, .signedUpdateFirmware:
+            // This simulated charger has the Core, Firmware Management and Remote Trigger profiles.
+            return [.send(OCPPOutbound.callError(id: id, code: .notSupported, description: "\(action.rawValue) is not supported"))]
         }
     }
 

@@ -14,6 +14,8 @@
   const ENDED_BY = { completed: "充满", cancelled: "取消", fault: "故障", off: "关闭" };
   const COMMAND_STATES = { pending: "执行中", written: "已写入", rejected: "被拒绝", failed: "失败", expired: "超时" };
   const COMMAND_KINDS = { startCharging: "开始充电", stopCharging: "停止充电", ocppCall: "OCPP调用" };
+  const OPERATION_STATES = { waiting: "等待下发", sending: "下发中", running: "进行中", done: "完成", failed: "失败" };
+  const OPERATION_KINDS = { firmware: "固件升级", diagnostics: "诊断上传" };
   const PILE_COLORS = ["#0b63c5", "#e8710a", "#1a7f37", "#a142f4", "#b42318", "#12b5cb", "#795548", "#607d8b"];
 
   const state = {
@@ -204,7 +206,7 @@
       refreshAll();  // whatever changed before this stream began (or while we were away)
     });
     source.addEventListener("change", (event) => scheduleRefresh([event.data]));
-    source.addEventListener("resync", () => scheduleRefresh(["piles", "commands", "station", "bills"]));
+    source.addEventListener("resync", () => scheduleRefresh(["piles", "commands", "station", "bills", "ocpp"]));
     source.onerror = () => {
       if (state.events !== source) return;
       if (source.readyState === EventSource.CLOSED) {
@@ -232,6 +234,7 @@
     commands: ["piles", "commands"],
     station: ["piles", "queues", "clock", "stations"],
     bills: ["piles", "reports", "bills", "stations"],
+    ocpp: ["ocpp"],
   };
 
   function scheduleRefresh(topics) {
@@ -245,11 +248,11 @@
     }, 60);
   }
 
-  function refreshAll() { for (const name of ["stations", "clock", "piles", "queues", "commands", "reports", "bills"]) load(name); }
+  function refreshAll() { for (const name of ["stations", "clock", "piles", "queues", "commands", "reports", "bills", "ocpp"]) load(name); }
 
   const LOADERS = {
     clock: loadClock, piles: loadPiles, queues: loadQueues, commands: loadCommands, reports: loadReports, bills: loadBills,
-    stations: loadStations,
+    stations: loadStations, ocpp: loadOCPP,
   };
   const running = new Map();  // a loader runs once at a time; a call meanwhile runs it again after
 
@@ -544,6 +547,46 @@
     ])));
   }
 
+  // ---------------------------------------------------------------- firmware, diagnostics, security events
+
+  async function loadOCPP() {
+    const [operations, events, lists] = await Promise.all([
+      api("GET", "/admin/ocpp/operations"), api("GET", "/admin/ocpp/security-events", { limit: 20 }),
+      api("GET", "/admin/ocpp/local-lists"),
+    ]);
+    const rows = operations.data;
+    $("operation-title").textContent = rows.length
+      ? `第 ${rows[0].operation_id} 次${OPERATION_KINDS[rows[0].kind] || rows[0].kind}：${rows[0].location}` : "";
+    $("operation-empty").hidden = rows.length > 0;
+    const table = $("operation-table");
+    fill(table.tBodies[0], rows.map((o) => {
+      const note = o.error || (o.triggered_at ? `已于 ${formatTime(o.triggered_at)} 询问状态` : null);
+      const tr = row(table, [
+        `${o.pile_id}号桩`, [OPERATION_STATES[o.state] || o.state, `outcome-${o.state}`], o.status,
+        formatTime(o.state_since), o.sent_at ? formatTime(o.sent_at) : null, note,
+      ]);
+      tr.setAttribute("data-pile", o.pile_id);
+      tr.setAttribute("data-state", o.state);
+      return tr;
+    }));
+    const localLists = $("local-list-table");
+    $("local-list-empty").hidden = lists.data.length > 0;
+    fill(localLists.tBodies[0], lists.data.map((l) => {
+      const state = !l.supported ? "不支持" : !l.enabled ? "未启用" : l.current ? "已同步" : "待同步";
+      const tr = row(localLists, [
+        `${l.pile_id}号桩`, [state, l.supported && l.enabled ? (l.current ? "outcome-done" : "outcome-running") : ""],
+        [l.list_version, "num"], [l.tag_count, "num"], l.synced_at ? formatTime(l.synced_at) : null, l.failure,
+      ]);
+      tr.setAttribute("data-pile", l.pile_id);
+      return tr;
+    }));
+    const security = $("security-table");
+    $("security-empty").hidden = events.data.length > 0;
+    fill(security.tBodies[0], events.data.map((e) => row(security, [
+      formatTime(e.received_at), `${e.pile_id}号桩`, e.type, formatTime(e.charger_timestamp), e.tech_info,
+    ])));
+  }
+
   // ---------------------------------------------------------------- stations: the picker and the overview of all
 
   async function loadStations() {
@@ -628,7 +671,7 @@
 
   // ---------------------------------------------------------------- tabs
 
-  const TABS = ["piles", "queues", "reports", "bills", "commands", "stations"];
+  const TABS = ["piles", "queues", "reports", "bills", "commands", "ocpp", "stations"];
 
   function selectTab(name, focus) {
     for (const tab of TABS) {
