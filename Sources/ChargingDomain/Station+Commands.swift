@@ -20,6 +20,29 @@ extension Station {
             return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh, readAt: readAt)
         case let .plugIn(driver, pileID, requestedKWh, batteryCapacityKWh):
             return try plugIn(driver: driver, pileID: pileID, requestedKWh: requestedKWh, batteryCapacityKWh: batteryCapacityKWh)
+        case let .setPowerLimit(watts):
+            var changed = settings
+            changed.powerLimitWatts = watts
+            try changed.validate()
+            settings = changed
+            return []
+        case let .setMinimumPower(pileID, watts):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            var changed = settings
+            changed.piles = changed.piles.map { $0.id == pileID ? PileSpec(id: $0.id, mode: $0.mode, powerWatts: $0.powerWatts, minimumPowerWatts: watts) : $0 }
+            try changed.validate()
+            settings = changed
+            piles[index].spec.minimumPowerWatts = watts
+            return []
+        case let .powerLimitAcknowledged(pileID, watts, sequence):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            // Without a limit every charger is released already; a late answer changes nothing.
+            if settings.powerLimitWatts != nil { piles[index].power.acknowledged(watts, sequence: sequence) }
+            return []
+        case let .powerLimitRefused(pileID):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            if settings.powerLimitWatts != nil { chargerRefusedLimits(pileAt: index) }
+            return []
         }
     }
 
@@ -127,7 +150,7 @@ extension Station {
         else { throw .implausibleMeterReading }
         session.record(
             meterReading: min(reading, session.target), at: time,
-            powerWatts: piles[index].powerWatts, tariff: settings.tariff)
+            powerWatts: piles[index].modelledPowerWatts, tariff: settings.tariff)
         piles[index].session = session
         var effects: [StationEffect] = []
         if session.completesAt <= now {

@@ -8,13 +8,15 @@ extension Station {
     }
 
     /// The car in slot 1 of a working pile starts charging now (rule 4).
-    mutating func startChargingIfIdle(pileAt index: Int) -> [StationEffect] {
+    /// Under a station power limit the car waits for its share instead (`rebalancePower` starts it).
+    mutating func startChargingIfIdle(pileAt index: Int, allocatedWatts: Int64? = nil) -> [StationEffect] {
+        guard settings.powerLimitWatts == nil || allocatedWatts != nil else { return [] }
         guard piles[index].status.isWorking, piles[index].session == nil,
               let head = piles[index].queue.first, let requestIndex = requestIndex(id: head)
         else { return [] }
         let target = requests[requestIndex].remaining
         piles[index].session = ChargingSession(
-            requestID: head, target: target, powerWatts: piles[index].powerWatts, startingAt: now)
+            requestID: head, target: target, powerWatts: piles[index].powerWatts, startingAt: now, allocatedWatts: allocatedWatts)
         if requests[requestIndex].firstChargedAt == nil { requests[requestIndex].firstChargedAt = now }
         let request = requests[requestIndex]
         return [.startCharging(
@@ -28,7 +30,7 @@ extension Station {
     /// meter reading.
     mutating func endSession(pileAt index: Int, reason: StopReason, until: Instant? = nil) -> [StationEffect] {
         guard let session = piles[index].session, let requestIndex = requestIndex(id: session.requestID) else { return [] }
-        let power = piles[index].powerWatts
+        let power = piles[index].modelledPowerWatts
         let end = max(session.checkpointTime, min(until ?? now, now))
         let energy = session.energy(at: end, powerWatts: power)
         let chargingFee = session.chargingFee(at: end, powerWatts: power, tariff: settings.tariff)

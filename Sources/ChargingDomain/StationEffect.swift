@@ -12,4 +12,6 @@ public enum StationEffect: Sendable, Equatable {
     /// The request left the station (completed or cancelled); the driver may submit again.
     case requestFinished(requestID: Int64, driver: String, reason: StopReason)
     case pileStatusChanged(pileID: Int, status: PileStatus)
+    /// Tell the charger to keep its car at or below `watts` (its full power lifts the limit); its answer names `sequence`.
+    case limitPower(pileID: Int, watts: Int64, sequence: Int64)
 }
