@@ -1,3 +1,5 @@
+import Foundation
+
 /// Site load management: the station's power limit shared among the cars at the head of its working piles.
 ///
 /// After every step (`apply`, and each completion in `advance`) the engine decides again:
@@ -182,6 +184,16 @@ public struct StationPower: Sendable, Equatable {
         public var minimumPowerWatts: Int64
         /// The power the charging car is modelled at; nil without a car charging.
         public var allocatedWatts: Int64?
+        /// The charging car's request and when its session started.
+        public var session: (requestID: Int64, startedAt: Instant)?
+        /// The car's average power by its charger's meter since the session started (the shell fills it in).
+        public var measuredWatts: Int64?
+
+        public static func == (lhs: Pile, rhs: Pile) -> Bool {
+            lhs.pileID == rhs.pileID && lhs.powerWatts == rhs.powerWatts && lhs.minimumPowerWatts == rhs.minimumPowerWatts
+                && lhs.allocatedWatts == rhs.allocatedWatts && lhs.session?.requestID == rhs.session?.requestID
+                && lhs.session?.startedAt == rhs.session?.startedAt && lhs.measuredWatts == rhs.measuredWatts
+        }
     }
 
     public var stationID: Int
@@ -189,12 +201,26 @@ public struct StationPower: Sendable, Equatable {
     public var piles: [Pile]
 }
 
+extension StationPower {
+    /// Each charging car's average power by its meter's last reading (the session's energy so far, read at a
+    /// station time): energy ÷ time since the session started. A reading from before the session is not its.
+    public mutating func measure(_ readings: [Int64: (energyKWh: Decimal, readAtMs: Int64)]) {
+        for index in piles.indices {
+            guard let session = piles[index].session, let reading = readings[session.requestID],
+                  reading.readAtMs > session.startedAt, let energy = Energy(kWh: reading.energyKWh)
+            else { continue }
+            piles[index].measuredWatts = energy.wattMilliseconds / (reading.readAtMs - session.startedAt)
+        }
+    }
+}
+
 extension Station {
     public func power(stationID: Int) -> StationPower {
         StationPower(stationID: stationID, limitWatts: settings.powerLimitWatts, piles: piles.map { pile in
             StationPower.Pile(
                 pileID: pile.id, powerWatts: pile.powerWatts, minimumPowerWatts: pile.spec.effectiveMinimumPowerWatts,
-                allocatedWatts: pile.session.map { _ in pile.modelledPowerWatts })
+                allocatedWatts: pile.session.map { _ in pile.modelledPowerWatts },
+                session: pile.session.map { ($0.requestID, $0.startedAt) })
         })
     }
 }

@@ -59,7 +59,15 @@ struct LoadManagementTests {
             let alice = try await api.driverToken("alice")
             #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": alice, "mode": "T", "request_quantity": "10"])).code == 200)
             #expect(try await three.next(matching: \.isSetPower) == .setPower(powerKW: 10, commandID: try await api.lastCommandID(pile: 3)))
-            _ = try await three.next(matching: \.isStartCharging)
+            guard case .startCharging(let requestID, _, _, _) = try await three.next(matching: \.isStartCharging) else { throw TestFailure("alice not started") }
+            // The meter's average since the session started; none before a reading.
+            let before = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
+            #expect(((before?["piles"] as? [[String: Any]])?[2]["measured_kw"]) is NSNull)
+            try await three.simulated.sendMeter(requestID: requestID, energyKWh: 0.001)
+            try await eventually(timeout: .seconds(5)) {
+                let data = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
+                return ((data?["piles"] as? [[String: Any]])?[2]["measured_kw"] as? Double ?? 0) > 0
+            }
 
             let bob = try await api.driverToken("bob")
             #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": bob, "mode": "T", "request_quantity": "10"])).code == 200)

@@ -204,12 +204,15 @@ struct StationPowerResponse: Encodable, Sendable {
         var minimumPowerKW: Double
         /// The power the car charging there is allocated (null: no car charging).
         var allocatedKW: Double?
+        /// The car's average power by its charger's meter since the session started (null: no reading yet).
+        var measuredKW: Double?
 
         enum CodingKeys: String, CodingKey {
             case pileID = "pile_id"
             case powerKW = "power_kw"
             case minimumPowerKW = "minimum_power_kw"
             case allocatedKW = "allocated_kw"
+            case measuredKW = "measured_kw"
         }
 
         func encode(to encoder: Encoder) throws {
@@ -218,6 +221,7 @@ struct StationPowerResponse: Encodable, Sendable {
             try container.encode(powerKW, forKey: .powerKW)
             try container.encode(minimumPowerKW, forKey: .minimumPowerKW)
             try container.encode(allocatedKW, forKey: .allocatedKW)
+            try container.encode(measuredKW, forKey: .measuredKW)
         }
     }
 
@@ -249,7 +253,7 @@ struct StationPowerResponse: Encodable, Sendable {
         allocatedKW = kW(power.piles.compactMap(\.allocatedWatts).reduce(0, +))
         piles = power.piles.map {
             Pile(pileID: $0.pileID, powerKW: kW($0.powerWatts), minimumPowerKW: kW($0.minimumPowerWatts),
-                 allocatedKW: $0.allocatedWatts.map(kW))
+                 allocatedKW: $0.allocatedWatts.map(kW), measuredKW: $0.measuredWatts.map(kW))
         }
     }
 }

@@ -194,7 +194,9 @@ public struct StationService: Sendable {
 
     public func power(stationID: Int) async throws -> StationPower {
         guard let station = try await store.snapshot(stationID: stationID)?.station else { throw APIError("充电站不存在") }
-        return station.power(stationID: stationID)
+        var power = station.power(stationID: stationID)
+        power.measure(try await store.lastMeterReadings(stationID: stationID))
+        return power
     }
 
     /// How long a charger has to acknowledge a power limit before it counts as one that refuses limits (at full power).
