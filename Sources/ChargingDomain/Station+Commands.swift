@@ -25,6 +25,9 @@ extension Station {
             changed.powerLimitWatts = watts
             try changed.validate()
             settings = changed
+            // Setting the limit again gives the chargers that refused (or could not be reached) another chance;
+            // they count at full power until they acknowledge.
+            for index in piles.indices where piles[index].power.refusesLimits { piles[index].power.refusesLimits = false }
             return []
         case let .setMinimumPower(pileID, watts):
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }
@@ -63,7 +66,13 @@ extension Station {
             id: id, driver: driver, mode: piles[index].mode, number: numbering.take(piles[index].mode),
             requested: requested, batteryCapacity: battery, submittedAt: now)
         requests.append(request)
-        return [.accepted(requestID: id, queueNumber: request.queueNumber)] + enqueue(id, atPile: index) + dispatch()
+        var effects = [StationEffect.accepted(requestID: id, queueNumber: request.queueNumber)] + enqueue(id, atPile: index)
+        if piles[index].session == nil {
+            // Under a power limit too: the charger started this car itself. It counts at the limit its charger
+            // acknowledged, else at full power, and is paused if that does not fit (`rebalancePower`).
+            effects += startChargingIfIdle(pileAt: index, allocatedWatts: piles[index].power.acknowledgedWatts ?? piles[index].powerWatts)
+        }
+        return effects + dispatch()
     }
 
     /// Rules 1–2: the car enters the waiting area and dispatch runs; if it is still waiting and the area

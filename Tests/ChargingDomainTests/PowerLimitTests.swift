@@ -118,7 +118,9 @@ struct PowerLimitTests {
         // Pile 1 draws its 30 kW whatever it is told: 10 kW are left, for both slow cars at 5 kW each.
         #expect(station.allocatedPowerWatts == [1: 30_000, 2: 5_000, 3: 5_000])
         #expect(station.powerDrawBoundWatts <= 40_000)
-        station.must(.setPowerLimit(watts: 36_000), at: clock.at("06:20"))
+        // A new limit asks pile 1 again (16 kW); it refuses again.
+        #expect(station.must(.setPowerLimit(watts: 36_000), at: clock.at("06:20")).limitedPowers == [1: 16_000])
+        station.must(.powerLimitRefused(pileID: 1), at: clock.at("06:20"))
         station.settlePower(at: clock.at("06:20"))
         // 6 kW left: one minimum only; the later car is paused, billed, and waits at its pile.
         #expect(station.allocatedPowerWatts == [1: 30_000, 2: 6_000])
@@ -142,6 +144,34 @@ struct PowerLimitTests {
         station.must(.powerLimitRefused(pileID: 2), at: clock.at("06:11"))
         #expect(station.request(of: "b")!.state == .queued)
         #expect(station.powerDrawBoundWatts <= 15_000)
+    }
+
+    @Test("a car that plugged in at the charger itself charges at once, counted at full power until its charger acknowledges a limit")
+    func plugInUnderLimit() {
+        var station = station(slow: 2, limitKW: 15)
+        station.submit("a", .slow, "20", at: clock.at("06:00"))
+        station.settlePower(at: clock.at("06:00"))
+        let effects = station.must(.plugIn(driver: "walk-up", pileID: 2, requestedKWh: 20, batteryCapacityKWh: 60), at: clock.at("06:10"))
+        #expect(effects.startedDrivers == ["walk-up"])
+        // 10 + 10 may be drawn for a moment: the charger started on its own. a is reduced at once, and so is the newcomer.
+        #expect(effects.limitedPowers == [1: 7_500, 2: 7_500])
+        station.settlePower(at: clock.at("06:10"))
+        #expect(station.allocatedPowerWatts == [1: 7_500, 2: 7_500])
+        #expect(station.powerDrawBoundWatts == 15_000)
+    }
+
+    @Test("setting the limit again gives a charger that refused another chance")
+    func refusalRetried() {
+        var station = station(slow: 2, limitKW: 15)
+        station.submit("a", .slow, "20", at: clock.at("06:00"))
+        station.must(.powerLimitRefused(pileID: 1), at: clock.at("06:00"))
+        #expect(station.allocatedPowerWatts == [1: 10_000])
+        station.must(.setPowerLimit(watts: 15_000), at: clock.at("06:05"))
+        // Alone, a's share is its full power: nothing to send. When b arrives pile 1 is asked again, and obeys.
+        let arrival = station.must(.submit(driver: "b", mode: .slow, requestedKWh: 20, batteryCapacityKWh: 100), at: clock.at("06:05"))
+        #expect(arrival.limitedPowers == [1: 7_500, 2: 7_500])
+        station.settlePower(at: clock.at("06:05"))
+        #expect(station.allocatedPowerWatts == [1: 7_500, 2: 7_500])
     }
 
     @Test("a limit lowered while cars charge: reductions first, the latest car paused, never above the acknowledged sum")
