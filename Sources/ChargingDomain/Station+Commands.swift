@@ -26,8 +26,11 @@ extension Station {
             try changed.validate()
             settings = changed
             // Setting the limit again gives the chargers that refused (or could not be reached) another chance;
-            // they count at full power until they acknowledge.
-            for index in piles.indices where piles[index].power.refusesLimits { piles[index].power.refusesLimits = false }
+            // they count at full power until they acknowledge. A charger with no car is sent its limit again.
+            for index in piles.indices {
+                piles[index].power.refusesLimits = false
+                if piles[index].session == nil { piles[index].power.pendingWatts = nil }
+            }
             return []
         case let .setMinimumPower(pileID, watts):
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }

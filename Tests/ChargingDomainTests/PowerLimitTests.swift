@@ -144,6 +144,10 @@ struct PowerLimitTests {
         station.must(.powerLimitRefused(pileID: 2), at: clock.at("06:11"))
         #expect(station.request(of: "b")!.state == .queued)
         #expect(station.powerDrawBoundWatts <= 15_000)
+        // Meanwhile a was cut to the 5 kW a full-power b would leave. The limit set again: b's charger is sent its
+        // share again (and a its share back), and this time it answers.
+        #expect(station.must(.setPowerLimit(watts: 15_000), at: clock.at("06:12")).limitedPowers == [1: 7_500, 2: 7_500])
+        #expect(station.acknowledge(pile: 2, watts: 7_500, at: clock.at("06:12")).startedDrivers == ["b"])
     }
 
     @Test("a car that plugged in at the charger itself charges at once, counted at full power until its charger acknowledges a limit")
