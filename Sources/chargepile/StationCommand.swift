@@ -29,6 +29,8 @@ struct StationAdmin: AsyncParsableCommand {
                     let service = StationService(store: .init(pool: pool), offlineGrace: ServerConfiguration().offlineGrace, logger: makeLogger("chargepile"))
                     limit = try await service.setPowerLimit(watts, stationID: id).limitWatts
                 }
+            } catch let error as APIError where error == APIError("充电站不存在") {
+                throw ValidationError("no station \(id) (serve creates station 1 on its first start)")
             } catch let error as APIError {
                 throw ValidationError(error.message)
             }
