@@ -12,9 +12,14 @@ struct PilePower: Codable, Sendable, Equatable {
     var refusesLimits = false
     /// The number of the last limit sent to this charger (1, 2, …): an answer names the limit it answers.
     var sequence: Int64 = 0
+    /// What the car that was stopped here may still draw until the charger has taken the stop (a stop is a
+    /// reduction to nothing, so it too is confirmed before the increases it makes room for).
+    var stoppingWatts: Int64?
 
     /// Nothing is known or outstanding: the charger may draw its full power.
-    var isReleased: Bool { pendingWatts == nil && pendingCeilingWatts == nil && acknowledgedWatts == nil && !refusesLimits }
+    var isReleased: Bool {
+        pendingWatts == nil && pendingCeilingWatts == nil && acknowledgedWatts == nil && !refusesLimits && stoppingWatts == nil
+    }
 
     /// The limit the charger is being held to once it has taken what was sent: the pending one, else the acknowledged one.
     var instructedWatts: Int64? { pendingWatts ?? acknowledgedWatts }
@@ -30,6 +35,8 @@ struct PilePower: Codable, Sendable, Equatable {
     /// A charger answers its limits in the order they were sent: once the latest one is answered, none is outstanding.
     mutating func acknowledged(_ watts: Int64, sequence answered: Int64) {
         acknowledgedWatts = watts
+        // A pile's instructions are delivered in order: a stop sent before this limit has been taken.
+        stoppingWatts = nil
         if answered == sequence {
             pendingWatts = nil
             pendingCeilingWatts = nil

@@ -45,6 +45,10 @@ extension Station {
             // Without a limit every charger is released already; a late answer changes nothing.
             if settings.powerLimitWatts != nil { piles[index].power.acknowledged(watts, sequence: sequence) }
             return []
+        case let .chargingStopped(pileID):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            piles[index].power.stoppingWatts = nil
+            return []
         case let .powerLimitRefused(pileID):
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }
             if settings.powerLimitWatts != nil { chargerRefusedLimits(pileAt: index) }

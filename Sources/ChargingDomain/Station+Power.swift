@@ -28,11 +28,13 @@ extension Station {
 
     /// The most the pile's car may be drawing now: nothing without a car; its full power while its charger refuses
     /// limits or has acknowledged none; else the higher of the acknowledged limit and one sent but not yet answered.
+    /// A car stopped here counts until its charger has taken the stop.
     func drawBound(ofPileAt index: Int) -> Int64 {
         let pile = piles[index]
-        guard pile.session != nil else { return 0 }
-        guard !pile.power.refusesLimits, let acknowledged = pile.power.acknowledgedWatts else { return pile.powerWatts }
-        return max(acknowledged, pile.power.pendingCeilingWatts ?? 0)
+        let stopping = pile.power.stoppingWatts ?? 0
+        guard pile.session != nil else { return stopping }
+        guard !pile.power.refusesLimits, let acknowledged = pile.power.acknowledgedWatts else { return pile.powerWatts + stopping }
+        return max(acknowledged, pile.power.pendingCeilingWatts ?? 0) + stopping
     }
 
     mutating func rebalancePower() -> [StationEffect] {
@@ -73,7 +75,7 @@ extension Station {
             if piles[index].session != nil {
                 guard !power.refusesLimits, share > (power.instructedWatts ?? piles[index].powerWatts) else { continue }
                 let increase = max(power.acknowledgedWatts ?? piles[index].powerWatts, power.pendingCeilingWatts ?? 0, share)
-                    - drawBound(ofPileAt: index)
+                    + (power.stoppingWatts ?? 0) - drawBound(ofPileAt: index)
                 if bound + increase <= limit {
                     effects += sendPowerLimit(share, toPileAt: index)
                     bound += increase

@@ -31,6 +31,8 @@ extension Station {
     mutating func endSession(pileAt index: Int, reason: StopReason, until: Instant? = nil) -> [StationEffect] {
         guard let session = piles[index].session, let requestIndex = requestIndex(id: session.requestID) else { return [] }
         let power = piles[index].modelledPowerWatts
+        // Under a limit the car counts until its charger has taken the stop (`chargingStopped`).
+        if settings.powerLimitWatts != nil { piles[index].power.stoppingWatts = drawBound(ofPileAt: index) }
         let end = max(session.checkpointTime, min(until ?? now, now))
         let energy = session.energy(at: end, powerWatts: power)
         let chargingFee = session.chargingFee(at: end, powerWatts: power, tariff: settings.tariff)
@@ -49,7 +51,9 @@ extension Station {
         piles[index].totals.add(bill)
         piles[index].session = nil
         piles[index].queue.removeFirst()
-        return [.stopCharging(pileID: piles[index].id, requestID: request.id, reason: reason), .billed(bill)]
+        let stop = StationEffect.stopCharging(pileID: piles[index].id, requestID: request.id, reason: reason)
+        let confirmation = settings.powerLimitWatts != nil ? [StationEffect.stopToBeConfirmed(pileID: piles[index].id)] : []
+        return [stop] + confirmation + [.billed(bill)]
     }
 
     /// The request leaves the station.

@@ -30,6 +30,8 @@ public enum StationCommand: Sendable, Equatable {
     /// The charger confirmed it keeps its cars at or below `watts`, the limit numbered `sequence` (a `set_power` ack,
     /// an accepted charging profile).
     case powerLimitAcknowledged(pileID: Int, watts: Int64, sequence: Int64)
+    /// The charger has taken the stop of its car (or stopped it itself): under a limit, what that car drew is free.
+    case chargingStopped(pileID: Int)
     /// The charger rejected a power limit, doesn't support one, or never answered: it counts at its full power.
     case powerLimitRefused(pileID: Int)
 }

@@ -21,6 +21,7 @@ struct PowerLimitTests {
         effects += station.must(.submit(driver: "b", mode: .slow, requestedKWh: 10, batteryCapacityKWh: 100), at: clock.at("06:00"))
         effects += station.advance(to: clock.at("09:00"))
         #expect(!effects.contains { if case .limitPower = $0 { true } else { false } })
+        #expect(!effects.contains { if case .stopToBeConfirmed = $0 { true } else { false } })
         #expect(effects.bills.map(\.finishedAt) == [clock.at("07:00"), clock.at("07:00")])
         let rows = try StationSnapshot.rows(of: station, since: nil)
         for pile in rows.piles { #expect(!String(decoding: pile.state, as: UTF8.self).contains("power\"")) }
@@ -99,9 +100,13 @@ struct PowerLimitTests {
         #expect(station.acknowledge(pile: 1, watts: 6_666, at: clock.at("06:10")).startedDrivers.isEmpty)
         #expect(station.acknowledge(pile: 2, watts: 6_666, at: clock.at("06:10")).startedDrivers == ["c"])
         #expect(station.powerDrawBoundWatts <= 20_000)
-        // When c leaves, the room it frees lets a and b have their 10 kW back at once.
+        // When c leaves, its stop is a reduction too: the room it frees is given to a and b once its charger took it.
         let leaving = station.must(.cancel(driver: "c"), at: clock.at("06:20"))
-        #expect(leaving.limitedPowers == [1: 10_000, 2: 10_000])
+        #expect(leaving.limitedPowers.isEmpty && leaving.contains(.stopCharging(pileID: 3, requestID: 3, reason: .cancelled)))
+        #expect(leaving.contains(.stopToBeConfirmed(pileID: 3)))
+        #expect(station.powerDrawBoundWatts == 19_998)
+        let stopped = station.must(.chargingStopped(pileID: 3), at: clock.at("06:20"))
+        #expect(stopped.limitedPowers == [1: 10_000, 2: 10_000])
         #expect(station.powerDrawBoundWatts == 20_000)
     }
 
@@ -240,6 +245,7 @@ struct PowerLimitTests {
             var bound: Int64 = 0
             for step in 0..<120 {
                 var refusal = false
+                let limitBefore = station.settings.powerLimitWatts!
                 time += Int64.random(in: 0...600_000, using: &generator)
                 var effects: [StationEffect]
                 switch Int.random(in: 0..<10, using: &generator) {
@@ -254,6 +260,10 @@ struct PowerLimitTests {
                     pending[pile] = nil
                     effects = station.must(.powerLimitRefused(pileID: pile), at: time)
                     refusal = true
+                case 8:
+                    let stopping = StationSnapshot(station).piles.filter { $0.power?.stoppingW != nil }.map(\.pile.id)
+                    guard let pile = stopping.randomElement(using: &generator) else { effects = station.advance(to: time); break }
+                    effects = station.must(.chargingStopped(pileID: pile), at: time)
                 case 9:
                     effects = station.must(.setPowerLimit(watts: Int64.random(in: 20...60, using: &generator) * 1_000), at: time)
                 default:
@@ -265,9 +275,10 @@ struct PowerLimitTests {
                 }
                 for case let .limitPower(pile, watts, sequence) in effects { pending[pile, default: []].append((watts, sequence)) }
                 // Above the limit only after it was lowered (until the reductions are acknowledged) or when a charger
-                // turns out to refuse limits; and then no step raises what may be drawn.
+                // turns out to refuse limits; and then no step raises what may be drawn. (A step that lowers the
+                // limit first advances the clock under the old one.)
                 let limit = station.settings.powerLimitWatts!
-                #expect(station.powerDrawBoundWatts <= max(limit, bound) || refusal,
+                #expect(station.powerDrawBoundWatts <= max(limit, limitBefore, bound) || refusal,
                         "step \(step): \(station.powerDrawBoundWatts) W may be drawn behind \(limit) W")
                 bound = station.powerDrawBoundWatts
             }
@@ -276,8 +287,11 @@ struct PowerLimitTests {
 }
 
 extension Station {
-    /// Every charger acknowledges what it was sent, until nothing more is sent.
+    /// Every charger takes the stops and acknowledges the limits it was sent, until nothing more is sent.
     mutating func settlePower(at time: Instant) {
+        for state in StationSnapshot(self).piles where state.power?.stoppingW != nil {
+            must(.chargingStopped(pileID: state.pile.id), at: time)
+        }
         var sent = StationSnapshot(self).piles.compactMap { state in
             state.power.flatMap { power in power.pendingW.map { (pile: state.pile.id, watts: $0, sequence: power.sequence) } }
         }

@@ -84,6 +84,18 @@ struct LoadManagementTests {
                 SELECT state FROM pile_commands WHERE instruction ? 'setPower' ORDER BY id
                 """).map { try $0.decode("state") }
             #expect(rows == ["written", "written", "written"])
+
+            // alice leaves: her stop is a reduction too, so bob gets 10 kW only once pile 3 has taken it.
+            #expect(try await api.call(.post, "/user/charge/request/cancel", body: .form(["token": alice])).code == 200)
+            guard case .stopCharging = try await three.next(matching: { if case .stopCharging = $0 { true } else { false } }) else {
+                throw TestFailure("alice not stopped")
+            }
+            guard case .setPower(10, _) = try await four.next(matching: \.isSetPower) else { throw TestFailure("bob not raised") }
+            let ordered: Bool = try await api.pool.query("""
+                SELECT (SELECT finished_at FROM pile_commands WHERE pile_id = 3 AND instruction ? 'stopCharging')
+                    <= (SELECT requested_at FROM pile_commands WHERE pile_id = 4 AND instruction->'setPower'->>'watts' = '10000') AS ordered
+                """).first!.decode("ordered")
+            #expect(ordered)
             await three.stop()
             await four.stop()
         }

@@ -126,9 +126,11 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         public var acknowledgedW: Int64?
         public var refusesLimits: Bool
         public var sequence: Int64
+        public var stoppingW: Int64?
 
         enum CodingKeys: String, CodingKey {
             case sequence
+            case stoppingW = "stopping_w"
             case pendingW = "pending_w"
             case pendingCeilingW = "pending_ceiling_w"
             case acknowledgedW = "acknowledged_w"
@@ -250,7 +252,7 @@ extension StationSnapshot {
                 totals: totals,
                 power: state.power.map { PilePower(
                     pendingWatts: $0.pendingW, pendingCeilingWatts: $0.pendingCeilingW, acknowledgedWatts: $0.acknowledgedW,
-                    refusesLimits: $0.refusesLimits, sequence: $0.sequence) }
+                    refusesLimits: $0.refusesLimits, sequence: $0.sequence, stoppingWatts: $0.stoppingW) }
                     ?? PilePower())
         }
         station.requests = try requests.map { request throws(DecodingProblem) in
@@ -292,7 +294,8 @@ extension StationSnapshot.PileState {
             totalDurationMs: pile.totals.durationMs,
             power: pile.power == PilePower() ? nil : StationSnapshot.Power(
                 pendingW: pile.power.pendingWatts, pendingCeilingW: pile.power.pendingCeilingWatts,
-                acknowledgedW: pile.power.acknowledgedWatts, refusesLimits: pile.power.refusesLimits, sequence: pile.power.sequence))
+                acknowledgedW: pile.power.acknowledgedWatts, refusesLimits: pile.power.refusesLimits, sequence: pile.power.sequence,
+                stoppingW: pile.power.stoppingWatts))
     }
 }
 

@@ -87,7 +87,7 @@ extension PileController: PileSocketAcceptor, PileSession {
         case .startCharging(let requestID, let driver, let queueNumber, let requestedKWh):
             frame = .startCharging(requestID: requestID, userID: driver, queueNumber: queueNumber,
                                    requestQuantity: NSDecimalNumber(decimal: requestedKWh).doubleValue)
-        case .stopCharging(let requestID, let reason): frame = .stopCharging(requestID: requestID, reason: reason.rawValue)
+        case .stopCharging(let requestID, let reason, _): frame = .stopCharging(requestID: requestID, reason: reason.rawValue)
         case .ocppCall: return .unsupported
         case .setPower(let watts, _):
             powerAcknowledgements.expect(command.id)

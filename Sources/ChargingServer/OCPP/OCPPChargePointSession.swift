@@ -82,7 +82,7 @@ final class OCPPChargePointSession: PileSession {
                 return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
-            case .stopCharging(let requestID, _):
+            case .stopCharging(let requestID, _, _):
                 guard let transactionID = try await services.store.openTransaction(requestID: requestID, pileID: connection.pileID) else {
                     return .failed("no open transaction for this request")
                 }

@@ -204,12 +204,18 @@ public struct StationService: Sendable {
 
     /// A power limit's answer: acknowledged, the engine counts the charger at it; refused, failed or unanswered,
     /// at the charger's full power. Other instructions change nothing here.
+    /// A stop the charger took frees, under a limit, what its car drew.
     func instructionFinished(pileID: Int, instruction: PileInstruction, outcome: DeliveryOutcome) async {
-        guard case .setPower(let watts, let sequence) = instruction else { return }
-        let command: StationCommand = if case .delivered = outcome {
-            .powerLimitAcknowledged(pileID: pileID, watts: watts, sequence: sequence)
-        } else {
-            .powerLimitRefused(pileID: pileID)
+        let command: StationCommand
+        switch (instruction, outcome) {
+        case (.setPower(let watts, let sequence), .delivered):
+            command = .powerLimitAcknowledged(pileID: pileID, watts: watts, sequence: sequence)
+        case (.setPower, _):
+            command = .powerLimitRefused(pileID: pileID)
+        case (.stopCharging(_, _, confirm: true), .delivered):
+            command = .chargingStopped(pileID: pileID)
+        default:
+            return
         }
         do {
             _ = try await apply(command, pileID: pileID)
@@ -229,7 +235,8 @@ public struct StationService: Sendable {
             case .startCharging(let pileID, let requestID, let driver, let queueNumber, let requestedKWh):
                 instruction = (pileID, .startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh))
             case .stopCharging(let pileID, let requestID, let reason):
-                instruction = (pileID, .stopCharging(requestID: requestID, reason: reason))
+                let confirm = effects.contains(.stopToBeConfirmed(pileID: pileID)) ? true : nil
+                instruction = (pileID, .stopCharging(requestID: requestID, reason: reason, confirm: confirm))
             default:
                 continue
             }
