@@ -12,20 +12,24 @@ struct ChargingSession: Codable, Sendable, Equatable {
     var chargingFeeAtCheckpoint: ExactFee
     /// When `target` is reached at the pile's power, rounded up to the next whole millisecond.
     var completesAt: Instant
+    /// The power allocated to this car under a station power limit; nil: the pile's power.
+    var powerWatts: Int64?
 
-    init(requestID: Int64, target: Energy, powerWatts: Int64, startingAt start: Instant) {
+    init(requestID: Int64, target: Energy, powerWatts: Int64, startingAt start: Instant, allocatedWatts: Int64? = nil) {
+        self.powerWatts = allocatedWatts
         self.requestID = requestID
         self.startedAt = start
         self.target = target
         checkpointTime = start
         checkpointEnergy = .zero
         chargingFeeAtCheckpoint = .zero
-        completesAt = start + target.chargingTime(atPowerWatts: powerWatts)
+        completesAt = start + target.chargingTime(atPowerWatts: allocatedWatts ?? powerWatts)
     }
 
     /// A session exactly as stored (`StationSnapshot`).
     init(requestID: Int64, startedAt: Instant, target: Energy, checkpointTime: Instant, checkpointEnergy: Energy,
-         chargingFeeAtCheckpoint: ExactFee, completesAt: Instant) {
+         chargingFeeAtCheckpoint: ExactFee, completesAt: Instant, powerWatts: Int64? = nil) {
+        self.powerWatts = powerWatts
         self.requestID = requestID
         self.startedAt = startedAt
         self.target = target
@@ -53,5 +57,19 @@ struct ChargingSession: Codable, Sendable, Equatable {
         checkpointTime = time
         checkpointEnergy = reading
         completesAt = time + (target - reading).chargingTime(atPowerWatts: powerWatts)
+    }
+
+    /// The car's power changes now (`from` → `to`): the model is settled up to now, like a meter reading,
+    /// and the completion moves to match what is left at the new power.
+    mutating func changePower(from current: Int64, to allocated: Int64?, pilePowerWatts: Int64, at time: Instant, tariff: TariffSchedule) {
+        let next = allocated ?? pilePowerWatts
+        if next != current {
+            let energy = energy(at: time, powerWatts: current)
+            chargingFeeAtCheckpoint = chargingFee(at: time, powerWatts: current, tariff: tariff)
+            checkpointTime = max(checkpointTime, time)
+            checkpointEnergy = energy
+            completesAt = checkpointTime + (target - energy).chargingTime(atPowerWatts: next)
+        }
+        powerWatts = allocated
     }
 }

@@ -20,6 +20,39 @@ extension Station {
             return try recordMeter(pileID: pileID, requestID: requestID, energyKWh: energyKWh, readAt: readAt)
         case let .plugIn(driver, pileID, requestedKWh, batteryCapacityKWh):
             return try plugIn(driver: driver, pileID: pileID, requestedKWh: requestedKWh, batteryCapacityKWh: batteryCapacityKWh)
+        case let .setPowerLimit(watts):
+            var changed = settings
+            changed.powerLimitWatts = watts
+            try changed.validate()
+            settings = changed
+            // Setting the limit again gives the chargers that refused (or could not be reached) another chance;
+            // they count at full power until they acknowledge. A charger with no car is sent its limit again.
+            for index in piles.indices {
+                piles[index].power.refusesLimits = false
+                if piles[index].session == nil { piles[index].power.pendingWatts = nil }
+            }
+            return []
+        case let .setMinimumPower(pileID, watts):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            var changed = settings
+            changed.piles = changed.piles.map { $0.id == pileID ? PileSpec(id: $0.id, mode: $0.mode, powerWatts: $0.powerWatts, minimumPowerWatts: watts) : $0 }
+            try changed.validate()
+            settings = changed
+            piles[index].spec.minimumPowerWatts = watts
+            return []
+        case let .powerLimitAcknowledged(pileID, watts, sequence):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            // Without a limit every charger is released already; a late answer changes nothing.
+            if settings.powerLimitWatts != nil { piles[index].power.acknowledged(watts, sequence: sequence) }
+            return []
+        case let .chargingStopped(pileID):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            piles[index].power.stoppingWatts = nil
+            return []
+        case let .powerLimitRefused(pileID):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            if settings.powerLimitWatts != nil { chargerRefusedLimits(pileAt: index) }
+            return []
         }
     }
 
@@ -40,7 +73,13 @@ extension Station {
             id: id, driver: driver, mode: piles[index].mode, number: numbering.take(piles[index].mode),
             requested: requested, batteryCapacity: battery, submittedAt: now)
         requests.append(request)
-        return [.accepted(requestID: id, queueNumber: request.queueNumber)] + enqueue(id, atPile: index) + dispatch()
+        var effects = [StationEffect.accepted(requestID: id, queueNumber: request.queueNumber)] + enqueue(id, atPile: index)
+        if piles[index].session == nil {
+            // Under a power limit too: the charger started this car itself. It counts at the limit its charger
+            // acknowledged, else at full power, and is paused if that does not fit (`rebalancePower`).
+            effects += startChargingIfIdle(pileAt: index, allocatedWatts: piles[index].power.acknowledgedWatts ?? piles[index].powerWatts)
+        }
+        return effects + dispatch()
     }
 
     /// Rules 1–2: the car enters the waiting area and dispatch runs; if it is still waiting and the area
@@ -127,7 +166,7 @@ extension Station {
         else { throw .implausibleMeterReading }
         session.record(
             meterReading: min(reading, session.target), at: time,
-            powerWatts: piles[index].powerWatts, tariff: settings.tariff)
+            powerWatts: piles[index].modelledPowerWatts, tariff: settings.tariff)
         piles[index].session = session
         var effects: [StationEffect] = []
         if session.completesAt <= now {

@@ -15,8 +15,8 @@ extension Station {
                 waitingSeconds: request.waitingMilliseconds(at: now) / Milliseconds.perSecond,
                 state: .queued)
             if position == 0, let session = pile.session {
-                let energy = session.energy(at: now, powerWatts: pile.powerWatts)
-                let chargingFee = session.chargingFee(at: now, powerWatts: pile.powerWatts, tariff: settings.tariff).roundedYuan
+                let energy = session.energy(at: now, powerWatts: pile.modelledPowerWatts)
+                let chargingFee = session.chargingFee(at: now, powerWatts: pile.modelledPowerWatts, tariff: settings.tariff).roundedYuan
                 let serviceFee = ExactFee(energy: energy, price: serviceFeePrice).roundedYuan
                 entry.state = .charging
                 entry.chargedKWh = energy.kWh(decimals: 2)
@@ -56,9 +56,9 @@ extension Station {
             state = .queued
             if position == 0, let session = pile.session {
                 state = .charging
-                let energy = session.energy(at: now, powerWatts: pile.powerWatts)
+                let energy = session.energy(at: now, powerWatts: pile.modelledPowerWatts)
                 charged += energy
-                chargingFee += session.chargingFee(at: now, powerWatts: pile.powerWatts, tariff: settings.tariff)
+                chargingFee += session.chargingFee(at: now, powerWatts: pile.modelledPowerWatts, tariff: settings.tariff)
                 serviceFee += ExactFee(energy: energy, price: serviceFeePrice)
             }
         case nil:

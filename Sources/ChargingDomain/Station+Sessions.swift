@@ -8,13 +8,15 @@ extension Station {
     }
 
     /// The car in slot 1 of a working pile starts charging now (rule 4).
-    mutating func startChargingIfIdle(pileAt index: Int) -> [StationEffect] {
+    /// Under a station power limit the car waits for its share instead (`rebalancePower` starts it).
+    mutating func startChargingIfIdle(pileAt index: Int, allocatedWatts: Int64? = nil) -> [StationEffect] {
+        guard settings.powerLimitWatts == nil || allocatedWatts != nil else { return [] }
         guard piles[index].status.isWorking, piles[index].session == nil,
               let head = piles[index].queue.first, let requestIndex = requestIndex(id: head)
         else { return [] }
         let target = requests[requestIndex].remaining
         piles[index].session = ChargingSession(
-            requestID: head, target: target, powerWatts: piles[index].powerWatts, startingAt: now)
+            requestID: head, target: target, powerWatts: piles[index].powerWatts, startingAt: now, allocatedWatts: allocatedWatts)
         if requests[requestIndex].firstChargedAt == nil { requests[requestIndex].firstChargedAt = now }
         let request = requests[requestIndex]
         return [.startCharging(
@@ -28,7 +30,9 @@ extension Station {
     /// meter reading.
     mutating func endSession(pileAt index: Int, reason: StopReason, until: Instant? = nil) -> [StationEffect] {
         guard let session = piles[index].session, let requestIndex = requestIndex(id: session.requestID) else { return [] }
-        let power = piles[index].powerWatts
+        let power = piles[index].modelledPowerWatts
+        // Under a limit the car counts until its charger has taken the stop (`chargingStopped`).
+        if settings.powerLimitWatts != nil { piles[index].power.stoppingWatts = drawBound(ofPileAt: index) }
         let end = max(session.checkpointTime, min(until ?? now, now))
         let energy = session.energy(at: end, powerWatts: power)
         let chargingFee = session.chargingFee(at: end, powerWatts: power, tariff: settings.tariff)
@@ -47,7 +51,9 @@ extension Station {
         piles[index].totals.add(bill)
         piles[index].session = nil
         piles[index].queue.removeFirst()
-        return [.stopCharging(pileID: piles[index].id, requestID: request.id, reason: reason), .billed(bill)]
+        let stop = StationEffect.stopCharging(pileID: piles[index].id, requestID: request.id, reason: reason)
+        let confirmation = settings.powerLimitWatts != nil ? [StationEffect.stopToBeConfirmed(pileID: piles[index].id)] : []
+        return [stop] + confirmation + [.billed(bill)]
     }
 
     /// The request leaves the station.

@@ -51,6 +51,7 @@ public struct Station: Codable, Sendable, Equatable {
         var next = self
         var effects = next.advance(to: time)
         effects += try next.handle(command)
+        effects += next.rebalancePower()
         self = next
         return effects
     }
@@ -65,6 +66,7 @@ public struct Station: Codable, Sendable, Equatable {
                 effects += complete(pileAt: index)
             }
             effects += dispatch()
+            effects += rebalancePower()
         }
         now = max(now, time)
         return effects

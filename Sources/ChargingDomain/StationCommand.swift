@@ -23,4 +23,15 @@ public enum StationCommand: Sendable, Equatable {
     /// works and has nobody charging or waiting there; it gets the next number of the pile's mode and
     /// charges at once, for `requestedKWh` (its battery, when the driver asked for no amount).
     case plugIn(driver: String, pileID: Int, requestedKWh: Decimal, batteryCapacityKWh: Decimal)
+    /// The station's grid connection (nil: no limit). The cars' shares follow at once.
+    case setPowerLimit(watts: Int64?)
+    /// The least power a car can charge at on this pile (nil: the station's default).
+    case setMinimumPower(pileID: Int, watts: Int64?)
+    /// The charger confirmed it keeps its cars at or below `watts`, the limit numbered `sequence` (a `set_power` ack,
+    /// an accepted charging profile).
+    case powerLimitAcknowledged(pileID: Int, watts: Int64, sequence: Int64)
+    /// The charger has taken the stop of its car (or stopped it itself): under a limit, what that car drew is free.
+    case chargingStopped(pileID: Int)
+    /// The charger rejected a power limit, doesn't support one, or never answered: it counts at its full power.
+    case powerLimitRefused(pileID: Int)
 }

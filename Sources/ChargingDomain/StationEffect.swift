@@ -8,8 +8,13 @@ public enum StationEffect: Sendable, Equatable {
     /// `requestedKWh` is what this session should deliver: the remainder after an interrupted session.
     case startCharging(pileID: Int, requestID: Int64, driver: String, queueNumber: String, requestedKWh: Decimal)
     case stopCharging(pileID: Int, requestID: Int64, reason: StopReason)
+    /// Under a power limit, the car stopped at this pile counts until its charger has taken the stop: the shell
+    /// tells the engine so (`chargingStopped`).
+    case stopToBeConfirmed(pileID: Int)
     case billed(Bill)
     /// The request left the station (completed or cancelled); the driver may submit again.
     case requestFinished(requestID: Int64, driver: String, reason: StopReason)
     case pileStatusChanged(pileID: Int, status: PileStatus)
+    /// Tell the charger to keep its car at or below `watts` (its full power lifts the limit); its answer names `sequence`.
+    case limitPower(pileID: Int, watts: Int64, sequence: Int64)
 }

@@ -3,6 +3,8 @@ import Foundation
 extension StationSettings {
     /// The largest pile power accepted (10 MW); with `Energy.maximum` it keeps every product inside Int64.
     public static let maximumPowerWatts: Int64 = 10_000_000
+    /// The largest station power limit accepted (10 GW).
+    public static let maximumPowerLimitWatts: Int64 = 10_000_000_000
 
     /// Throws `.invalidSettings` naming the first problem. `Station` assumes valid settings.
     public func validate() throws(StationError) {
@@ -13,6 +15,12 @@ extension StationSettings {
         try require(Set(piles.map(\.id)).count == piles.count, "充电桩编号重复")
         for pile in piles {
             try require((1...StationSettings.maximumPowerWatts).contains(pile.powerWatts), "充电桩\(pile.id)功率无效")
+            if let minimum = pile.minimumPowerWatts {
+                try require((1...StationSettings.maximumPowerWatts).contains(minimum), "充电桩\(pile.id)最小功率无效")
+            }
+        }
+        if let limit = powerLimitWatts {
+            try require((1...StationSettings.maximumPowerLimitWatts).contains(limit), "站点功率上限无效")
         }
         try validateSiteRules()
     }

@@ -9,11 +9,18 @@ public struct StationSettings: Codable, Sendable, Equatable {
     public var tariff: TariffSchedule
     public var serviceFeePerKWh: Decimal
     public var faultPolicy: FaultPolicy
+    /// The station's grid connection: the most power all its cars may draw together; nil: no limit (every car
+    /// charges at its pile's power).
+    public var powerLimitWatts: Int64?
+
+    /// An AC car cannot charge below 6 A: on three phases at 230 V that is 4.14 kW.
+    public static let defaultMinimumPowerWatts: Int64 = 4_140
 
     public init(
         piles: [PileSpec], queueLength: Int, waitingCapacity: Int,
-        tariff: TariffSchedule, serviceFeePerKWh: Decimal, faultPolicy: FaultPolicy
+        tariff: TariffSchedule, serviceFeePerKWh: Decimal, faultPolicy: FaultPolicy, powerLimitWatts: Int64? = nil
     ) {
+        self.powerLimitWatts = powerLimitWatts
         self.piles = piles
         self.queueLength = queueLength
         self.waitingCapacity = waitingCapacity

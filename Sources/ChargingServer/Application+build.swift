@@ -38,7 +38,8 @@ public func buildApplication(
         store: stationStore, offlineGrace: configuration.offlineGrace,
         statusChangeLimit: configuration.statusChangeLimit, statusChangeWindow: configuration.statusChangeWindow, logger: logger)
     let pileStates = PileStates(store: PileStateStore(pool: pool, instance: instance), stations: stations)
-    let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger, statusWritten: pileStates.hear)
+    let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger, statusWritten: pileStates.hear,
+                                   instructionFinished: { await stations.instructionFinished(pileID: $0, instruction: $1, outcome: $2) })
     let hasher = configuration.passwordHasher
 
     let authStore = AuthStore(pool: pool)
@@ -57,7 +58,8 @@ public func buildApplication(
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
     let lifecycle = PileSocketLifecycle(pileStates: pileStates, hub: hub)
     let pileController = PileController(piles: piles, tokens: tokens, login: login, pileStates: pileStates, lifecycle: lifecycle,
-                                        commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens)
+                                        commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens,
+                                        powerAcknowledgements: PowerLimitAcknowledgements())
     pileController.addRoutes(to: router)
     let ocppStore = OCPPStore(pool: pool)
     let ocppController = OCPPController(

@@ -25,6 +25,19 @@ public struct StationStore: Sendable {
         try await pool.query("SELECT id FROM stations ORDER BY id").map { try $0.decode("id") }
     }
 
+    /// The last meter reading of each car charging at the station: the session's energy so far (kWh) and the
+    /// station time it was read, by request id.
+    public func lastMeterReadings(stationID: Int) async throws -> [Int64: (energyKWh: Decimal, readAtMs: Int64)] {
+        var readings: [Int64: (energyKWh: Decimal, readAtMs: Int64)] = [:]
+        for row in try await pool.query("""
+            SELECT id, meter_kwh, (extract(epoch FROM meter_at) * 1000)::bigint AS meter_at_ms FROM charging_requests
+            WHERE station_id = \(stationID) AND state = 'charging' AND meter_kwh IS NOT NULL
+            """) {
+            readings[try row.decode("id")] = (try row.decode("meter_kwh"), try row.decode("meter_at_ms"))
+        }
+        return readings
+    }
+
     public func stationID(ofPile pileID: Int) async throws -> Int? {
         try await pool.query("SELECT station_id FROM piles WHERE id = \(pileID)").first?.decode("station_id")
     }

@@ -6,7 +6,7 @@ public enum PileFrame: Sendable, Equatable {
     case status(String)
     /// A reading of the energy the car charging now received this session; it overrides the model.
     case meter(requestID: Int64, energyKWh: Decimal)
-    /// The pile applied a `set_status`.
+    /// The pile applied a `set_status` or a `set_power`.
     case ack(commandID: Int64)
 
     /// Why a frame was refused, in the words of the `error` frame that answers it.

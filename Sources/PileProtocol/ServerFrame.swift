@@ -10,6 +10,9 @@ public enum ServerFrame: Sendable, Equatable {
     case startCharging(requestID: Int64, userID: String, queueNumber: String, requestQuantity: Double)
     /// Stop charging that car: `completed`, `cancelled`, `fault` or `off`.
     case stopCharging(requestID: Int64, reason: String)
+    /// Keep the car at or below `powerKW` until told otherwise (the station's power limit); the pile answers
+    /// `ack` with the command id once it obeys. Its full power lifts the limit.
+    case setPower(powerKW: Double, commandID: Int64)
     /// The pile's last frame was refused; the connection stays open.
     case error(message: String)
 
@@ -20,6 +23,7 @@ public enum ServerFrame: Sendable, Equatable {
         case .startCharging(let requestID, let userID, let queueNumber, let requestQuantity):
             Fields(type: "start_charging", requestID: requestID, userID: userID, queueNumber: queueNumber, requestQuantity: requestQuantity)
         case .stopCharging(let requestID, let reason): Fields(type: "stop_charging", requestID: requestID, reason: reason)
+        case .setPower(let powerKW, let commandID): Fields(type: "set_power", commandID: commandID, powerKW: powerKW)
         case .error(let message): Fields(type: "error", msg: message)
         }
         return fields.json
@@ -43,6 +47,9 @@ public enum ServerFrame: Sendable, Equatable {
         case "stop_charging":
             guard let requestID = fields.requestID, let reason = fields.reason else { return nil }
             self = .stopCharging(requestID: requestID, reason: reason)
+        case "set_power":
+            guard let powerKW = fields.powerKW, powerKW.isFinite, powerKW >= 0, let commandID = fields.commandID else { return nil }
+            self = .setPower(powerKW: powerKW, commandID: commandID)
         case "error":
             guard let message = fields.msg else { return nil }
             self = .error(message: message)
@@ -63,6 +70,7 @@ public enum ServerFrame: Sendable, Equatable {
         var requestQuantity: Double?
         var reason: String?
         var msg: String?
+        var powerKW: Double?
 
         enum CodingKeys: String, CodingKey {
             case type, id, status, reason, msg
@@ -71,11 +79,13 @@ public enum ServerFrame: Sendable, Equatable {
             case userID = "user_id"
             case queueNumber = "queue_number"
             case requestQuantity = "request_quantity"
+            case powerKW = "power_kw"
         }
 
         init(type: String, id: Int? = nil, status: String? = nil, commandID: Int64? = nil, requestID: Int64? = nil,
              userID: String? = nil, queueNumber: String? = nil, requestQuantity: Double? = nil, reason: String? = nil,
-             msg: String? = nil) {
+             msg: String? = nil, powerKW: Double? = nil) {
+            self.powerKW = powerKW
             self.type = type
             self.id = id
             self.status = status

@@ -15,6 +15,8 @@ public final class CommandDelivery: Sendable {
     let logger: Logger
     /// Told of every pile state a written status command changed (the station's engine may have to hear of it).
     let statusWritten: @Sendable (PileStateChange) async -> Void
+    /// Told how every instruction of the engine ended (a power limit's answer changes what the engine counts on).
+    let instructionFinished: @Sendable (_ pileID: Int, PileInstruction, DeliveryOutcome) async -> Void
     private let waiters = CommandWaiters()
     private let executor = PileCommandExecutor()
 
@@ -22,7 +24,9 @@ public final class CommandDelivery: Sendable {
     static let fallbackPoll: Duration = .milliseconds(250)
 
     public init(pool: PostgresPool, instance: UUID, sockets: any PileSockets, logger: Logger,
-                statusWritten: @escaping @Sendable (PileStateChange) async -> Void = { _ in }) {
+                statusWritten: @escaping @Sendable (PileStateChange) async -> Void = { _ in },
+                instructionFinished: @escaping @Sendable (_ pileID: Int, PileInstruction, DeliveryOutcome) async -> Void = { _, _, _ in }) {
+        self.instructionFinished = instructionFinished
         self.pool = pool
         self.instance = instance
         self.sockets = sockets
@@ -190,10 +194,12 @@ public final class CommandDelivery: Sendable {
             guard let command = try await pendingCommand(id) else { return }
             guard command.live else {
                 try await finish(command, state: "expired", error: "deadline passed before delivery", answer: nil)
+                if command.status == nil { await instructionFinished(command.pileID, command.instruction, .failed("deadline passed")) }
                 return
             }
-            switch await sockets.deliver(command.instruction, as: CommandTicket(id: command.id, deadline: command.deadline),
-                                         toPile: command.pileID, epoch: command.epoch) {
+            let outcome = await sockets.deliver(command.instruction, as: CommandTicket(id: command.id, deadline: command.deadline),
+                                                toPile: command.pileID, epoch: command.epoch)
+            switch outcome {
             case .delivered(let answer):
                 try await finish(command, state: "written", error: nil, answer: answer)
                 if command.status == .offline { await sockets.closeOffline(pileID: command.pileID, epoch: command.epoch) }
@@ -204,6 +210,7 @@ public final class CommandDelivery: Sendable {
             case .unsupported:
                 try await finish(command, state: "failed", error: "not supported by the pile's protocol", answer: nil)
             }
+            if command.status == nil { await instructionFinished(command.pileID, command.instruction, outcome) }
         } catch {
             logger.error("command delivery failed", metadata: ["command": "\(id)", "error": "\(error)"])
         }

@@ -8,8 +8,11 @@ public enum PileInstruction: Codable, Sendable, Equatable {
     case setStatus(PileStatus, commandID: Int64)
     /// The car at the head of the pile's queue may charge now.
     case startCharging(requestID: Int64, driver: String, queueNumber: String, requestedKWh: Decimal)
-    /// Stop charging that car.
-    case stopCharging(requestID: Int64, reason: StopReason)
+    /// Stop charging that car. `confirm`: the station (under a power limit) waits to hear that the charger took it.
+    case stopCharging(requestID: Int64, reason: StopReason, confirm: Bool? = nil)
+    /// Keep the car at or below this power (the station's power limit shares; the pile's power lifts it).
+    /// Delivered means acknowledged by the charger (our `ack`, an accepted charging profile).
+    case setPower(watts: Int64, sequence: Int64)
     /// An operator's OCPP call (`POST /admin/ocpp/call`), passed through as given.
     case ocppCall(action: String, payload: String)
 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 
 /// Many simulated piles at once, for the `sim` command, demos and benchmarks: each pile logs in,
 /// optionally turns itself on, meters its charging sessions, and reconnects if asked to.
@@ -49,6 +50,8 @@ public struct PileFleet: Sendable {
     private let continuation: AsyncStream<PileFleetEvent>.Continuation
     private let logger: Logger
     private let onFrame: (@Sendable (Int, PileFrameDirection, String) -> Void)?
+    /// Each pile's last `set_power` in kW, kept across its reconnects as the protocol asks.
+    private let powerLimits = NIOLockedValueBox<[Int: Double]>([:])
 
     /// - Parameter onFrame: called with the pile id and text of every frame any pile receives or sends.
     public init(
@@ -140,12 +143,16 @@ public struct PileFleet: Sendable {
                     }
                 case .setStatus("offline", _):
                     wentOffline = true
+                case .setPower(let powerKW, _):
+                    powerLimits.withLockedValue { $0[pileID] = powerKW }
                 case .startCharging(let requestID, _, let queueNumber, let requestedKWh):
                     if let interval = configuration.meterInterval {
                         meters[requestID]?.cancel()
+                        let limits = powerLimits
                         meters[requestID] = Task {
                             await Self.meter(
-                                pile, requestID: requestID, queueNumber: queueNumber, requestedKWh: requestedKWh, every: interval)
+                                pile, requestID: requestID, queueNumber: queueNumber, requestedKWh: requestedKWh, every: interval,
+                                limitKW: { limits.withLockedValue { $0[pileID] } })
                         }
                     }
                 case .stopCharging(let requestID, _):
@@ -161,21 +168,26 @@ public struct PileFleet: Sendable {
     }
 
     /// Reports the energy a car would have received at the default station's power
-    /// (fast `F…` 30 kW, slow `T…` 10 kW) since charging began, capped at the requested amount.
+    /// (fast `F…` 30 kW, slow `T…` 10 kW), or the station's lower power limit while one holds, since charging
+    /// began, capped at the requested amount.
     private static func meter(
-        _ pile: SimulatedPile, requestID: Int64, queueNumber: String, requestedKWh: Double, every interval: Duration
+        _ pile: SimulatedPile, requestID: Int64, queueNumber: String, requestedKWh: Double, every interval: Duration,
+        limitKW: @Sendable () -> Double?
     ) async {
         let powerKW = queueNumber.hasPrefix("F") ? 30.0 : 10.0
         let clock = ContinuousClock()
-        let start = clock.now
+        var last = clock.now
+        var delivered = 0.0
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: interval)
             } catch {
                 return
             }
-            let hours = (clock.now - start) / .seconds(3600)
-            let energy = min(requestedKWh, (powerKW * hours * 1000).rounded() / 1000)
+            let now = clock.now
+            delivered += min(powerKW, limitKW() ?? powerKW) * ((now - last) / .seconds(3600))
+            last = now
+            let energy = min(requestedKWh, (delivered * 1000).rounded(.down) / 1000)
             do {
                 try await pile.sendMeter(requestID: requestID, energyKWh: energy)
             } catch {

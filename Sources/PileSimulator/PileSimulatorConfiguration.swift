@@ -4,7 +4,7 @@ public struct PileSimulatorConfiguration: Sendable {
     public var baseURL: String
     public var pileID: Int
     public var password: String
-    /// Answer every `set_status` with an `ack` frame.
+    /// Answer every `set_status` and `set_power` with an `ack` frame.
     public var autoAck: Bool
 
     public init(baseURL: String = "http://127.0.0.1:8080", pileID: Int, password: String, autoAck: Bool = true) {

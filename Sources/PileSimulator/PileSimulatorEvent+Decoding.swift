@@ -9,6 +9,7 @@ extension PileSimulatorEvent {
         case .startCharging(let requestID, let userID, let queueNumber, let requestQuantity):
             self = .startCharging(requestID: requestID, userID: userID, queueNumber: queueNumber, requestedKWh: requestQuantity)
         case .stopCharging(let requestID, let reason): self = .stopCharging(requestID: requestID, reason: reason)
+        case .setPower(let powerKW, let commandID): self = .setPower(powerKW: powerKW, commandID: commandID)
         case .error(let message): self = .error(message)
         case nil: self = .other(text)
         }

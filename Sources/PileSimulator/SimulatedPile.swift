@@ -122,7 +122,11 @@ public final class SimulatedPile: Sendable {
             logger.info("received", metadata: ["event": "\(event)"])
             continuation.yield(event)
 
-            if case .setStatus(_, let commandID) = event, configuration.autoAck {
+            let acknowledged: Int64? = switch event {
+            case .setStatus(_, let commandID), .setPower(_, let commandID): commandID
+            default: nil
+            }
+            if let commandID = acknowledged, configuration.autoAck {
                 do {
                     try await send(.ack(commandID: commandID))
                 } catch {

@@ -7,7 +7,8 @@ import Foundation
 /// (`station set`) so that each lives in its own subcommand type.
 struct Stations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "station", abstract: "Manage stations (sites): add one, list them.", subcommands: [AddStation.self, ListStations.self])
+        commandName: "station", abstract: "Manage stations (sites): add one, list them, set a power limit.",
+        subcommands: [AddStation.self, ListStations.self, SetStation.self])
 }
 
 struct AddStation: AsyncParsableCommand {

@@ -45,6 +45,8 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         public var tariff: [TariffPeriod]
         public var serviceFeePerKWh: String
         public var faultPolicy: String
+        /// Absent: no limit (and in every station stored before load management).
+        public var powerLimitW: Int64? = nil
 
         enum CodingKeys: String, CodingKey {
             case piles
@@ -54,6 +56,7 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
             case tariff
             case serviceFeePerKWh = "service_fee_per_kwh"
             case faultPolicy = "fault_policy"
+            case powerLimitW = "power_limit_w"
         }
     }
 
@@ -61,10 +64,13 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         public var id: Int
         public var mode: String
         public var powerW: Int64
+        /// Absent: the station's default minimum.
+        public var minimumPowerW: Int64? = nil
 
         enum CodingKeys: String, CodingKey {
             case id, mode
             case powerW = "power_w"
+            case minimumPowerW = "minimum_power_w"
         }
     }
 
@@ -90,9 +96,11 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         public var totalSessions: Int
         public var totalEnergyWms: Int64
         public var totalDurationMs: Int64
+        /// Absent: the charger was never sent a power limit (and in every row stored before load management).
+        public var power: Power? = nil
 
         enum CodingKeys: String, CodingKey {
-            case pile, status, queue, session
+            case pile, status, queue, session, power
             case totalSessions = "total_sessions"
             case totalEnergyWms = "total_energy_wms"
             case totalDurationMs = "total_duration_ms"
@@ -107,6 +115,26 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
             try container.encode(totalSessions, forKey: .totalSessions)
             try container.encode(totalEnergyWms, forKey: .totalEnergyWms)
             try container.encode(totalDurationMs, forKey: .totalDurationMs)
+            try container.encodeIfPresent(power, forKey: .power)
+        }
+    }
+
+    /// What the station knows of a charger's power limit.
+    public struct Power: Codable, Sendable, Equatable {
+        public var pendingW: Int64?
+        public var pendingCeilingW: Int64?
+        public var acknowledgedW: Int64?
+        public var refusesLimits: Bool
+        public var sequence: Int64
+        public var stoppingW: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case sequence
+            case stoppingW = "stopping_w"
+            case pendingW = "pending_w"
+            case pendingCeilingW = "pending_ceiling_w"
+            case acknowledgedW = "acknowledged_w"
+            case refusesLimits = "refuses_limits"
         }
     }
 
@@ -118,6 +146,8 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         public var checkpointWms: Int64
         public var checkpointChargingFeeUnits: Int64
         public var completesAtMs: Int64
+        /// Absent: the car charges at its pile's power.
+        public var powerW: Int64? = nil
 
         enum CodingKeys: String, CodingKey {
             case requestID = "request_id"
@@ -127,6 +157,7 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
             case checkpointWms = "checkpoint_wms"
             case checkpointChargingFeeUnits = "checkpoint_charging_fee_units"
             case completesAtMs = "completes_at_ms"
+            case powerW = "power_w"
         }
     }
 
@@ -215,9 +246,14 @@ extension StationSnapshot {
                     ChargingSession(
                         requestID: session.requestID, startedAt: session.startedAtMs, target: Energy(wattMilliseconds: session.targetWms),
                         checkpointTime: session.checkpointAtMs, checkpointEnergy: Energy(wattMilliseconds: session.checkpointWms),
-                        chargingFeeAtCheckpoint: ExactFee(units: session.checkpointChargingFeeUnits), completesAt: session.completesAtMs)
+                        chargingFeeAtCheckpoint: ExactFee(units: session.checkpointChargingFeeUnits), completesAt: session.completesAtMs,
+                        powerWatts: session.powerW)
                 },
-                totals: totals)
+                totals: totals,
+                power: state.power.map { PilePower(
+                    pendingWatts: $0.pendingW, pendingCeilingWatts: $0.pendingCeilingW, acknowledgedWatts: $0.acknowledgedW,
+                    refusesLimits: $0.refusesLimits, sequence: $0.sequence, stoppingWatts: $0.stoppingW) }
+                    ?? PilePower())
         }
         station.requests = try requests.map { request throws(DecodingProblem) in
             ChargingRequest(
@@ -251,10 +287,15 @@ extension StationSnapshot.PileState {
                 StationSnapshot.Session(
                     requestID: session.requestID, startedAtMs: session.startedAt, targetWms: session.target.wattMilliseconds,
                     checkpointAtMs: session.checkpointTime, checkpointWms: session.checkpointEnergy.wattMilliseconds,
-                    checkpointChargingFeeUnits: session.chargingFeeAtCheckpoint.units, completesAtMs: session.completesAt)
+                    checkpointChargingFeeUnits: session.chargingFeeAtCheckpoint.units, completesAtMs: session.completesAt,
+                    powerW: session.powerWatts)
             },
             totalSessions: pile.totals.sessions, totalEnergyWms: pile.totals.energy.wattMilliseconds,
-            totalDurationMs: pile.totals.durationMs)
+            totalDurationMs: pile.totals.durationMs,
+            power: pile.power == PilePower() ? nil : StationSnapshot.Power(
+                pendingW: pile.power.pendingWatts, pendingCeilingW: pile.power.pendingCeilingWatts,
+                acknowledgedW: pile.power.acknowledgedWatts, refusesLimits: pile.power.refusesLimits, sequence: pile.power.sequence,
+                stoppingW: pile.power.stoppingWatts))
     }
 }
 
@@ -280,6 +321,7 @@ extension StationSnapshot.Settings {
         }
         serviceFeePerKWh = settings.serviceFeePerKWh.exactText
         faultPolicy = settings.faultPolicy.rawValue
+        powerLimitW = settings.powerLimitWatts
     }
 
     func stationSettings() throws(StationSnapshot.DecodingProblem) -> StationSettings {
@@ -295,17 +337,18 @@ extension StationSnapshot.Settings {
             piles: pileSpecs, queueLength: queueLength, waitingCapacity: waitingCapacity,
             tariff: TariffSchedule(periods: periods, timeZoneIdentifier: timeZone),
             serviceFeePerKWh: try StationSnapshot.decimal(serviceFeePerKWh, "service fee"),
-            faultPolicy: try StationSnapshot.parse(FaultPolicy.self, faultPolicy, "fault policy"))
+            faultPolicy: try StationSnapshot.parse(FaultPolicy.self, faultPolicy, "fault policy"),
+            powerLimitWatts: powerLimitW)
     }
 }
 
 extension StationSnapshot.PileSpecification {
     init(_ spec: PileSpec) {
-        self.init(id: spec.id, mode: spec.mode.rawValue, powerW: spec.powerWatts)
+        self.init(id: spec.id, mode: spec.mode.rawValue, powerW: spec.powerWatts, minimumPowerW: spec.minimumPowerWatts)
     }
 
     func pileSpec() throws(StationSnapshot.DecodingProblem) -> PileSpec {
-        PileSpec(id: id, mode: try StationSnapshot.parse(ChargingMode.self, mode, "pile mode"), powerWatts: powerW)
+        PileSpec(id: id, mode: try StationSnapshot.parse(ChargingMode.self, mode, "pile mode"), powerWatts: powerW, minimumPowerWatts: minimumPowerW)
     }
 }
 

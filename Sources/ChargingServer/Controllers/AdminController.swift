@@ -27,6 +27,28 @@ struct AdminController {
         admin.get("/admin/charge/waiting", use: waiting)
         admin.get("/admin/clock", use: clock)
         admin.post("/admin/clock/advance", use: advanceClock)
+        admin.get("/admin/station/get", use: stationGet)
+        admin.post("/admin/station/set", use: stationSet)
+    }
+
+    @Sendable func stationGet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<StationPowerResponse> {
+        let stationID = try Self.stationID(context.input)
+        return .success("获取成功", data: StationPowerResponse(try await stations.power(stationID: stationID)))
+    }
+
+    /// A station id; one that cannot exist (stations are numbered from 1, int4 in the database) is unknown.
+    static func stationID(_ parameters: RequestParameters) throws -> Int {
+        let id = try parameters.int("id")
+        guard (1...Int(Int32.max)).contains(id) else { throw APIError("充电站不存在") }
+        return id
+    }
+
+    /// `power_limit_kw`: the station's grid connection in kW, or `none`.
+    @Sendable func stationSet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<StationPowerResponse> {
+        let parameters = context.input
+        let stationID = try Self.stationID(parameters)
+        let watts = try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts)
+        return .success("设置成功", data: StationPowerResponse(try await stations.setPowerLimit(watts, stationID: stationID)))
     }
 
     @Sendable func queue(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {

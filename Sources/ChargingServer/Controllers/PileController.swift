@@ -18,6 +18,7 @@ struct PileController {
     let commands: PileCommandLog
     let stations: StationService
     let socketTokens: PileTokenRegistry
+    let powerAcknowledgements: PowerLimitAcknowledgements
 
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -77,7 +78,8 @@ extension PileController: PileSocketAcceptor, PileSession {
         }
     }
 
-    /// Our protocol's frames: written is delivered (the pile's `ack` comes later, if at all).
+    /// Our protocol's frames: written is delivered (the pile's `ack` comes later, if at all), except a power
+    /// limit: it is delivered once the pile acknowledged it, as the station counts on it.
     func deliver(_ instruction: PileInstruction, as command: CommandTicket, on connection: PileConnection) async -> DeliveryOutcome {
         let frame: ServerFrame
         switch instruction {
@@ -85,8 +87,16 @@ extension PileController: PileSocketAcceptor, PileSession {
         case .startCharging(let requestID, let driver, let queueNumber, let requestedKWh):
             frame = .startCharging(requestID: requestID, userID: driver, queueNumber: queueNumber,
                                    requestQuantity: NSDecimalNumber(decimal: requestedKWh).doubleValue)
-        case .stopCharging(let requestID, let reason): frame = .stopCharging(requestID: requestID, reason: reason.rawValue)
+        case .stopCharging(let requestID, let reason, _): frame = .stopCharging(requestID: requestID, reason: reason.rawValue)
         case .ocppCall: return .unsupported
+        case .setPower(let watts, _):
+            powerAcknowledgements.expect(command.id)
+            guard await connection.write(ServerFrame.setPower(powerKW: Double(watts) / 1_000, commandID: command.id).text) else {
+                _ = powerAcknowledgements.acknowledge(command.id)
+                return .failed("websocket write failed")
+            }
+            return await powerAcknowledgements.wait(for: command.id, until: command.deadline)
+                ? .delivered(answer: nil) : .failed("no ack by the command's deadline")
         }
         return await connection.write(frame.text) ? .delivered(answer: nil) : .failed("websocket write failed")
     }
@@ -109,6 +119,7 @@ extension PileController: PileSocketAcceptor, PileSession {
                 }
             case .ack(let commandID):
                 guard try await commands.acknowledge(commandID: commandID, pileID: pileID) else { return "未知的命令: \(commandID)" }
+                powerAcknowledgements.acknowledge(commandID)
             }
             return nil
         } catch let refusal as PileFrame.Refusal {

@@ -73,6 +73,18 @@ struct RequestParameters: Sendable {
         return wattHours
     }
 
+    /// A power in kW as whole watts, above 0 and at most `maximumWatts`; `none` for nil (no limit).
+    func powerKWOrNone(_ name: String, maximumWatts: Int64) throws(APIError) -> Int64? {
+        let text = try string(name).trimmingCharacters(in: .whitespaces)
+        if text == "none" { return nil }
+        guard let number = Double(text), number.isFinite, number > 0, number * 1_000 <= Double(maximumWatts) else {
+            throw .invalidParameter(name)
+        }
+        let watts = Int64((number * 1_000).rounded())
+        guard watts > 0 else { throw .invalidParameter(name) }
+        return watts
+    }
+
     func energyKWh(_ name: String) throws(APIError) -> Decimal {
         guard let value = try optionalEnergyKWh(name) else { throw .missingParameter(name) }
         return value

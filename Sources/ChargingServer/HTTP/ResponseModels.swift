@@ -200,3 +200,65 @@ struct BillResponse: Encodable, Sendable {
         ended_by = record.endedBy
     }
 }
+
+/// A station's power limit and how it is shared now (`/admin/station/get`, `/admin/station/set`).
+struct StationPowerResponse: Encodable, Sendable {
+    struct Pile: Encodable, Sendable {
+        var pileID: Int
+        var powerKW: Double
+        var minimumPowerKW: Double
+        /// The power the car charging there is allocated (null: no car charging).
+        var allocatedKW: Double?
+        /// The car's average power by its charger's meter since the session started (null: no reading yet).
+        var measuredKW: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case pileID = "pile_id"
+            case powerKW = "power_kw"
+            case minimumPowerKW = "minimum_power_kw"
+            case allocatedKW = "allocated_kw"
+            case measuredKW = "measured_kw"
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(pileID, forKey: .pileID)
+            try container.encode(powerKW, forKey: .powerKW)
+            try container.encode(minimumPowerKW, forKey: .minimumPowerKW)
+            try container.encode(allocatedKW, forKey: .allocatedKW)
+            try container.encode(measuredKW, forKey: .measuredKW)
+        }
+    }
+
+    var stationID: Int
+    /// Null: no limit.
+    var powerLimitKW: Double?
+    var allocatedKW: Double
+    var piles: [Pile]
+
+    enum CodingKeys: String, CodingKey {
+        case stationID = "station_id"
+        case powerLimitKW = "power_limit_kw"
+        case allocatedKW = "allocated_kw"
+        case piles
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(stationID, forKey: .stationID)
+        try container.encode(powerLimitKW, forKey: .powerLimitKW)
+        try container.encode(allocatedKW, forKey: .allocatedKW)
+        try container.encode(piles, forKey: .piles)
+    }
+
+    init(_ power: StationPower) {
+        func kW(_ watts: Int64) -> Double { Double(watts) / 1_000 }
+        stationID = power.stationID
+        powerLimitKW = power.limitWatts.map(kW)
+        allocatedKW = kW(power.piles.compactMap(\.allocatedWatts).reduce(0, +))
+        piles = power.piles.map {
+            Pile(pileID: $0.pileID, powerKW: kW($0.powerWatts), minimumPowerKW: kW($0.minimumPowerWatts),
+                 allocatedKW: $0.allocatedWatts.map(kW), measuredKW: $0.measuredWatts.map(kW))
+        }
+    }
+}

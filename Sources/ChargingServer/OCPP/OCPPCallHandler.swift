@@ -293,7 +293,8 @@ struct OCPPCallHandler {
                 if station.charging(atPile: pileID)?.requestID == requestID {
                     effects += try station.apply(.cancel(driver: charging.driver), at: clock.now.instant)
                 }
-                // The charger stopped this session itself: nothing is sent to it to stop it.
+                // The charger stopped this session itself: nothing is sent to it to stop it, and its car draws no more.
+                effects += try station.apply(.chargingStopped(pileID: pileID), at: clock.now.instant)
                 return (effects.filter { if case .stopCharging(pileID, requestID, _) = $0 { false } else { true } }, nil)
             }
             // The station ended this session first: its bill takes the charger's meter.

@@ -82,7 +82,7 @@ final class OCPPChargePointSession: PileSession {
                 return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
-            case .stopCharging(let requestID, _):
+            case .stopCharging(let requestID, _, _):
                 guard let transactionID = try await services.store.openTransaction(requestID: requestID, pileID: connection.pileID) else {
                     return .failed("no open transaction for this request")
                 }
@@ -90,6 +90,8 @@ final class OCPPChargePointSession: PileSession {
                 return try await call(RemoteStopTransactionRequest(transactionId: Int(transactionID)), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
+            case .setPower:
+                return .unsupported
             case .ocppCall(let actionName, let payloadText):
                 guard let action = OCPPAction(rawValue: actionName), action.isSentByCentralSystem else {
                     return .failed("not an OCPP 1.6 action a central system sends: \(actionName)")

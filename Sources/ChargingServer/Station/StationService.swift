@@ -187,15 +187,57 @@ public struct StationService: Sendable {
     /// RemoteStartTransaction holds the calls behind it this long at most.
     static let instructionDeadline: Duration = .seconds(60)
 
+    /// The station's power limit (nil: none); the shares follow at once. Answers the station's power afterwards.
+    public func setPowerLimit(_ watts: Int64?, stationID: Int) async throws -> StationPower {
+        _ = try await apply(.setPowerLimit(watts: watts), stationID: stationID)
+        return try await power(stationID: stationID)
+    }
+
+    public func power(stationID: Int) async throws -> StationPower {
+        guard let station = try await store.snapshot(stationID: stationID)?.station else { throw APIError("充电站不存在") }
+        var power = station.power(stationID: stationID)
+        power.measure(try await store.lastMeterReadings(stationID: stationID))
+        return power
+    }
+
+    /// How long a charger has to acknowledge a power limit before it counts as one that refuses limits (at full power).
+    static let powerLimitDeadline: Duration = .seconds(10)
+
+    /// A power limit's answer: acknowledged, the engine counts the charger at it; refused, failed or unanswered,
+    /// at the charger's full power. Other instructions change nothing here.
+    /// A stop the charger took frees, under a limit, what its car drew.
+    func instructionFinished(pileID: Int, instruction: PileInstruction, outcome: DeliveryOutcome) async {
+        let command: StationCommand
+        switch (instruction, outcome) {
+        case (.setPower(let watts, let sequence), .delivered):
+            command = .powerLimitAcknowledged(pileID: pileID, watts: watts, sequence: sequence)
+        case (.setPower, _):
+            command = .powerLimitRefused(pileID: pileID)
+        case (.stopCharging(_, _, confirm: true), .delivered):
+            command = .chargingStopped(pileID: pileID)
+        default:
+            return
+        }
+        do {
+            _ = try await apply(command, pileID: pileID)
+        } catch {
+            logger.warning("power limit answer not applied", metadata: ["pile": "\(pileID)", "error": "\(error)"])
+        }
+    }
+
     /// Instructions for piles are rows of the committing transaction; its NOTIFY rings the owner's bell.
     @Sendable static func queueInstructions(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
         for effect in effects {
             let instruction: (pileID: Int, PileInstruction)
             switch effect {
+            case .limitPower(let pileID, let watts, let sequence):
+                try await CommandDelivery.enqueue(.setPower(watts: watts, sequence: sequence), toPile: pileID, deadline: powerLimitDeadline, on: connection)
+                continue
             case .startCharging(let pileID, let requestID, let driver, let queueNumber, let requestedKWh):
                 instruction = (pileID, .startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh))
             case .stopCharging(let pileID, let requestID, let reason):
-                instruction = (pileID, .stopCharging(requestID: requestID, reason: reason))
+                let confirm = effects.contains(.stopToBeConfirmed(pileID: pileID)) ? true : nil
+                instruction = (pileID, .stopCharging(requestID: requestID, reason: reason, confirm: confirm))
             default:
                 continue
             }

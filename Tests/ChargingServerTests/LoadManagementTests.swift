@@ -1,0 +1,169 @@
+import Foundation
+import PileSimulator
+import Testing
+import TestSupport
+
+/// Site load management through the API and the piles: the station's power limit, `set_power` and its `ack`.
+@Suite("Load management: the station's power limit")
+struct LoadManagementTests {
+    @Test("station/get and station/set: the limit, `none`, and clear -1 answers for bad input")
+    func adminEndpoints() async throws {
+        try await TestServer.run { api in
+            let token = try await api.adminToken()
+            let initial = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"])
+            #expect(initial.code == 200)
+            let data = try #require(initial.data as? [String: Any])
+            #expect(data["power_limit_kw"] is NSNull && data["allocated_kw"] as? Double == 0)
+            let piles = try #require(data["piles"] as? [[String: Any]])
+            #expect(piles.map { $0["pile_id"] as? Int } == [1, 2, 3, 4, 5])
+            #expect(piles.map { $0["power_kw"] as? Double } == [30, 30, 10, 10, 10])
+            #expect(piles.allSatisfy { $0["minimum_power_kw"] as? Double == 4.14 && $0["allocated_kw"] is NSNull })
+
+            let set = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "power_limit_kw": "60.5"]))
+            #expect(set.code == 200 && set.msg == "设置成功")
+            #expect((set.data as? [String: Any])?["power_limit_kw"] as? Double == 60.5)
+            let read = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"])
+            #expect((read.data as? [String: Any])?["power_limit_kw"] as? Double == 60.5)
+            let lifted = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "power_limit_kw": "none"]))
+            #expect((lifted.data as? [String: Any])?["power_limit_kw"] is NSNull)
+
+            for bad in ["0", "-3", "abc", "1e-9", "nan", "inf", "1e30", ""] {
+                let reply = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "power_limit_kw": bad]))
+                #expect(reply.code == -1, "\(bad)")
+                #expect(reply.msg == (bad.isEmpty ? "参数格式错误: power_limit_kw" : "参数格式错误: power_limit_kw"), "\(bad)")
+            }
+            for station in ["2", "0", "-1", "99999999999"] {
+                let reply = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": station])
+                #expect(reply.code == -1 && reply.msg == "充电站不存在", "\(station)")
+                let setting = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": station, "power_limit_kw": "10"]))
+                #expect(setting.code == -1 && setting.msg == "充电站不存在", "\(station)")
+            }
+            let missing = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1"]))
+            #expect(missing.code == -1 && missing.msg == "缺少参数: power_limit_kw")
+            let anonymous = try await api.call(.get, "/admin/station/get", query: ["id": "1"])
+            #expect(anonymous.code == -1)
+        }
+    }
+
+    @Test("set_power: a pile is told its share and acknowledges it before its car starts; a newcomer's share comes from the others' reductions")
+    func setPowerFrames() async throws {
+        try await TestServer.run { api in
+            let token = try await api.adminToken()
+            #expect(try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "power_limit_kw": "12"])).code == 200)
+            let three = try await ConnectedPile.open(api, pileID: 3)
+            let four = try await ConnectedPile.open(api, pileID: 4)
+            for (pile, id) in [(three, 3), (four, 4)] {
+                _ = try await pile.next(matching: { if case .welcome = $0 { true } else { false } })
+                #expect(try await api.call(.post, "/admin/charge/status/set", body: .form(["token": token, "id": "\(id)", "status": "on"])).code == 200)
+            }
+            let alice = try await api.driverToken("alice")
+            #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": alice, "mode": "T", "request_quantity": "10"])).code == 200)
+            #expect(try await three.next(matching: \.isSetPower) == .setPower(powerKW: 10, commandID: try await api.lastCommandID(pile: 3)))
+            guard case .startCharging(let requestID, _, _, _) = try await three.next(matching: \.isStartCharging) else { throw TestFailure("alice not started") }
+            // The meter's average since the session started; none before a reading.
+            let before = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
+            #expect(((before?["piles"] as? [[String: Any]])?[2]["measured_kw"]) is NSNull)
+            try await three.simulated.sendMeter(requestID: requestID, energyKWh: 0.001)
+            try await eventually(timeout: .seconds(5)) {
+                let data = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
+                return ((data?["piles"] as? [[String: Any]])?[2]["measured_kw"] as? Double ?? 0) > 0
+            }
+
+            let bob = try await api.driverToken("bob")
+            #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": bob, "mode": "T", "request_quantity": "10"])).code == 200)
+            // 12 kW for two cars: pile 3 is reduced to 6 kW, pile 4 set to 6 kW, and only then does bob start.
+            guard case .setPower(6, _) = try await three.next(matching: \.isSetPower) else { throw TestFailure("pile 3 not reduced") }
+            guard case .setPower(6, _) = try await four.next(matching: \.isSetPower) else { throw TestFailure("pile 4 not limited") }
+            guard case .startCharging(_, "bob", _, _) = try await four.next(matching: \.isStartCharging) else { throw TestFailure("bob not started") }
+            try await eventually(timeout: .seconds(10)) {
+                let data = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
+                let allocated = (data?["piles"] as? [[String: Any]])?.compactMap { $0["allocated_kw"] as? Double }
+                return data?["allocated_kw"] as? Double == 12 && allocated == [6, 6]
+            }
+            let rows: [String] = try await api.pool.query("""
+                SELECT state FROM pile_commands WHERE instruction ? 'setPower' ORDER BY id
+                """).map { try $0.decode("state") }
+            #expect(rows == ["written", "written", "written"])
+
+            // alice leaves: her stop is a reduction too, so bob gets 10 kW only once pile 3 has taken it.
+            #expect(try await api.call(.post, "/user/charge/request/cancel", body: .form(["token": alice])).code == 200)
+            guard case .stopCharging = try await three.next(matching: { if case .stopCharging = $0 { true } else { false } }) else {
+                throw TestFailure("alice not stopped")
+            }
+            guard case .setPower(10, _) = try await four.next(matching: \.isSetPower) else { throw TestFailure("bob not raised") }
+            let ordered: Bool = try await api.pool.query("""
+                SELECT (SELECT finished_at FROM pile_commands WHERE pile_id = 3 AND instruction ? 'stopCharging')
+                    <= (SELECT requested_at FROM pile_commands WHERE pile_id = 4 AND instruction->'setPower'->>'watts' = '10000') AS ordered
+                """).first!.decode("ordered")
+            #expect(ordered)
+            await three.stop()
+            await four.stop()
+        }
+    }
+
+    @Test("across two instances: the piles on A and B obey the limit set through B, and acknowledge through their own instance")
+    func acrossInstances() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let three = try await cluster.connectPile(3, to: cluster.urls[0])
+            let four = try await cluster.connectPile(4, to: cluster.urls[1])
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            let limit = try await HTTP.call(.post, cluster.urls[1] + "/admin/station/set", ["token": admin, "id": "1", "power_limit_kw": "12"])
+            #expect(limit["code"] as? Int == 200)
+            for (pile, id) in [(three, 3), (four, 4)] {
+                #expect(try await cluster.setStatus("on", pile: id, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
+                _ = try await pile.next(matching: { if case .setStatus("on", _) = $0 { true } else { false } })
+            }
+            for driver in ["carol", "dave"] {
+                _ = try await HTTP.call(.post, cluster.urls[0] + "/u/register", ["username": driver, "password": "secret-pass", "battery_capacity": "60"])
+                let token = try #require(try await HTTP.call(.post, cluster.urls[0] + "/u/login", ["username": driver, "password": "secret-pass"])["token"] as? String)
+                let submitted = try await HTTP.call(.post, cluster.urls[0] + "/user/charge/request", ["token": token, "mode": "T", "request_quantity": "10"])
+                #expect(submitted["code"] as? Int == 200, "\(submitted)")
+            }
+            guard case .startCharging(_, "dave", _, _) = try await four.next(matching: \.isStartCharging, timeout: .seconds(15)) else {
+                throw TestFailure("dave not started")
+            }
+            try await eventually(timeout: .seconds(10)) {
+                let reply = try await HTTP.call(.get, cluster.urls[0] + "/admin/station/get", ["token": admin, "id": "1"])
+                let data = reply["data"] as? [String: Any]
+                let allocated = (data?["piles"] as? [[String: Any]])?.compactMap { $0["allocated_kw"] as? Double }
+                return allocated == [6, 6]
+            }
+            let acked: Int = try await cluster.pool.query("""
+                SELECT count(*) AS n FROM pile_commands WHERE instruction ? 'setPower' AND state = 'written' AND acked_at IS NOT NULL
+                """).first!.decode("n")
+            #expect(acked == 3)
+            await three.stop()
+            await four.stop()
+        }
+    }
+}
+
+extension PileSimulatorEvent {
+    var isSetPower: Bool { if case .setPower = self { true } else { false } }
+    var isStartCharging: Bool { if case .startCharging = self { true } else { false } }
+}
+
+extension ConnectedPile {
+    /// The next event that matches, skipping the others (status echoes, welcomes).
+    func next(matching wanted: (PileSimulatorEvent) -> Bool, timeout: Duration = .seconds(10)) async throws -> PileSimulatorEvent {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let event = try await next(timeout: max(.milliseconds(1), deadline - .now))
+            if wanted(event) { return event }
+        }
+    }
+}
+
+extension TestAPI {
+    /// A registered and logged-in driver's token.
+    func driverToken(_ name: String) async throws -> String {
+        _ = try await call(.post, "/u/register", body: .form(["username": name, "password": "secret-pass", "battery_capacity": "60"]))
+        let reply = try await call(.post, "/u/login", body: .form(["username": name, "password": "secret-pass"]))
+        guard let token = reply.token else { throw TestFailure("driver login failed: \(reply.object)") }
+        return token
+    }
+
+    func lastCommandID(pile: Int) async throws -> Int64 {
+        try await pool.query("SELECT max(id) AS id FROM pile_commands WHERE pile_id = \(pile) AND instruction ? 'setPower'").first!.decode("id")
+    }
+}
