@@ -426,7 +426,7 @@ struct AuthDefenceTests {
         #expect(TrustedNetworks.loopback.contains("127.0.0.53") && !TrustedNetworks.none.contains("127.0.0.1"))
     }
 
-    static func closeCode(_ socket: RawWebSocket, within timeout: Duration = .seconds(5)) async throws -> Int? {
+    static func closeCode(_ socket: RawWebSocket, within timeout: Duration = .seconds(20)) async throws -> Int? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             // One read for the whole remaining time: a quiet socket is not a closed one.

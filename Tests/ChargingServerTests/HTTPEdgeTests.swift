@@ -22,9 +22,11 @@ struct HTTPEdgeTests {
                 let connection = try await RawWebSocket.connect(port: api.client.port!)
                 let started = ContinuousClock.now
                 try await connection.write(bytes)
-                let answer = try await connection.readUntilClosed()
+                // Answered and closed, not held until the 75 s idle timeout; a busy machine (the whole suite runs
+                // at once) may take seconds to answer, so the bound is well below 75 s rather than "at once".
+                let answer = try await connection.readUntilClosed(timeout: .seconds(50))
                 #expect(answer?.hasPrefix("HTTP/1.1 \(status)") == true, "\(what): \(String(describing: answer?.prefix(80)))")
-                #expect(ContinuousClock.now - started < .seconds(10), "\(what) was held (the idle timeout is 75 s)")
+                #expect(ContinuousClock.now - started < .seconds(50), "\(what) was held (the idle timeout is 75 s)")
             }
         }
     }
@@ -49,7 +51,7 @@ struct HTTPEdgeTests {
             var held: [RawWebSocket] = []
             for _ in 0..<4 { held.append(try await RawWebSocket.connect(port: port)) }
             let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for connection in held { group.addTask { try await connection.readUntilClosed(timeout: .seconds(3)) != nil } }
+                for connection in held { group.addTask { try await connection.readUntilClosed(timeout: .seconds(15)) != nil } }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(closed >= 1, "no connection over the cap was closed")

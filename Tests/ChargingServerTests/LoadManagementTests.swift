@@ -64,7 +64,7 @@ struct LoadManagementTests {
             let before = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
             #expect(((before?["piles"] as? [[String: Any]])?[2]["measured_kw"]) is NSNull)
             try await three.simulated.sendMeter(requestID: requestID, energyKWh: 0.001)
-            try await eventually(timeout: .seconds(5)) {
+            try await eventually(timeout: .seconds(20)) {
                 let data = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"]).data as? [String: Any]
                 return ((data?["piles"] as? [[String: Any]])?[2]["measured_kw"] as? Double ?? 0) > 0
             }

@@ -251,7 +251,7 @@ struct ConnectedPile: Sendable {
         return ConnectedPile(simulated: simulated, task: task, events: EventReader(simulated.events))
     }
 
-    func next(timeout: Duration = .seconds(5)) async throws -> PileSimulatorEvent {
+    func next(timeout: Duration = .seconds(20)) async throws -> PileSimulatorEvent {
         try await events.next(timeout: timeout)
     }
 

@@ -73,7 +73,7 @@ final class RawWebSocket: @unchecked Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
             guard connected == 0 else { throw TestFailure("connect() failed") }
-            try connection.setReceiveTimeout(.seconds(5))
+            try connection.setReceiveTimeout(.seconds(20))
             return connection
         }
     }
@@ -84,7 +84,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Everything the server sends until it closes the connection; nil when it is still open after `timeout`.
-    func readUntilClosed(timeout: Duration = .seconds(5)) async throws -> String? {
+    func readUntilClosed(timeout: Duration = .seconds(20)) async throws -> String? {
         try await Self.onThread {
             try self.setReceiveTimeout(timeout)
             var bytes: [UInt8] = []
@@ -156,7 +156,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// The next frame from the server; nil when the server closed the connection.
-    func receive(timeout: Duration = .seconds(5)) async throws -> Frame? {
+    func receive(timeout: Duration = .seconds(20)) async throws -> Frame? {
         try await Self.onThread {
             try self.setReceiveTimeout(timeout)
             return try self.readFrame()

@@ -1,7 +1,7 @@
 /// Polls `condition` until it holds or `timeout` passes: tests wait for the state they need,
 /// never for a fixed time.
 public func eventually(
-    _ what: String = "condition", timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+    _ what: String = "condition", timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
