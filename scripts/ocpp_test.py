@@ -1346,7 +1346,7 @@ async def scenario_s(ctx):
         R.check(sc, "first the unit its profiles take is read (GetConfiguration ChargingScheduleAllowedChargingRateUnit)",
                 read is not None and "ChargingScheduleAllowedChargingRateUnit" in (read.get("key") or []), f"{read}")
         profile = await charger.expect("SetChargingProfile")
-        R.require(sc, "the car's share reaches the charger as SetChargingProfile", profile is not None, "nothing within the deadline")
+        R.require(sc, "the car's share reaches the charger as SetChargingProfile", profile is not None, "" if profile else "nothing within the deadline")
         connector, purpose, kind, unit, limits = profile_limit(profile)
         R.check(sc, "a TxDefaultProfile on connector 0, Relative, in W, one period of the limit's 6000 W",
                 (connector, purpose, kind, unit, limits) == (0, "TxDefaultProfile", "Relative", "W", [6000]), f"{profile}")
