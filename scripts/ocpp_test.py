@@ -31,6 +31,9 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
   r  a firmware rollout over two chargers, one at a time (POST /admin/firmware/update on B): UpdateFirmware,
      Downloading … Installed followed per pile, a silent charger asked with TriggerMessage, the second
      charger's InstallationFailed; the rollout in GET /admin/ocpp/operations and ocpp_operation_progress
+  s  load management: a station power limit set on B (POST /admin/station/set power_limit_kw) → the Smart Charging
+     charger on A gets its car's share as SetChargingProfile (TxDefaultProfile, connector 0, W) before
+     RemoteStartTransaction (in W: it takes both units), a lower limit as another profile; its Accepted is the pile_commands row's answer
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
@@ -609,6 +612,20 @@ class LocalListCharger(Charger):
 
     on_get_local_list_version = answering(Action.get_local_list_version, lambda: call_result.GetLocalListVersion(list_version=0))
     on_send_local_list = answering(Action.send_local_list, lambda: call_result.SendLocalList(status="Accepted"))
+
+
+class SmartChargingCharger(Charger):
+    """A charge point with Smart Charging (profiles in A or W) that accepts every charging profile it is sent."""
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key=None):
+        self.inbox.put_nowait(("GetConfiguration", {"key": key}))
+        values = {"SupportedFeatureProfiles": "Core,SmartCharging", "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
+                  "ChargeProfileMaxStackLevel": "8", "MaxChargingProfilesInstalled": "4"}
+        return call_result.GetConfiguration(configuration_key=[
+            {"key": name, "readonly": True, "value": value} for name, value in values.items() if key is None or name in key])
+
+    on_set_charging_profile = answering(Action.set_charging_profile, lambda: call_result.SetChargingProfile(status="Accepted"))
 
 
 async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
@@ -1300,8 +1317,72 @@ async def scenario_l(ctx):
     await ctx.close_all()
 
 
+def profile_limit(payload):
+    """(connectorId, purpose, kind, unit, [limits]) of a SetChargingProfile payload (camelCase)."""
+    profile = (payload or {}).get("csChargingProfiles") or {}
+    schedule = profile.get("chargingSchedule") or {}
+    return (payload or {}).get("connectorId"), profile.get("chargingProfilePurpose"), profile.get("chargingProfileKind"), \
+        schedule.get("chargingRateUnit"), [period.get("limit") for period in schedule.get("chargingSchedulePeriod") or []]
+
+
+async def scenario_s(ctx):
+    """Load management: the station's power limit reaches a Smart Charging charger as SetChargingProfile."""
+    sc = "s"
+    charger = await SmartChargingCharger.open(ctx.urls[0], "3", ctx.pile_password)
+    ctx.chargers.append(charger)
+    boot = await charger.boot()
+    R.require(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+    await charger.notify(0, "Available")
+    ok, status = await ctx.station_b.wait_status(3, "on")
+    R.require(sc, "pile 3 is on after Boot + Available", ok, f"status {status!r}")
+    first_command = int(ctx.psql("SELECT coalesce(max(id), 0) FROM pile_commands"))
+    try:
+        await ctx.b.ok("POST", "/admin/station/set", token=ctx.token, id="1", power_limit_kw="6")
+        driver = await new_driver(ctx.b, "ocpp-s", 60)
+        await ctx.b.ok("POST", "/user/charge/request", token=driver, mode="T", request_quantity="5")
+        read = await charger.expect("GetConfiguration")
+        if read is not None and "ChargingScheduleAllowedChargingRateUnit" not in (read.get("key") or []):
+            read = await charger.expect("GetConfiguration")  # the local list sync's read came first
+        R.check(sc, "first the unit its profiles take is read (GetConfiguration ChargingScheduleAllowedChargingRateUnit)",
+                read is not None and "ChargingScheduleAllowedChargingRateUnit" in (read.get("key") or []), f"{read}")
+        profile = await charger.expect("SetChargingProfile")
+        R.require(sc, "the car's share reaches the charger as SetChargingProfile", profile is not None, "" if profile else "nothing within the deadline")
+        connector, purpose, kind, unit, limits = profile_limit(profile)
+        R.check(sc, "a TxDefaultProfile on connector 0, Relative, in W, one period of the limit's 6000 W",
+                (connector, purpose, kind, unit, limits) == (0, "TxDefaultProfile", "Relative", "W", [6000]), f"{profile}")
+        id_tag = await charging_session(ctx, sc, charger, ctx.b, driver, 3)
+        ok, rows = await poll(lambda: asyncio.to_thread(ctx.psql, f"""
+            SELECT string_agg(state || ':' || coalesce(answer->>'status', ''), ',' ORDER BY id) FROM pile_commands
+            WHERE pile_id = 3 AND id > {first_command} AND instruction ? 'setPower'"""), lambda value: value == "written:Accepted")
+        R.check(sc, "psql: the limit's pile_commands row is written with the charger's Accepted", ok, rows)
+        ok, station = await poll(lambda: ctx.b.ok("GET", "/admin/station/get", token=ctx.token, id="1"),
+                                 lambda answer: near(answer["data"].get("allocated_kw"), 6))
+        R.check(sc, "GET /admin/station/get on B: 6 kW allocated", ok, f"{station}")
+        started = await charger.start_transaction(id_tag, 0, ctx.station_now)
+        tx = started.transaction_id
+        R.require(sc, "StartTransaction → a transactionId", isinstance(tx, int) and tx > 0, f"{started}")
+        await charger.notify(1, "Charging")
+
+        await ctx.b.ok("POST", "/admin/station/set", token=ctx.token, id="1", power_limit_kw="5")
+        lower = await charger.expect("SetChargingProfile")
+        R.check(sc, "a lower station limit → another SetChargingProfile with 5000 W, the same profile id",
+                lower is not None and profile_limit(lower)[4] == [5000]
+                and lower["csChargingProfiles"].get("chargingProfileId") == profile["csChargingProfiles"].get("chargingProfileId"),
+                f"{lower}")
+    finally:
+        await ctx.b.ok("POST", "/admin/station/set", token=ctx.token, id="1", power_limit_kw="none")
+    await ctx.b.ok("POST", "/user/charge/request/cancel", token=driver)
+    stop = await charger.expect("RemoteStopTransaction")
+    R.check(sc, "cancel → RemoteStopTransaction", stop is not None and stop.get("transactionId") == tx, f"{stop}")
+    await charger.stop_transaction(tx, 100, ctx.station_now, reason="Remote", id_tag=id_tag)
+    await charger.notify(1, "Available")
+    await charger.close()
+    ok, status = await ctx.station_b.wait_status(3, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
-             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "d": scenario_d}
+             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "d": scenario_d}
 
 
 async def main():

@@ -66,7 +66,7 @@ public func buildApplication(
         services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations, commands: PileCommandLog(pool: pool),
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
-                               dataTransferVendor: configuration.ocppDataTransferVendor),
+                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply),
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)

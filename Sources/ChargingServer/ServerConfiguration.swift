@@ -43,6 +43,8 @@ public struct ServerConfiguration: Sendable {
     public var ocppHeartbeatInterval: Duration = .seconds(300)
     /// The DataTransfer vendorId this central system answers for; nil: every DataTransfer gets UnknownVendorId.
     public var ocppDataTransferVendor: String?
+    /// The supply a power limit is converted with for an OCPP charger whose charging profiles take amperes only.
+    public var ocppSupply = OCPPSupply()
     public var passwordHasher = PasswordHasher()
     public var firstStart = FirstStart()
     /// When set, every station's clock is reset to it at start (`serve --clock …`).

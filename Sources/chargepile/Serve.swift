@@ -38,6 +38,11 @@ struct Serve: AsyncParsableCommand {
     var databaseConnections = 10
     @Option(name: .customLong("ocpp-heartbeat-interval"), help: "Heartbeat interval (s) OCPP chargers are given at boot.")
     var ocppHeartbeatInterval: Double = 300
+    @Option(name: .customLong("ocpp-supply-voltage"),
+            help: "Volts per phase a power limit is converted to amperes with, for OCPP chargers whose profiles take A only.")
+    var ocppSupplyVoltage: Double = 230
+    @Option(name: .customLong("ocpp-supply-phases"), help: "Phases (1 or 3) for that conversion.")
+    var ocppSupplyPhases = 3
     @Option(name: .customLong("ocpp-vendor"), help: "DataTransfer vendorId to answer for (default: none, UnknownVendorId).")
     var ocppVendor: String?
     @Flag(name: .customLong("ocpp-local-list-sync"),
@@ -81,6 +86,10 @@ struct Serve: AsyncParsableCommand {
         configuration.databaseConnections = databaseConnections
         configuration.ocppHeartbeatInterval = .seconds(ocppHeartbeatInterval)
         configuration.ocppDataTransferVendor = ocppVendor
+        guard ocppSupplyVoltage.isFinite, ocppSupplyVoltage >= 100, ocppSupplyVoltage <= 1000, [1, 3].contains(ocppSupplyPhases) else {
+            throw ValidationError("--ocpp-supply-voltage must be 100–1000 and --ocpp-supply-phases 1 or 3")
+        }
+        configuration.ocppSupply = OCPPSupply(voltage: ocppSupplyVoltage, phases: ocppSupplyPhases)
         configuration.ocppLocalListSync = ocppLocalListSync
         configuration.corsOrigins = ServerConfiguration.corsOrigins(flags: corsOrigins, environment: environment)
         do {

@@ -203,6 +203,43 @@ struct OCPPChargePointTests {
         #expect(machine.registerWh(at: at(1000)) == 2234)
     }
 
+    @Test("SetChargingProfile: a TxDefaultProfile in W (or A at 230 V × phases) holds the register to its limit from then on; Clear lifts it")
+    func chargingProfile() throws {
+        var machine = machine(powerKW: 30)
+        try booted(&machine)
+        _ = try charging(&machine, transactionID: 42, at: 0)
+        func profile(_ connector: Int, purpose: String = "TxDefaultProfile", unit: String = "W", limit: String,
+                     transactionID: Int? = nil) -> JSONValue {
+            var profile: [String: JSONValue] = [
+                "chargingProfileId": 3, "stackLevel": 0, "chargingProfilePurpose": .string(purpose), "chargingProfileKind": "Relative",
+                "chargingSchedule": ["chargingRateUnit": .string(unit), "chargingSchedulePeriod": [["startPeriod": 0, "limit": .number(limit)]]],
+            ]
+            if let transactionID { profile["transactionId"] = .number(String(transactionID)) }
+            return ["connectorId": .number(String(connector)), "csChargingProfiles": .object(profile)]
+        }
+        // 120 s at 30 kW, then 120 s at 6 kW: 1000 + 200 Wh.
+        #expect(try result(machine.received(csms("p", .setChargingProfile, profile(0, limit: "6000")), now: at(120)), id: "p")
+            == ["status": "Accepted"])
+        #expect(machine.powerLimitW == 6000 && machine.powerKW == 6)
+        #expect(machine.registerWh(at: at(240)) == 1200)
+        // 16 A on three phases at 230 V is 11.04 kW; a limit above the charger's power leaves its power.
+        #expect(try result(machine.received(csms("a", .setChargingProfile, profile(0, unit: "A", limit: "16")), now: at(240)), id: "a")
+            == ["status": "Accepted"])
+        #expect(machine.powerKW == 11.04)
+        #expect(try result(machine.received(csms("w", .setChargingProfile, profile(0, limit: "50000")), now: at(240)), id: "w")
+            == ["status": "Accepted"])
+        #expect(machine.powerKW == 30)
+        // Another connector, or a TxProfile for another transaction: Rejected, the limit unchanged.
+        #expect(try result(machine.received(csms("c2", .setChargingProfile, profile(2, limit: "1000")), now: at(240)), id: "c2")
+            == ["status": "Rejected"])
+        #expect(try result(machine.received(csms("tx", .setChargingProfile, profile(1, purpose: "TxProfile", limit: "1000", transactionID: 41)),
+                                            now: at(240)), id: "tx") == ["status": "Rejected"])
+        #expect(machine.powerLimitW == 50000)
+        #expect(try result(machine.received(csms("cl", .clearChargingProfile, [:]), now: at(240)), id: "cl") == ["status": "Accepted"])
+        #expect(machine.powerLimitW == nil)
+        #expect(try result(machine.received(csms("cl2", .clearChargingProfile, [:]), now: at(240)), id: "cl2") == ["status": "Unknown"])
+    }
+
     @Test("A session energy set from outside (the demo's model) is the StopTransaction's meterStop − meterStart")
     func sessionEnergy() throws {
         var machine = machine(powerKW: 30, initialRegisterWh: 500)

@@ -101,6 +101,82 @@ struct LoadManagementTests {
         }
     }
 
+    @Test("OCPP: a charger behind the limit is sent its share as a TxDefaultProfile (W, or A for a charger that takes Current only) and its Accepted counts; a Rejected one counts at full power")
+    func ocppChargingProfile() async throws {
+        try await TestServer.run { api in
+            let token = try await api.adminToken()
+            #expect(try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "power_limit_kw": "12"])).code == 200)
+            let three = try await OCPPCharger.connect(api, chargePointID: "3")
+            let four = try await OCPPCharger.connect(api, chargePointID: "4")
+            for charger in [three, four] {
+                _ = try await charger.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
+                _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            }
+            let alice = try await api.driverToken("alice")
+            #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": alice, "mode": "T", "request_quantity": "10"])).code == 200)
+
+            // alice's share (the pile's 10 kW, under 12) comes before her start, and only its Accepted lets her start.
+            // First the unit its profiles take: a charger that does not know the key gets W.
+            let configuration = try await three.expectCall()
+            #expect(configuration.action == "GetConfiguration")
+            #expect(configuration.payload["key"] as? [String] == ["ChargingScheduleAllowedChargingRateUnit"])
+            try await three.reply(configuration.id, #"{"unknownKey":["ChargingScheduleAllowedChargingRateUnit"]}"#)
+            let profile = try await three.expectCall()
+            #expect(profile.action == "SetChargingProfile")
+            #expect(profile.payload["connectorId"] as? Int == 0)
+            let sent = try #require(profile.payload["csChargingProfiles"] as? [String: Any])
+            #expect(sent["chargingProfileId"] as? Int == 3 && sent["stackLevel"] as? Int == 0)
+            #expect(sent["chargingProfilePurpose"] as? String == "TxDefaultProfile" && sent["chargingProfileKind"] as? String == "Relative")
+            #expect(sent["transactionId"] == nil && sent["validFrom"] == nil)
+            let schedule = try #require(sent["chargingSchedule"] as? [String: Any])
+            #expect(schedule["chargingRateUnit"] as? String == "W" && schedule["startSchedule"] == nil)
+            let periods = try #require(schedule["chargingSchedulePeriod"] as? [[String: Any]])
+            #expect(periods.count == 1 && periods.first?["startPeriod"] as? Int == 0 && periods.first?["limit"] as? Double == 10000)
+            try await three.reply(profile.id, #"{"status":"Accepted"}"#)
+            let remoteStart = try await three.expectCall()
+            #expect(remoteStart.action == "RemoteStartTransaction")
+            try await three.reply(remoteStart.id, #"{"status":"Accepted"}"#)
+            let idTag = try #require(remoteStart.payload["idTag"] as? String)
+            let started = try await three.call("StartTransaction", #"{"connectorId":1,"idTag":"\#(idTag)","meterStart":0,"timestamp":"2026-12-06T20:00:00Z"}"#)
+            #expect((started["idTagInfo"] as? [String: Any])?["status"] as? String == "Accepted")
+            let rows: [String] = try await api.pool.query("""
+                SELECT state || ' ' || coalesce(answer->>'status', '') AS row FROM pile_commands WHERE pile_id = 3 AND instruction ? 'setPower'
+                """).map { try $0.decode("row") }
+            #expect(rows == ["written Accepted"])
+
+            // bob's pile 4 needs room: pile 3 is reduced to 6 kW first; pile 4 rejects its 6 kW, so it would draw its full
+            // 10 kW, which does not fit beside alice's minimum: bob waits, and pile 4 counts at full power.
+            let bob = try await api.driverToken("bob")
+            #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": bob, "mode": "T", "request_quantity": "10"])).code == 200)
+            let reduction = try await three.expectCall()
+            #expect(reduction.action == "SetChargingProfile")
+            let reduced = (reduction.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any]
+            #expect((reduced?["chargingSchedulePeriod"] as? [[String: Any]])?.first?["limit"] as? Double == 6000)
+            try await three.reply(reduction.id, #"{"status":"Accepted"}"#)
+            // Pile 4 takes amperes only: 6000 W on 230 V × 3 phases is 8.69… A, rounded down to 8.6.
+            let units = try await four.expectCall()
+            #expect(units.action == "GetConfiguration")
+            try await four.reply(units.id, #"{"configurationKey":[{"key":"ChargingScheduleAllowedChargingRateUnit","readonly":true,"value":"Current"}]}"#)
+            let refused = try await four.expectCall()
+            #expect(refused.action == "SetChargingProfile")
+            let amperes = (refused.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any]
+            #expect(amperes?["chargingRateUnit"] as? String == "A")
+            let period = (amperes?["chargingSchedulePeriod"] as? [[String: Any]])?.first
+            #expect(period?["limit"] as? Double == 8.6 && period?["numberPhases"] as? Int == 3)
+            try await four.reply(refused.id, #"{"status":"Rejected"}"#)
+            try await eventually(timeout: .seconds(10)) {
+                let states: [String] = try await api.pool.query("""
+                    SELECT state FROM pile_commands WHERE pile_id = 4 AND instruction ? 'setPower' ORDER BY id
+                    """).map { try $0.decode("state") }
+                return states == ["rejected"]
+            }
+            try await eventually(timeout: .seconds(10)) {
+                let view = try await api.call(.get, "/user/charge/request", query: ["token": bob]).data as? [String: Any]
+                return view?["state"] as? String == "queued"
+            }
+        }
+    }
+
     @Test("across two instances: the piles on A and B obey the limit set through B, and acknowledge through their own instance")
     func acrossInstances() async throws {
         try await Cluster.run(instances: 2) { cluster in

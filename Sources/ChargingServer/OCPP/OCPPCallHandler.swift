@@ -25,6 +25,25 @@ struct OCPPServices: Sendable {
     let heartbeatInterval: Duration
     /// The DataTransfer vendorId we answer for; nil answers every DataTransfer UnknownVendorId.
     let dataTransferVendor: String?
+    /// What a power limit in W is converted with for a charger that takes amperes only.
+    var supply = OCPPSupply()
+}
+
+/// The voltage (phase to neutral) and phase count a power limit is converted to amperes with.
+public struct OCPPSupply: Sendable, Equatable {
+    public var voltage: Double
+    public var phases: Int
+
+    public init(voltage: Double = 230, phases: Int = 3) {
+        self.voltage = voltage
+        self.phases = phases
+    }
+
+    /// The current per phase that stays within `watts`, rounded down to 0.1 A (the schema's multiple).
+    public func amperes(watts: Int64) -> Double {
+        guard voltage > 0, phases > 0 else { return 0 }
+        return (Double(max(0, watts)) / (voltage * Double(phases)) * 10).rounded(.down) / 10
+    }
 }
 
 /// Applies one CALL of a charger to chargepile's model and builds its answer.

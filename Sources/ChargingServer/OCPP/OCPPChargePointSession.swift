@@ -24,6 +24,8 @@ final class OCPPChargePointSession: PileSession {
         var commands: [String: Int64] = [:]
         /// The rows of the calls that timed out lately, for an answer that may still come (as many as the machine remembers).
         var timedOutCommands: [(callID: String, commandID: Int64)] = []
+        /// The unit its charging profiles take, once read on this connection.
+        var chargingRateUnit: ChargingRateUnit?
     }
 
     init(chargePointID: String, services: OCPPServices) {
@@ -90,8 +92,14 @@ final class OCPPChargePointSession: PileSession {
                 return try await call(RemoteStopTransactionRequest(transactionId: Int(transactionID)), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
-            case .setPower:
-                return .unsupported
+            case .setPower(let watts, _):
+                guard let unit = await chargingRateUnit(as: command, on: connection) else {
+                    return .failed("no answer to GetConfiguration by the command's deadline")
+                }
+                let profile = Self.powerLimitProfile(watts: watts, pileID: connection.pileID, unit: unit, supply: services.supply)
+                return try await call(profile, as: command, on: connection) { response in
+                    response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
+                }
             case .ocppCall(let actionName, let payloadText):
                 guard let action = OCPPAction(rawValue: actionName), action.isSentByCentralSystem else {
                     return .failed("not an OCPP 1.6 action a central system sends: \(actionName)")
@@ -205,6 +213,49 @@ final class OCPPChargePointSession: PileSession {
         } catch {
             connection.logger.warning("late OCPP answer not recorded", metadata: ["command": "\(commandID)", "error": "\(error)"])
         }
+    }
+
+    /// The station's limit for a pile's car: the connector-0 TxDefaultProfile, one period from the start of
+    /// every transaction (Relative: no startSchedule), in W, or in A per phase on `supply`'s phases. Its id
+    /// is the pile's, so each new limit replaces the last (same chargingProfileId, stack level and purpose).
+    static func powerLimitProfile(watts: Int64, pileID: Int, unit: ChargingRateUnit = .watts,
+                                  supply: OCPPSupply = OCPPSupply()) -> SetChargingProfileRequest {
+        let period = switch unit {
+        case .watts: ChargingSchedulePeriod(startPeriod: 0, limit: Double(max(0, watts)))
+        case .amperes: ChargingSchedulePeriod(startPeriod: 0, limit: supply.amperes(watts: watts), numberPhases: supply.phases)
+        }
+        return SetChargingProfileRequest(connectorId: 0, csChargingProfiles: ChargingProfile(
+            chargingProfileId: pileID, stackLevel: 0, chargingProfilePurpose: .txDefaultProfile, chargingProfileKind: .relative,
+            chargingSchedule: ChargingSchedule(chargingRateUnit: unit, chargingSchedulePeriod: [period])))
+    }
+
+    static let rateUnitKey = "ChargingScheduleAllowedChargingRateUnit"
+
+    /// The unit of `ChargingScheduleAllowedChargingRateUnit` ("Current", "Power" or both): A only when the
+    /// charger lists Current and not Power; W otherwise, a charger that does not say included.
+    static func chargingRateUnit(allowed value: String?) -> ChargingRateUnit {
+        let units = Set((value ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        return units.contains("current") && !units.contains("power") ? .amperes : .watts
+    }
+
+    /// The unit this charger's profiles take, read (GetConfiguration, within the command's deadline) before
+    /// the first profile of each connection and kept for the connection; nil when the charger did not answer.
+    private func chargingRateUnit(as command: CommandTicket, on connection: PileConnection) async -> ChargingRateUnit? {
+        if let known = state.withLock({ $0.chargingRateUnit }) { return known }
+        guard let payload = try? JSONValue(encoding: GetConfigurationRequest(key: [Self.rateUnitKey])) else { return .watts }
+        let unit: ChargingRateUnit
+        switch await send(.getConfiguration, payload: payload, as: command, on: connection) {
+        case .result(let answer):
+            let keys = (try? answer.decode(GetConfigurationResponse.self))?.configurationKey ?? []
+            unit = Self.chargingRateUnit(allowed: keys.first { $0.key == Self.rateUnitKey }?.value)
+        case .error, .invalidResult:
+            unit = .watts  // it cannot say: its answer to the profile will
+        case .timedOut, .connectionClosed:
+            return nil
+        }
+        state.withLock { $0.chargingRateUnit = unit }
+        connection.logger.debug("OCPP charging profiles in \(unit.rawValue)")
+        return unit
     }
 
     private static func json(_ payload: some Encodable) -> String {

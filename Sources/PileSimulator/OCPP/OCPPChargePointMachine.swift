@@ -8,11 +8,13 @@ import OCPP16
 ///   connector's StatusNotification, then Heartbeat every `interval` of the Boot answer. Pending or
 ///   Rejected: Boot again after `interval`.
 /// - Every CSMS call is answered: ChangeAvailability, RemoteStart/StopTransaction, Reset,
-///   Get/ChangeConfiguration, ClearCache, UnlockConnector, DataTransfer (UnknownVendorId), TriggerMessage.
+///   Get/ChangeConfiguration, ClearCache, UnlockConnector, DataTransfer (UnknownVendorId), TriggerMessage,
+///   SetChargingProfile and ClearChargingProfile (Smart Charging, one limit: see `powerLimitW`).
 /// - A transaction: StartTransaction (meterStart = the energy register in Wh), StatusNotification
 ///   Charging, MeterValues `Energy.Active.Import.Register` every `meterInterval` (if any), and on a stop
 ///   StopTransaction (meterStop) and StatusNotification Available (Unavailable after a scheduled
-///   Inoperative). The register advances at `powerKW` while a transaction runs.
+///   Inoperative). The register advances at `powerKW`, or at the charging profile's lower limit, while a
+///   transaction runs.
 /// - At most one of its own CALLs in flight (`OCPPSessionStateMachine`): the rest wait in order.
 ///   StartTransaction and StopTransaction lost with a connection are sent again after the next Boot.
 ///
@@ -85,6 +87,9 @@ public struct OCPPChargePointMachine: Sendable {
     public private(set) var isRegistered = false
     public private(set) var heartbeatInterval: Duration
     public private(set) var meterInterval: Duration?
+    /// The limit of the last charging profile accepted (its first period, in W; amperes at 230 V on the
+    /// profile's phases, 3 if it names none), nil while none holds. The register follows it.
+    public private(set) var powerLimitW: Double?
 
     private let epoch: (instant: Instant, date: Date)
     private var session: OCPPSessionStateMachine
@@ -122,7 +127,10 @@ public struct OCPPChargePointMachine: Sendable {
             "NumberOfConnectors": ("1", true),
             "AuthorizeRemoteTxRequests": ("false", true),
             "ConnectionTimeOut": ("60", false),
-            "SupportedFeatureProfiles": ("Core,FirmwareManagement,RemoteTrigger", true),
+            "SupportedFeatureProfiles": ("Core,FirmwareManagement,RemoteTrigger,SmartCharging", true),
+            "ChargingScheduleAllowedChargingRateUnit": ("Current,Power", true),
+            "ChargeProfileMaxStackLevel": ("8", true),
+            "MaxChargingProfilesInstalled": ("1", true),
         ]
     }
 
@@ -130,7 +138,19 @@ public struct OCPPChargePointMachine: Sendable {
     public func registerWh(at now: Instant) -> Double {
         guard let since = energySince else { return registerWh }
         // Multiplied before dividing, so whole seconds at whole kW give whole Wh (30 kW × 120 s = 1000 Wh, not 999.99…).
-        return registerWh + configuration.powerKW * 1000 * ((now - since) / .seconds(1)) / 3600
+        return registerWh + powerKW * 1000 * ((now - since) / .seconds(1)) / 3600
+    }
+
+    /// The power the car draws while a transaction runs: the charger's, or the profile's lower limit.
+    public var powerKW: Double {
+        powerLimitW.map { min(configuration.powerKW, $0 / 1000) } ?? configuration.powerKW
+    }
+
+    /// A new limit from `now` on: the energy so far is kept at the old power.
+    private mutating func setPowerLimit(_ watts: Double?, now: Instant) {
+        registerWh = registerWh(at: now)
+        if energySince != nil { energySince = now }
+        powerLimitW = watts
     }
 
     /// The car has drawn `energyWh` since the transaction began, whatever the power and time say: the
@@ -368,10 +388,33 @@ public struct OCPPChargePointMachine: Sendable {
                     enqueue(DiagnosticsStatusNotificationRequest(status: status), now: now)
                 }
 
-        case .cancelReservation, .clearChargingProfile, .getCompositeSchedule, .getLocalListVersion,
-             .reserveNow, .sendLocalList, .setChargingProfile, .certificateSigned, .deleteCertificate,
+        case .setChargingProfile:
+            let request = try payload.decode(SetChargingProfileRequest.self)
+            let profile = request.csChargingProfiles
+            let schedule = profile.chargingSchedule
+            // One connector, one limit: a profile for another connector, a TxProfile for no running transaction,
+            // or one with no period from its start is refused.
+            guard request.connectorId == 0 || request.connectorId == 1,
+                  profile.chargingProfilePurpose != .txProfile
+                    || (request.connectorId == 1 && profile.transactionId != nil && profile.transactionId == transaction?.transactionID),
+                  let first = schedule.chargingSchedulePeriod.first(where: { $0.startPeriod == 0 }), first.limit >= 0
+            else {
+                return [try reply(SetChargingProfileResponse(status: .rejected))]
+            }
+            let watts = schedule.chargingRateUnit == .watts ? first.limit : first.limit * 230 * Double(first.numberPhases ?? 3)
+            setPowerLimit(watts, now: now)
+            return [try reply(SetChargingProfileResponse(status: .accepted))]
+
+        case .clearChargingProfile:
+            _ = try payload.decode(ClearChargingProfileRequest.self)
+            guard powerLimitW != nil else { return [try reply(ClearChargingProfileResponse(status: .unknown))] }
+            setPowerLimit(nil, now: now)
+            return [try reply(ClearChargingProfileResponse(status: .accepted))]
+
+        case .cancelReservation, .getCompositeSchedule, .getLocalListVersion,
+             .reserveNow, .sendLocalList, .certificateSigned, .deleteCertificate,
              .extendedTriggerMessage, .getInstalledCertificateIds, .getLog, .installCertificate, .signedUpdateFirmware:
-            // This simulated charger has the Core, Firmware Management and Remote Trigger profiles.
+            // This simulated charger has the Core, Firmware Management, Remote Trigger and (its part of) Smart Charging profiles.
             return [.send(OCPPOutbound.callError(id: id, code: .notSupported, description: "\(action.rawValue) is not supported"))]
         }
     }
