@@ -53,8 +53,12 @@ public struct AccountStore: Sendable {
     }
 
     public func driver(id: Int64) async throws -> Driver? {
-        try await pool.query("SELECT id, username, battery_capacity_kwh, id_tag FROM drivers WHERE id = \(id)")
-            .first.map(Driver.init(row:))
+        try await pool.query("""
+            SELECT d.id, d.username, d.battery_capacity_kwh, d.id_tag,
+                   (SELECT c.station_id FROM charging_requests c
+                    WHERE c.driver_id = d.id AND c.state IN ('waiting', 'displaced', 'queued', 'charging')) AS active_station_id
+            FROM drivers d WHERE d.id = \(id)
+            """).first.map(Driver.init(row:))
     }
 }
 
@@ -64,9 +68,13 @@ public struct Driver: Sendable, Equatable {
     public var batteryCapacityKWh: Decimal
     /// Its own OCPP idTag (16 hex digits, given at registration).
     public var idTag: String
+    /// The station of its active request (at most one across stations), read with the driver: a driver's
+    /// every request to the API needs it, and it costs no statement of its own.
+    public var activeStationID: Int?
 
     init(row: PostgresRow) throws {
         idTag = try row.decode("id_tag")
+        activeStationID = try row.decode("active_station_id")
         id = try row.decode("id")
         username = try row.decode("username")
         batteryCapacityKWh = try row.decode("battery_capacity_kwh")

@@ -64,13 +64,6 @@ public struct StationDirectory: Sendable {
         try await !pool.query("SELECT 1 FROM stations WHERE id = \(stationID)").isEmpty
     }
 
-    /// The station of the driver's one active request (a unique index keeps it one across all stations).
-    public func stationOfActiveRequest(driverID: Int64) async throws -> Int? {
-        try await pool.query("""
-            SELECT station_id FROM charging_requests
-            WHERE driver_id = \(driverID) AND state IN ('waiting', 'displaced', 'queued', 'charging')
-            """).first?.decode("station_id")
-    }
 
     /// A new station without piles (`pile add --station` adds them), on a real clock unless told; `StoreError.stationExists`
     /// when the id is taken.

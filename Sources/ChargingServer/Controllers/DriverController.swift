@@ -82,7 +82,7 @@ struct DriverController {
 
     @Sendable func current(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<RequestResponse> {
         let (_, driver) = try await authenticated(context)
-        let station = try await stations.stationOfActiveRequest(driverID: driver.id)
+        let station = driver.activeStationID
         guard let view = try await stations.request(of: driver.username, stationID: station) else {
             throw APIError(StationError.noActiveRequest.message)
         }
@@ -93,7 +93,7 @@ struct DriverController {
         let (parameters, driver) = try await authenticated(context)
         let mode = try parameters.optionalChoice("mode", as: ChargingMode.self)
         let amount = try parameters.optionalEnergyKWh("request_quantity")
-        let station = try await stations.stationOfActiveRequest(driverID: driver.id)
+        let station = driver.activeStationID
         _ = try await stations.apply(.modify(driver: driver.username, mode: mode, requestedKWh: amount), stationID: station)
         guard let view = try await stations.request(of: driver.username, stationID: station) else { throw APIError.unavailable }
         return .success("修改成功", data: RequestResponse(view, idTag: driver.idTag, stationID: station ?? stations.defaultStationID))
@@ -101,7 +101,7 @@ struct DriverController {
 
     @Sendable func cancel(_ request: Request, context: DriverRequestContext) async throws -> APIResponse<NoPayload> {
         let (_, driver) = try await authenticated(context)
-        let station = try await stations.stationOfActiveRequest(driverID: driver.id)
+        let station = driver.activeStationID
         _ = try await stations.apply(.cancel(driver: driver.username), stationID: station)
         return .success("取消成功")
     }

@@ -25,17 +25,12 @@ extension StationService {
         return try await pileQueue(pileID: pileID)
     }
 
-    /// Where a driver's active request is (one across all stations), else nil.
-    func stationOfActiveRequest(driverID: Int64) async throws -> Int? {
-        try await directory.stationOfActiveRequest(driverID: driverID)
-    }
-
     /// A driver's request goes to the named station (default: station 1); the driver must have no active
     /// request at any station (the engine of one station sees only its own).
     func submit(driver: Driver, stationID: Int?, mode: ChargingMode, requestedKWh: Decimal, batteryCapacityKWh: Decimal) async throws
         -> (effects: [StationEffect], stationID: Int) {
         let target = try await scope(stationID) ?? defaultStationID
-        if let current = try await stationOfActiveRequest(driverID: driver.id), current != target {
+        if let current = driver.activeStationID, current != target {
             throw APIError(StationError.alreadyHasActiveRequest.message)
         }
         let command = StationCommand.submit(driver: driver.username, mode: mode, requestedKWh: requestedKWh,
