@@ -71,7 +71,8 @@ extension StationStore {
     /// - `completes` (stored, and it reaches the request's target) or `stored`.
     /// The charging requests are locked in (station, id) order, so two batches (or a batch and an engine
     /// step) never deadlock; they are found by primary key (a `state` condition there would steer the
-    /// planner to the partial index of a station's active requests, a scan of all of them per reading). Of several accepted readings of one session in a batch, the last one is stored.
+    /// planner to the partial index of a station's active requests, a scan of all of them per reading).
+    /// Of several accepted readings of one session in a batch, the last one is stored.
     static func storeMeterReadingsQuery(_ input: MeterReadingsInput, batch: String) -> PostgresQuery {
         PostgresQuery(unsafeSQL: """
             WITH input AS MATERIALIZED (\(input.sql)),
