@@ -145,8 +145,9 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// The next frame that is not a ping, answering pings before it on the reading thread.
-    func receiveAnsweringPings() async throws -> Frame? {
+    func receiveAnsweringPings(timeout: Duration = .seconds(20)) async throws -> Frame? {
         try await Self.onThread {
+            try self.setReceiveTimeout(timeout)
             while let frame = try self.readFrame() {
                 guard frame.opcode == Self.ping else { return frame }
                 try self.writeAll(Self.frame(Self.pong, frame.payload, fin: true, masked: true))
