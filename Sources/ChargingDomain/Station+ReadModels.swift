@@ -84,11 +84,6 @@ extension Station {
         return (request.id, request.driver)
     }
 
-    /// Every pile's status, by pile id.
-    public var pileStatuses: [Int: PileStatus] {
-        Dictionary(uniqueKeysWithValues: piles.map { ($0.id, $0.status) })
-    }
-
     /// The piles whose status is not what it was in `original` (every pile without one), in id order.
     public func pileStatusChanges(since original: Station?) -> [(pileID: Int, status: PileStatus)] {
         guard let original, original.piles.map(\.id) == piles.map(\.id) else { return piles.map { ($0.id, $0.status) } }
