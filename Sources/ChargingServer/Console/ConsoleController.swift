@@ -88,7 +88,7 @@ struct ConsoleController {
         let granularity = try parameters.optionalChoice("granularity", as: ConsoleStore.Granularity.self) ?? .day
         let station = try await directory.scope(parameters.optionalStation())
         let rows = try await store.report(
-            granularity: granularity, stationID: station, pileID: try parameters.optionalInteger("pile_id"), from: try parameters.optionalCalendarDate("from"),
+            granularity: granularity, stationID: station, pileID: try parameters.optionalRowID("pile_id"), from: try parameters.optionalCalendarDate("from"),
             to: try parameters.optionalCalendarDate("to"), limit: try parameters.rowLimit(default: 500, max: 5000))
         return .success("获取成功", data: rows.map(ReportRowResponse.init))
     }
@@ -97,7 +97,7 @@ struct ConsoleController {
         let parameters = context.input
         let station = try await directory.scope(parameters.optionalStation())
         let rows = try await bills.bills(
-            stationID: station, pileID: try parameters.optionalInteger("pile_id"), driver: try parameters.optionalString("driver"),
+            stationID: station, pileID: try parameters.optionalRowID("pile_id"), driver: try parameters.optionalString("driver"),
             from: try parameters.optionalCalendarDate("from"), to: try parameters.optionalCalendarDate("to"),
             limit: try parameters.rowLimit(default: 500, max: 5000))
         return .success("获取成功", data: rows.map(AdminBillResponse.init))
@@ -106,7 +106,7 @@ struct ConsoleController {
     @Sendable func commands(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[CommandResponse]> {
         let parameters = context.input
         let station = try await directory.scope(parameters.optionalStation())
-        let rows = try await store.commands(stationID: station, pileID: try parameters.optionalInteger("pile_id"),
+        let rows = try await store.commands(stationID: station, pileID: try parameters.optionalRowID("pile_id"),
                                             kind: try parameters.optionalChoice("kind", as: CommandKind.self)?.rawValue,
                                             limit: try parameters.rowLimit(default: 50, max: 500))
         return .success("获取成功", data: rows.map(CommandResponse.init))
@@ -185,11 +185,17 @@ extension RequestParameters {
         return text
     }
 
+    /// The id of a row (numbered from 1, int4 in the database); nil when absent. One that cannot
+    /// exist is an invalid parameter, never a query PostgreSQL rejects.
+    func optionalRowID(_ name: String) throws(APIError) -> Int? {
+        guard let value = try optionalInteger(name) else { return nil }
+        guard (1...Int(Int32.max)).contains(value) else { throw .invalidParameter(name) }
+        return value
+    }
+
     /// `station`: a station's number, when the request is about one station; nil when absent.
     func optionalStation() throws(APIError) -> Int? {
-        guard let value = try optionalInteger("station") else { return nil }
-        guard (1...Int(Int32.max)).contains(value) else { throw .invalidParameter("station") }
-        return value
+        try optionalRowID("station")
     }
 
     /// `limit`: 1…max, default when absent.

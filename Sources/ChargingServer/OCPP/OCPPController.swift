@@ -88,7 +88,7 @@ struct OCPPController: PileSocketAcceptor {
     /// Chargers' SecurityEventNotifications, newest first: `pile_id`? and `limit`? (≤ 500, default 50).
     @Sendable func securityEvents(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[SecurityEventResponse]> {
         let parameters = context.input
-        let events = try await services.store.securityEvents(pileID: try parameters.optionalInteger("pile_id"),
+        let events = try await services.store.securityEvents(pileID: try parameters.optionalRowID("pile_id"),
                                                              limit: try parameters.rowLimit(default: 50, max: 500))
         return .success("获取成功", data: events.map(SecurityEventResponse.init))
     }

@@ -37,11 +37,11 @@ struct OCPPOperationsController {
     private func create(_ kind: OCPPOperationStore.Kind, _ parameters: RequestParameters) async throws -> APIResponse<OperationCreatedResponse> {
         let pileIDs = try parameters.optionalString("piles").map { text throws(APIError) -> [Int] in
             let parts = text.split(separator: ",", omittingEmptySubsequences: false)
-            let ids = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let ids = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { (1...Int(Int32.max)).contains($0) }
             guard !ids.isEmpty, ids.count == parts.count, ids.count <= 10_000 else { throw .invalidParameter("piles") }
             return ids
         }
-        let stationID = try parameters.optionalInteger("station")
+        let stationID = try parameters.optionalStation()
         guard (pileIDs == nil) != (stationID == nil) else { throw APIError("piles和station须指定其一") }
         let retrieveAt = try parameters.optionalString("retrieve_at").map { text throws(APIError) -> Date in
             guard kind == .firmware, let date = ISO8601.parse(text) else { throw .invalidParameter("retrieve_at") }
