@@ -299,15 +299,17 @@ public struct OCPPStore: Sendable {
         pileID: Int, idTag: String?, meterStopWh: Int64, chargerTimestamp: Date, on connection: PostgresConnection
     ) async throws -> Int32? {
         try await connection.query("""
-            (SELECT id FROM ocpp_transactions
-             WHERE pile_id = \(pileID) AND charger_stopped_at = \(chargerTimestamp) AND meter_stop_wh = \(meterStopWh)
-             ORDER BY id DESC LIMIT 1)
-            UNION ALL
-            (SELECT id FROM ocpp_transactions
-             WHERE pile_id = \(pileID) AND stopped_at IS NULL AND (\(idTag)::text IS NULL OR id_tag = \(idTag)::text)
-               AND charger_started_at <= \(chargerTimestamp) AND meter_start_wh <= \(meterStopWh)
-             ORDER BY charger_started_at DESC, id DESC LIMIT 1)
-            LIMIT 1
+            SELECT id FROM (
+                (SELECT id, 0 AS preference FROM ocpp_transactions
+                 WHERE pile_id = \(pileID) AND charger_stopped_at = \(chargerTimestamp) AND meter_stop_wh = \(meterStopWh)
+                 ORDER BY id DESC LIMIT 1)
+                UNION ALL
+                (SELECT id, 1 AS preference FROM ocpp_transactions
+                 WHERE pile_id = \(pileID) AND stopped_at IS NULL AND (\(idTag)::text IS NULL OR id_tag = \(idTag)::text)
+                   AND charger_started_at <= \(chargerTimestamp) AND meter_start_wh <= \(meterStopWh)
+                 ORDER BY charger_started_at DESC, id DESC LIMIT 1)
+            ) AS candidates
+            ORDER BY preference LIMIT 1
             """).first?.decode("id")
     }
 

@@ -384,7 +384,7 @@ struct OCPPCallHandler {
             guard let register = value.energyActiveImportRegisterWh else { return nil }
             return (value.timestamp, register, value.sampledValue.contains { $0.context == .transactionBegin })
         }
-        guard let begin = readings.first(where: \.begin) ?? readings.min(by: { $0.timestamp < $1.timestamp }),
+        guard let begin = readings.first(where: { $0.begin }) ?? readings.min(by: { $0.timestamp < $1.timestamp }),
               begin.registerWh >= 0, begin.registerWh < Decimal(Int64(Int32.max)) * 1000
         else { return nil }
         var rounded = Decimal()
