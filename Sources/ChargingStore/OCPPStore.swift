@@ -250,6 +250,8 @@ public struct OCPPStore: Sendable {
         public var requestID: Int64?
         public var refused: Bool
         public var isNew: Bool
+        /// A session the station heard of only after it started (`markOffline`).
+        public var offline: Bool
     }
 
     /// Opens a transaction, or finds the one a resent identical StartTransaction opened.
@@ -261,10 +263,10 @@ public struct OCPPStore: Sendable {
             INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags)
             VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), string_to_array(\(flags.joined(separator: ",")), ','))
             ON CONFLICT (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at) DO UPDATE SET pile_id = EXCLUDED.pile_id
-            RETURNING id, request_id, stop_reason IS NOT DISTINCT FROM 'Refused' AS refused, xmax = 0 AS inserted
+            RETURNING id, request_id, stop_reason IS NOT DISTINCT FROM 'Refused' AS refused, xmax = 0 AS inserted, offline
             """).first!
         return OpenedTransaction(id: try row.decode("id"), requestID: try row.decode("request_id"), refused: try row.decode("refused"),
-                                 isNew: try row.decode("inserted"))
+                                 isNew: try row.decode("inserted"), offline: try row.decode("offline"))
     }
 
     /// Links a transaction to the request the station charges with it.

@@ -241,6 +241,7 @@ struct OCPPCallHandler {
                 pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
                 chargerTimestamp: start.timestamp, flags: flags, on: connection)
             guard opened.isNew else {
+                offline = opened.offline
                 if opened.refused, info.status == .accepted { info.status = .invalid }
                 return ([], opened.id)
             }
