@@ -178,7 +178,7 @@ public struct OCPPStore: Sendable {
         public var offline: Bool
         public var idTag: String
         public var chargerStartedAt: Date
-        /// When the pile was provisioned, in station time (nil: before migration 0014).
+        /// When the pile was provisioned, in station time (nil: before migration 0016).
         public var pileProvisionedAt: Date?
     }
 
