@@ -53,12 +53,14 @@ public struct ChargerCertificateAuthority: Sendable {
         case unreadableRequest
         case badSignature
         case commonNameMismatch(found: String?)
+        case signingFailed(String)
 
         public var description: String {
             switch self {
             case .unreadableRequest: "the CSR is not a PEM or DER PKCS#10 request"
             case .badSignature: "the CSR's signature does not verify with its public key"
             case .commonNameMismatch(let found): "the CSR's subject CN is \(found.map { "'\($0)'" } ?? "missing"), not the chargePointId"
+            case .signingFailed(let why): "the CA could not issue the certificate: \(why)"
             }
         }
     }
@@ -82,7 +84,7 @@ public struct ChargerCertificateAuthority: Sendable {
                 notValidBefore: now.addingTimeInterval(-300), notValidAfter: min(now.addingTimeInterval(validity), certificate.notValidAfter),
                 issuer: certificate.subject, subject: request.subject, extensions: extensions, issuerPrivateKey: privateKey)
         } catch {
-            throw .unreadableRequest
+            throw .signingFailed("\(error)")
         }
     }
 
