@@ -37,6 +37,10 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
   o  a charger that was offline replays its backlog (StartTransaction stamped hours ago, MeterValues, StopTransaction with
      transactionData, under its transactionId and under −1, a card blocked meanwhile), then all of it again: each session
      billed once at meterStop − meterStart over the charger's times, the pile's queue and commands untouched
+  t  security profiles 2 and 3 through nginx's TLS port (OCPP_TEST_TLS_URL, certificates in OCPP_TEST_CERTS): ws:// and
+     forged TLS headers refused for a profile-2 pile, wss:// with Basic accepted; its SignCertificate → CertificateSigned
+     with a chain openssl verifies against the CA, then the same charger on profile 3 with that certificate; a
+     profile-3 pile with its certificate (no Basic), another pile's certificate (403), another CA's (nginx 400)
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
@@ -338,8 +342,8 @@ class Charger(OCPP16ChargePoint):
         self.task = None
 
     @classmethod
-    async def open(cls, base_url, cp_id, password, subprotocols=("ocpp1.6",)):
-        ws = await open_socket(base_url, cp_id, password, subprotocols)
+    async def open(cls, base_url, cp_id, password, subprotocols=("ocpp1.6",), ssl=None, authorization=True):
+        ws = await open_socket(base_url, cp_id, password, subprotocols, authorization=authorization, ssl=ssl)
         charger = cls(cp_id, ws)
         charger.task = asyncio.create_task(charger._serve(), name=f"charger {cp_id}")
         return charger
@@ -631,15 +635,15 @@ class SmartChargingCharger(Charger):
     on_set_charging_profile = answering(Action.set_charging_profile, lambda: call_result.SetChargingProfile(status="Accepted"))
 
 
-async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
-    """A WebSocket to /ocpp/{cp_id} with HTTP Basic credentials (user defaults to cp_id)."""
+async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None, ssl=None, headers=None):
+    """A WebSocket to /ocpp/{cp_id} with HTTP Basic credentials (user defaults to cp_id); wss:// with `ssl`."""
     url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
     url += "/ocpp/" + urllib.parse.quote(cp_id, safe="")
-    headers = {}
+    headers = dict(headers or {})
     if authorization and password is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user or cp_id}:{password}".encode()).decode()
     return await connect(url, subprotocols=list(subprotocols) if subprotocols else None, additional_headers=headers,
-                         proxy=None, open_timeout=10, ping_interval=None, close_timeout=5, compression=None)
+                         proxy=None, open_timeout=10, ping_interval=None, close_timeout=5, compression=None, ssl=ssl)
 
 
 async def booted_charger(sc, base_url, cp_id, password, station, pile_id):
@@ -1235,7 +1239,7 @@ async def scenario_p(ctx):
     await charger.call(call.SignedFirmwareStatusNotification(status="SignatureVerified", request_id=13), suppress=False)
     signed = await charger.call(call.SignCertificate(csr="-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"),
                                 suppress=False)
-    R.check(sc, "SignCertificate → Rejected (no CA configured)", signed.status == "Rejected", f"{signed}")
+    R.check(sc, "SignCertificate with an unreadable CSR → Rejected", signed.status == "Rejected", f"{signed}")
     events = await ctx.b.ok("GET", "/admin/ocpp/security-events", token=ctx.token, pile_id="1")
     R.check(sc, "the security event is visible on instance B",
             [(e["type"], e["tech_info"]) for e in events["data"]][:1] == [("TamperDetectionActivated", "lid open")], f"{events}")
@@ -1462,9 +1466,128 @@ async def scenario_o(ctx):
     await charger.close()
 
 
+class CertificateCharger(Charger):
+    """A charge point that installs the certificate CertificateSigned brings (recorded in `inbox`, answered Accepted)."""
+
+    on_certificate_signed = answering(Action.certificate_signed, lambda: call_result.CertificateSigned(status="Accepted"))
+
+
+def tls_context(certs, client=None):
+    """Trusts the test CA for nginx's certificate; presents `client` (a (certificate, key) pair of files) when given."""
+    import ssl
+    context = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+    if client:
+        context.load_cert_chain(*client)
+    return context
+
+
+async def tls_refused(url, cp_id, password, ssl=None, authorization=True, headers=None):
+    """Like `refused`, through TLS: the HTTP status, or 101 when upgraded (closed again at once)."""
+    try:
+        ws = await open_socket(url, cp_id, password, authorization=authorization, ssl=ssl, headers=headers)
+    except InvalidStatus as error:
+        return error.response.status_code
+    await ws.close()
+    return 101
+
+
+def set_profile(ctx, pile_id, profile):
+    """`chargepile pile set N --security-profile P` on the cluster's database, as an operator would."""
+    result = subprocess.run([os.environ["CHARGEPILE_BIN"], "pile", "set", str(pile_id), "--security-profile", str(profile)],
+                            env={**os.environ, "DATABASE_URL": ctx.args.database_url}, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise Failure(f"pile set {pile_id} --security-profile {profile}: {result.stderr.strip()}")
+
+
+async def scenario_t(ctx):
+    """Security profiles 2 and 3 through nginx's TLS port: wss with Basic, a client certificate, SignCertificate → CertificateSigned"""
+    sc = "t"
+    tls_url, certs = os.environ.get("OCPP_TEST_TLS_URL"), os.environ.get("OCPP_TEST_CERTS")
+    R.require(sc, "the cluster has a TLS port and test certificates (scripts/ocpp-test)", bool(tls_url and certs), f"{tls_url} {certs}")
+    work = os.path.join(certs, "scenario-t")
+    os.makedirs(work, exist_ok=True)
+    try:
+        set_profile(ctx, 4, 2)
+        set_profile(ctx, 5, 3)
+        # Profile 2: TLS only. Neither plain ws:// nor a client's own claim of TLS opens it.
+        R.check(sc, "profile 2, ws:// through nginx → 403", await tls_refused(ctx.lb, "4", ctx.pile_password) == 403)
+        forged = {"X-Chargepile-TLS": "on", "X-Chargepile-Client-Verify": "SUCCESS", "X-Chargepile-Client-Subject": "CN=4"}
+        R.check(sc, "profile 2, ws:// with forged X-Chargepile-TLS headers → 403 (nginx replaces them)",
+                await tls_refused(ctx.lb, "4", ctx.pile_password, headers=forged) == 403)
+        R.check(sc, "profile 2, wss:// with a wrong password → 401",
+                await tls_refused(tls_url, "4", ctx.pile_password + "-wrong", ssl=tls_context(certs)) == 401)
+        charger = await CertificateCharger.open(tls_url, "4", ctx.pile_password, ssl=tls_context(certs))
+        ctx.chargers.append(charger)
+        R.require(sc, "profile 2, wss:// with Basic → upgraded with ocpp1.6", charger.ws.subprotocol == "ocpp1.6")
+        boot = await charger.boot()
+        R.require(sc, "BootNotification over TLS → Accepted", boot.status == "Accepted", f"{boot}")
+        await charger.notify(0, "Available")
+        ok, status = await ctx.station_b.wait_status(4, "on")
+        R.check(sc, "pile 4 is on (seen on instance B)", ok, f"status {status!r}")
+
+        # The charger moves itself to profile 3: a key and a CSR in its own name, signed by the operator's CA.
+        key, csr = os.path.join(work, "cp4.key"), os.path.join(work, "cp4.csr")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                        "-subj", "/O=chargepile test operator/CN=4", "-out", csr], check=True, capture_output=True, timeout=30)
+        with open(csr) as file:
+            signed = await charger.call(call.SignCertificate(csr=file.read()), suppress=False)
+        R.check(sc, "SignCertificate with a CSR for CN=4 → Accepted", signed.status == "Accepted", f"{signed}")
+        delivered = await charger.expect("CertificateSigned")
+        R.require(sc, "then CertificateSigned reaches the charger", delivered is not None, "" if delivered else "nothing within the deadline")
+        certificate = os.path.join(work, "cp4.crt")
+        with open(certificate, "w") as file:
+            file.write(delivered["certificateChain"])
+        verified = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(certs, "ca.crt"), certificate],
+                                  capture_output=True, text=True, timeout=30)
+        R.check(sc, "openssl verifies the chain against the operator's CA", verified.returncode == 0, verified.stdout + verified.stderr)
+        subject = subprocess.run(["openssl", "x509", "-in", certificate, "-noout", "-subject", "-nameopt", "RFC2253"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+        R.check(sc, "its subject names the charger (CN=4)", subject.startswith("subject=CN=4"), subject)
+        stored = ctx.psql("SELECT string_agg(answer || ':' || (certificate IS NOT NULL)::text, ',') FROM ocpp_certificate_requests "
+                          "WHERE pile_id = 4")
+        R.check(sc, "psql: the request is kept with its certificate", stored == "Accepted:true", stored)
+        await charger.close()
+
+        set_profile(ctx, 4, 3)
+        R.check(sc, "profile 3, wss:// with Basic but no client certificate → 403",
+                await tls_refused(tls_url, "4", ctx.pile_password, ssl=tls_context(certs)) == 403)
+        again = await CertificateCharger.open(tls_url, "4", None, ssl=tls_context(certs, (certificate, key)), authorization=False)
+        ctx.chargers.append(again)
+        R.require(sc, "profile 3, wss:// with the certificate it was just issued (no Basic) → upgraded", again.ws.subprotocol == "ocpp1.6")
+        boot = await again.boot()
+        R.check(sc, "BootNotification with the issued certificate → Accepted", boot.status == "Accepted", f"{boot}")
+        await again.close()
+
+        # Profile 3 with certificates made by scripts/test-certificates.
+        own = (os.path.join(certs, "client-5.crt"), os.path.join(certs, "client-5.key"))
+        other = (os.path.join(certs, "client-4.crt"), os.path.join(certs, "client-4.key"))
+        rogue = (os.path.join(certs, "rogue-client.crt"), os.path.join(certs, "rogue-client.key"))
+        R.check(sc, "profile 3, ws:// → 403", await tls_refused(ctx.lb, "5", ctx.pile_password) == 403)
+        R.check(sc, "profile 3, pile 4's certificate on /ocpp/5 → 403 (CN mismatch)",
+                await tls_refused(tls_url, "5", ctx.pile_password, ssl=tls_context(certs, other)) == 403)
+        R.check(sc, "profile 3, a certificate for CN=5 from another CA → refused by nginx (400)",
+                await tls_refused(tls_url, "5", ctx.pile_password, ssl=tls_context(certs, rogue)) == 400)
+        charger5 = await Charger.open(tls_url, "5", None, ssl=tls_context(certs, own), authorization=False)
+        ctx.chargers.append(charger5)
+        R.require(sc, "profile 3, its own certificate (CN=5), no Basic → upgraded", charger5.ws.subprotocol == "ocpp1.6")
+        boot = await charger5.boot()
+        R.check(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+        await charger5.notify(0, "Available")
+        ok, status = await ctx.station_b.wait_status(5, "on")
+        R.check(sc, "pile 5 is on (seen on instance B)", ok, f"status {status!r}")
+        await charger5.close()
+        refusals = ctx.psql("SELECT count(*) FROM auth_events WHERE role = 'pile' AND username IN ('4', '5') AND outcome = 'failure'")
+        R.check(sc, "psql: the refused handshakes are in the audit trail", int(refusals) >= 6, refusals)
+    finally:
+        set_profile(ctx, 4, 1)
+        set_profile(ctx, 5, 1)
+    ok, status = await ctx.station_b.wait_status(5, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
              "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "o": scenario_o,
-             "d": scenario_d}
+             "t": scenario_t, "d": scenario_d}
 
 
 async def main():

@@ -66,8 +66,10 @@ public func buildApplication(
         services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations, commands: PileCommandLog(pool: pool),
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
-                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply),
-        login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
+                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply,
+                               delivery: delivery, certificateAuthority: configuration.ocppCertificateAuthority),
+        login: login, trustedProxies: configuration.trustedProxies,
+        tlsTrust: ProxyTLSTrust(headersSet: configuration.proxyTLSHeaders, proxies: configuration.trustedProxies), tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
     let operations = OCPPOperationStore(pool: pool)

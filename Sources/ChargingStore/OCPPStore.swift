@@ -27,7 +27,7 @@ public struct OCPPStore: Sendable {
     /// The charge point of each handshake, with the live throttle counters of its account and address.
     private static func handshakeQuery(_ batch: String) -> PostgresQuery {
         """
-        SELECT h.n, p.id, p.password_hash, p.secret_salt, p.secret_digest,
+        SELECT h.n, p.id, p.password_hash, p.secret_salt, p.secret_digest, p.security_profile,
                a.failures AS account_failures, extract(epoch FROM now() - a.last_at)::float8 AS account_since_last,
                extract(epoch FROM a.locked_until - now())::float8 AS account_locked_for,
                d.failures AS address_failures, extract(epoch FROM now() - d.last_at)::float8 AS address_since_last,
@@ -58,6 +58,9 @@ public struct OCPPStore: Sendable {
         public var pileID: Int
         public var credentials: Credentials
         public var secretDigest: (salt: [UInt8], digest: [UInt8])?
+        /// The OCPP security profile the pile must connect with: 1 (Basic over ws or wss), 2 (Basic over TLS),
+        /// 3 (TLS with a client certificate naming the chargePointId).
+        public var securityProfile: Int = 1
     }
 
     /// The charge point in a row's `id`, `password_hash`, `secret_salt`, `secret_digest` (nil when `id` is NULL).
@@ -66,7 +69,8 @@ public struct OCPPStore: Sendable {
         let salt = try row.decode("secret_salt", as: [UInt8]?.self)
         let digest = try row.decode("secret_digest", as: [UInt8]?.self)
         return ChargePoint(pileID: pileID, credentials: Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")),
-                           secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } })
+                           secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } },
+                           securityProfile: Int(try row.decode("security_profile", as: Int16.self)))
     }
 
     /// Keeps the salted digest of a secret that just passed its bcrypt check, unless the password changed meanwhile.
@@ -85,6 +89,13 @@ public struct OCPPStore: Sendable {
 
     public func setOCPPID(_ ocppID: String, pileID: Int) async throws {
         try await pool.execute("UPDATE piles SET ocpp_id = \(ocppID) WHERE id = \(pileID)")
+    }
+
+    /// Sets the security profile (1, 2 or 3) a pile must connect with; false when there is no such pile. A socket
+    /// already open stays open: the profile is checked at each handshake.
+    public func setSecurityProfile(_ profile: Int, pileID: Int) async throws -> Bool {
+        guard let profile = Int16(exactly: profile), (1...3).contains(profile) else { throw StoreError.invalidSecurityProfile }
+        return try await pool.query("UPDATE piles SET security_profile = \(profile) WHERE id = \(pileID) RETURNING id").first != nil
     }
 
     public func pileExists(_ pileID: Int) async throws -> Bool {

@@ -27,6 +27,10 @@ struct OCPPServices: Sendable {
     let dataTransferVendor: String?
     /// What a power limit in W is converted with for a charger that takes amperes only.
     var supply = OCPPSupply()
+    /// Sends our own calls that follow a charger's (CertificateSigned after SignCertificate) through the command rows.
+    let delivery: CommandDelivery
+    /// Signs chargers' SignCertificate requests; nil: they are answered Rejected.
+    var certificateAuthority: ChargerCertificateAuthority?
 }
 
 /// The voltage (phase to neutral) and phase count a power limit is converted to amperes with.
@@ -50,10 +54,14 @@ public struct OCPPSupply: Sendable, Equatable {
 struct OCPPCallHandler {
     let services: OCPPServices
     let pileID: Int
+    /// The identity the charger connected with: the CN a certificate for it must have.
+    let chargePointID: String
     let epoch: Int64
     let logger: Logger
     /// The connector report this connection last recorded: a repeat changes nothing and costs nothing.
     let lastConnectorReport: LastConnectorReport
+    /// Our call that must follow this answer, sent by the session once the answer is written.
+    let followUp: OCPPFollowUp
 
     /// How far ahead of our clock a charger's timestamp may be before it is flagged.
     static let clockTolerance: TimeInterval = 300
@@ -136,10 +144,32 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, SecurityEventNotificationResponse())
 
         case .signCertificate(let request):
-            // No CA to sign with yet (security profile 3): the request is kept and refused.
-            try await store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue, pileID: pileID, epoch: epoch)
+            return try await signCertificate(request, id: id)
+        }
+    }
+
+    /// With the operator's CA configured, a CSR in the charger's own name is signed: Accepted, then (once the
+    /// answer is written) CertificateSigned with the chain. Without a CA, or for another name, a bad signature
+    /// or an unreadable request: Rejected. Every request is kept, with the certificate or the reason.
+    private func signCertificate(_ request: SignCertificateRequest, id: String) async throws -> String {
+        guard let authority = services.certificateAuthority else {
+            try await services.store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue,
+                                                              refusal: "no CA configured", pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
         }
+        let chain: String
+        do {
+            chain = try authority.chainPEM(try authority.sign(csr: request.csr, chargePointID: chargePointID))
+        } catch {
+            logger.notice("SignCertificate refused", metadata: ["pile": "\(pileID)", "why": "\(error)"])
+            try await services.store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue,
+                                                              refusal: "\(error)", pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
+        }
+        try await services.store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.accepted.rawValue, certificate: chain,
+                                                          pileID: pileID, epoch: epoch)
+        followUp.set(.certificateSigned(chain: chain))
+        return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .accepted))
     }
 
     /// Where a firmware update stands after the charger's report; Idle (nothing under way, e.g. answering a
@@ -424,6 +454,20 @@ struct OCPPCallHandler {
 }
 
 /// The last connector report one charger connection recorded.
+/// A call of ours that follows a charger's CALL and must reach it after our answer to that CALL.
+enum OCPPFollowUpCall: Sendable, Equatable {
+    case certificateSigned(chain: String)
+}
+
+/// The follow-up of the CALL being answered; a retried handler replaces it rather than adding another.
+final class OCPPFollowUp: Sendable {
+    private let call = Mutex<OCPPFollowUpCall?>(nil)
+
+    func set(_ next: OCPPFollowUpCall) { call.withLock { $0 = next } }
+
+    func take() -> OCPPFollowUpCall? { call.withLock { value in defer { value = nil }; return value } }
+}
+
 final class LastConnectorReport: Sendable {
     private let key = Mutex<String?>(nil)
 

@@ -15,6 +15,7 @@ final class OCPPChargePointSession: PileSession {
     private let services: OCPPServices
     private let state: Mutex<State>
     private let lastConnectorReport = LastConnectorReport()
+    private let followUp = OCPPFollowUp()
 
     private struct State {
         var machine: OCPPSessionStateMachine
@@ -59,6 +60,7 @@ final class OCPPChargePointSession: PileSession {
             // A handled CALL is answered before the next one waiting behind it is handed over.
             while case .handle(let id, let call) = action {
                 _ = await connection.write(await answer(call, id: id, on: connection))
+                if let next = followUp.take() { sendFollowUp(next, on: connection) }
                 action = state.withLock { $0.machine.answered(id: id) }
             }
             perform(action, on: connection)
@@ -262,6 +264,28 @@ final class OCPPChargePointSession: PileSession {
         (try? JSONValue(encoding: payload).jsonText) ?? "{}"
     }
 
+    /// Our call after an answer, through a command row like an operator's (its answer is kept there), so it is
+    /// queued behind the calls already waiting and leaves only after the answer it follows was written.
+    private func sendFollowUp(_ call: OCPPFollowUpCall, on connection: PileConnection) {
+        let pileID = connection.pileID
+        let logger = connection.logger
+        let services = services
+        Task {
+            do {
+                switch call {
+                case .certificateSigned(let chain):
+                    let payload = try JSONValue(encoding: CertificateSignedRequest(certificateChain: chain))
+                    let result = try await services.delivery.sendOCPPCall(action: OCPPAction.certificateSigned.rawValue, payload: payload.jsonText,
+                                                                          toPile: pileID, timeout: services.callTimeout)
+                    logger.notice("CertificateSigned sent", metadata: ["pile": "\(pileID)", "outcome": "\(result.outcome)",
+                                                                       "answer": "\(result.answer ?? "none")"])
+                }
+            } catch {
+                logger.warning("CertificateSigned not sent", metadata: ["pile": "\(pileID)", "error": "\(error)"])
+            }
+        }
+    }
+
     // MARK: The charger's calls
 
     /// The CALLRESULT (or CALLERROR) for one of the charger's CALLs, once what it changed is committed.
@@ -271,8 +295,8 @@ final class OCPPChargePointSession: PileSession {
         guard let epoch = connection.epoch else {
             return OCPPOutbound.callError(id: id, code: .genericError, description: "the connection is not established")
         }
-        let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger,
-                                      lastConnectorReport: lastConnectorReport)
+        let handler = OCPPCallHandler(services: services, pileID: connection.pileID, chargePointID: chargePointID, epoch: epoch, logger: connection.logger,
+                                      lastConnectorReport: lastConnectorReport, followUp: followUp)
         let deadline = ContinuousClock.now + services.busyDeadline
         var pause = Duration.milliseconds(50)
         while true {
