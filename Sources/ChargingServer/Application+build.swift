@@ -66,13 +66,15 @@ public func buildApplication(
         services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations, commands: PileCommandLog(pool: pool),
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
-                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply),
+                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply,
+                               reservations: ReservationStore(pool: pool)),
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
     let operations = OCPPOperationStore(pool: pool)
     let localLists = LocalListStore(pool: pool)
     OCPPOperationsController(store: operations, localLists: localLists, tokens: tokens).addRoutes(to: router)
+    ReservationsController(reservations: ReservationStore(pool: pool), stations: stations, tokens: tokens).addRoutes(to: router)
     let bills = BillStore(pool: pool)
     DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)

@@ -27,6 +27,8 @@ struct OCPPServices: Sendable {
     let dataTransferVendor: String?
     /// What a power limit in W is converted with for a charger that takes amperes only.
     var supply = OCPPSupply()
+    /// The ReserveNow calls sent for the station's queue.
+    let reservations: ReservationStore
 }
 
 /// The voltage (phase to neutral) and phase count a power limit is converted to amperes with.
@@ -86,6 +88,11 @@ struct OCPPCallHandler {
             if try await services.pileStates.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
                                                              errorCode: report.errorCode.rawValue, info: report.info, status: status) {
                 lastConnectorReport.remember(key)
+            }
+            // Available after Reserved: the charger no longer holds the pile (its reservation expired or was dropped);
+            // the car keeps its place in the station's queue and is started there in its turn.
+            if report.status == .available, try await services.reservations.chargerReleased(pileID: pileID) > 0 {
+                logger.info("the charger released its reservation", metadata: ["pile": "\(pileID)"])
             }
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 
