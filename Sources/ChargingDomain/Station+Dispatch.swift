@@ -26,11 +26,13 @@ extension Station {
     /// An operator's reservation of the pile for another driver overlaps the time this car would charge there,
     /// at the end of the pile's queue as modelled now.
     func isReserved(pileAt index: Int, against requestID: Int64) -> Bool {
+        guard !reservations.isEmpty else { return false }
         let car = request(requestID)
         return isReserved(pileAt: index, againstDriver: car.driver, adding: car.remaining)
     }
 
     func isReserved(pileAt index: Int, againstDriver driver: String, adding amount: Energy) -> Bool {
+        guard !reservations.isEmpty else { return false }
         let windows = reservations.filter { $0.pileID == piles[index].id && $0.driver != driver }
         guard !windows.isEmpty else { return false }
         let start = now + completionDelay(ofPileAt: index, adding: .zero)

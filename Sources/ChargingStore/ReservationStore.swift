@@ -110,8 +110,8 @@ public struct ReservationStore: Sendable {
             """)
     }
 
-    /// The charger reported its connector Available: a reservation it had accepted is gone there (expired, or
-    /// dropped). Returns how many were.
+    /// The charger reported its connector Available right after Reserved: a reservation it had accepted is gone
+    /// there (expired, or dropped). Returns how many were.
     @discardableResult
     public func chargerReleased(pileID: Int) async throws -> Int {
         try await pool.execute("""

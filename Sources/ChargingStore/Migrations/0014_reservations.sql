@@ -25,7 +25,8 @@ CREATE TABLE ocpp_reservations (
     -- sent: ReserveNow under way; accepted, occupied, faulted, rejected, unavailable: the charger's answer;
     -- failed: no answer; cancelled: CancelReservation sent (cancel_answer says how it was taken);
     -- consumed: the car's start was sent (its transaction uses the reservation up); released: the charger
-    -- reported its connector Available while the reservation was accepted (it expired or was dropped there).
+    -- reported its connector Available right after Reserved while the reservation was accepted (it expired or
+    -- was dropped there).
     state        text NOT NULL DEFAULT 'sent'
                  CHECK (state IN ('sent', 'accepted', 'occupied', 'faulted', 'rejected', 'unavailable', 'failed',
                                   'cancelled', 'consumed', 'released')),
