@@ -1336,8 +1336,15 @@ async def scenario_v(ctx):
         R.require(sc, f"pile {pile_id} is on", ok, f"status {status!r}")
         chargers[str(pile_id)] = charger
 
-    async def next_call():
-        return await asyncio.wait_for(shared.get(), DEADLINE)
+    async def call_for(token):
+        """The next ReserveNow or RemoteStartTransaction for this driver's idTag (calls about cars of earlier scenarios,
+        re-placed when these piles came on, are skipped)."""
+        id_tag = (await driver_view(ctx.b, token)).get("id_tag")
+        while True:
+            cp_id, action, payload = await asyncio.wait_for(shared.get(), DEADLINE)
+            if payload.get("idTag") == id_tag:
+                return cp_id, action, payload
+            print(f"  note: charger {cp_id} received {action} {payload} for another car", flush=True)
 
     # Drivers ask for 30 kWh each (3 h at 10 kW) until one is queued behind another at a charger.
     drivers = []
@@ -1346,7 +1353,7 @@ async def scenario_v(ctx):
         token = await new_driver(ctx.b, f"ocpp-v{number}-{uuid.uuid4().hex[:6]}", 60)
         await ctx.b.ok("POST", "/user/charge/request", token=token, mode="T", request_quantity="30")
         drivers.append(token)
-        cp_id, action, payload = await next_call()
+        cp_id, action, payload = await call_for(token)
         if action == "ReserveNow":
             reservation = (cp_id, payload, token)
             break
@@ -1359,8 +1366,8 @@ async def scenario_v(ctx):
             payload.get("connectorId") == 1 and view.get("pile_id") == int(cp_id), f"{payload}, {view}")
     expiry = parse_time(payload.get("expiryDate"))
     ahead = (expiry - dt.datetime.now(dt.timezone.utc)).total_seconds()
-    R.check(sc, "ReserveNow expiry: when the car before it ends (at most 3 h of 30 kWh at 10 kW), plus 15 minutes",
-            15 * 60 - 120 < ahead < 3 * 3600 + 17 * 60, f"{payload.get('expiryDate')} is {ahead:.0f} s ahead")
+    R.check(sc, "ReserveNow expiry: when the car before it is expected to end, plus 15 minutes (in the future, real time)",
+            15 * 60 - 120 < ahead < 24 * 3600, f"{payload.get('expiryDate')} is {ahead:.0f} s ahead")
     reservation_id = payload.get("reservationId")
     ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {int(reservation_id)}"),
                            lambda value: value == "accepted")
@@ -1377,12 +1384,10 @@ async def scenario_v(ctx):
 
     for charger in chargers.values():
         charger.reserve_answer = "Occupied"
-    while not shared.empty():
-        shared.get_nowait()
     token = await new_driver(ctx.b, f"ocpp-v-occupied-{uuid.uuid4().hex[:6]}", 60)
     await ctx.b.ok("POST", "/user/charge/request", token=token, mode="T", request_quantity="30")
     drivers.append(token)
-    cp_id, action, payload = await next_call()
+    cp_id, action, payload = await call_for(token)
     R.check(sc, "the next queued car gets ReserveNow too", action == "ReserveNow", f"{cp_id} {action} {payload}")
     if action == "ReserveNow":
         occupied_id = int(payload.get("reservationId"))

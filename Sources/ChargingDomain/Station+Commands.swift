@@ -56,7 +56,7 @@ extension Station {
         case let .setReservationMinutes(minutes):
             var changed = settings
             changed.reservationMinutes = minutes
-            try changed.validate()
+            try changed.validateSiteRules()  // a new station without piles may set it too
             settings = changed
             return []
         case let .reserve(reservation):

@@ -37,8 +37,9 @@ CREATE TABLE ocpp_reservations (
 );
 CREATE INDEX ocpp_reservations_pile_request ON ocpp_reservations (pile_id, request_id);
 
--- The operators' windows with whether each is still to come or under way (active), over, or cancelled.
+-- The operators' windows with whether each is still to come or under way (active), over, or cancelled, by
+-- its station's clock.
 CREATE VIEW reservation_status AS
-SELECT r.id, r.pile_id, r.driver, r.starts_at, r.ends_at, r.cancelled_at,
-       CASE WHEN r.cancelled_at IS NOT NULL THEN 'cancelled' WHEN r.ends_at <= now() THEN 'ended' ELSE 'active' END AS state
-FROM pile_reservations r;
+SELECT r.id, r.station_id, r.pile_id, r.driver, r.starts_at, r.ends_at, r.cancelled_at,
+       CASE WHEN r.cancelled_at IS NOT NULL THEN 'cancelled' WHEN r.ends_at <= sc.station_now THEN 'ended' ELSE 'active' END AS state
+FROM pile_reservations r JOIN station_clock sc ON sc.station_id = r.station_id;
