@@ -1357,7 +1357,8 @@ async def scenario_v(ctx):
         if action == "ReserveNow":
             reservation = (cp_id, payload, token)
             break
-    R.require(sc, "a car queued behind another at an OCPP charger gets ReserveNow", reservation is not None, "none within six cars")
+    R.require(sc, "a car queued behind another at an OCPP charger gets ReserveNow", reservation is not None,
+              f"{reservation[:2]}" if reservation else "none within six cars")
     cp_id, payload, token = reservation
     view = await driver_view(ctx.b, token)
     R.check(sc, "ReserveNow idTag is the queued driver's id_tag", payload.get("idTag") == view.get("id_tag"),
