@@ -34,6 +34,9 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
   s  load management: a station power limit set on B (POST /admin/station/set power_limit_kw) → the Smart Charging
      charger on A gets its car's share as SetChargingProfile (TxDefaultProfile, connector 0, W) before
      RemoteStartTransaction (in W: it takes both units), a lower limit as another profile; its Accepted is the pile_commands row's answer
+  o  a charger that was offline replays its backlog (StartTransaction stamped hours ago, MeterValues, StopTransaction with
+     transactionData, under its transactionId and under −1, a card blocked meanwhile), then all of it again: each session
+     billed once at meterStop − meterStart over the charger's times, the pile's queue and commands untouched
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
@@ -1513,8 +1516,87 @@ async def scenario_s(ctx):
     R.check(sc, "closed → offline", ok, f"status {status!r}")
 
 
+async def scenario_o(ctx):
+    """A charger that was offline replays its backlog: sessions recorded and billed once, schedule untouched."""
+    sc = "o"
+    # Station time moves to the next 12:00 (local), so the replayed sessions fall in the peak (1.0 + service 0.8).
+    local = ctx.station_now.astimezone(STATION_ZONE)
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    if noon <= local:
+        noon += dt.timedelta(days=1)
+    await ctx.advance((noon - local).total_seconds() / 60)
+    now = ctx.station_now
+    token = await new_driver(ctx.a, "ocpp-o", 60)
+    await new_driver(ctx.a, "ocpp-o-blocked", 60)
+    await ctx.a.ok("POST", "/admin/idtags", token=ctx.token, id_tag="OFFLINE-CARD", username="ocpp-o")
+    await ctx.a.ok("POST", "/admin/idtags", token=ctx.token, id_tag="OFFLINE-BLOCKED", username="ocpp-o-blocked", blocked="true")
+    charger = await ctx.charger(sc, ctx.urls[1], "4", 4, ctx.station_a)
+    # The station's own commands to the pile (the local list sync's calls are not the schedule's).
+    schedule_commands = ("SELECT count(*) FROM pile_commands WHERE pile_id = 4 "
+                         "AND (status IS NOT NULL OR instruction ? 'startCharging' OR instruction ? 'stopCharging')")
+    commands_before = ctx.psql(schedule_commands)
+
+    # The backlog, in the order the charger queued it: session 1 (10:00–10:30, 4 kWh) stopped under the
+    # transactionId it is given, session 2 (10:40–11:00, 1.5 kWh) stopped under −1, session 3 (11:10–11:20,
+    # 1 kWh) on a card blocked meanwhile.
+    def at(minutes_before_noon):
+        return now - dt.timedelta(minutes=minutes_before_noon)
+
+    async def replay():
+        first = await charger.start_transaction("OFFLINE-CARD", 1000, at(120))
+        await charger.meter(first.transaction_id, 3000, at(105))
+        await charger.call(call.StopTransaction(
+            transaction_id=first.transaction_id, meter_stop=5000, timestamp=ocpp_time(at(90)), reason="EVDisconnected",
+            id_tag="OFFLINE-CARD", transaction_data=[
+                {"timestamp": ocpp_time(at(120)), "sampled_value": [{"value": "1000", "context": "Transaction.Begin"}]},
+                {"timestamp": ocpp_time(at(90)), "sampled_value": [{"value": "5000", "context": "Transaction.End"}]}]),
+            suppress=False)
+        second = await charger.start_transaction("OFFLINE-CARD", 5000, at(80))
+        await charger.stop_transaction(-1, 6500, at(60), reason="Local", id_tag="OFFLINE-CARD")
+        third = await charger.start_transaction("OFFLINE-BLOCKED", 6500, at(50))
+        stopped = await charger.stop_transaction(third.transaction_id, 7500, at(40), reason="Local", id_tag="OFFLINE-BLOCKED")
+        return first, second, third, stopped
+
+    first, second, third, stopped = await replay()
+    R.check(sc, "replayed StartTransaction (2 h ago) → Accepted with a transactionId",
+            first.id_tag_info["status"] == "Accepted" and first.transaction_id > 0, f"{first}")
+    R.check(sc, "replayed StartTransaction of a blocked card → Blocked, with a transactionId",
+            third.id_tag_info["status"] == "Blocked" and third.transaction_id > 0, f"{third}")
+    R.check(sc, "its StopTransaction → idTagInfo Blocked", (stopped.id_tag_info or {}).get("status") == "Blocked", f"{stopped}")
+    ok, found = await poll(lambda: bills(ctx.a, token), lambda rows: len(rows) == 2)
+    R.require(sc, "the driver has two bills", ok, f"{found}")
+    energies = sorted(float(row["energy_kwh"]) for row in found)
+    totals = sorted(float(row["total_fee"]) for row in found)
+    R.check(sc, "bills at meterStop − meterStart: 1.5 and 4 kWh", energies == [1.5, 4.0], f"{found}")
+    R.check(sc, "fees at the peak: 1.5 × 1.8 = 2.7 and 4 × 1.8 = 7.2", totals == [2.7, 7.2], f"{found}")
+    first_bill = next((row for row in found if near(row["energy_kwh"], 4)), {})
+    R.check(sc, "the bill keeps the charger's times (10:00–10:30)",
+            parse_time(first_bill.get("start_time") or first_bill.get("started_at") or "1970-01-01T00:00:00Z") == at(120),
+            f"{first_bill}")
+    blocked = ctx.psql("SELECT string_agg(energy_kwh::float8::text, ',') FROM bills b JOIN drivers d ON d.id = b.driver_id "
+                       "WHERE d.username = 'ocpp-o-blocked'")
+    R.check(sc, "the blocked card's session is billed to its driver (1 kWh)", blocked == "1", blocked)
+
+    again = await replay()
+    R.check(sc, "the backlog replayed again gets the same transactionIds",
+            [a.transaction_id for a in again[:3]] == [first.transaction_id, second.transaction_id, third.transaction_id],
+            f"{again}")
+    sessions = ctx.psql("SELECT count(*) || ':' || count(bill_id) FROM ocpp_offline_sessions WHERE pile_id = 4")
+    R.check(sc, "psql: ocpp_offline_sessions has three sessions, each billed once", sessions == "3:3", sessions)
+    R.check(sc, "still two bills for the driver", len(await bills(ctx.a, token)) == 2)
+
+    queue = await ctx.a.ok("GET", "/admin/charge/queue", token=ctx.token, id="4")
+    R.check(sc, "the pile's queue is empty: the engine never took the replayed sessions", not queue.get("data"), f"{queue}")
+    commands_after = ctx.psql(schedule_commands)
+    R.check(sc, "the station sent the charger no status, start or stop for them", commands_after == commands_before, f"{commands_before} → {commands_after}")
+    view = await ctx.a.call("GET", "/user/charge/request", token=token)
+    R.check(sc, "the driver has no request running", (view.get("data") or {}).get("state") in (None, "finished", "cancelled"), f"{view}")
+    await charger.close()
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
-             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "v": scenario_v,
+             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "o": scenario_o,
+             "v": scenario_v,
              "d": scenario_d}
 
 

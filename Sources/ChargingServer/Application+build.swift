@@ -117,9 +117,8 @@ public func buildApplication(
                                       counterRetention: max(configuration.loginDefence.window, configuration.loginDefence.lockout,
                                                             configuration.loginDefence.registrationWindow),
                                       logger: logger),
-            ConsoleEventService(
-                listener: PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-console"], logger: logger),
-                events: consoleEvents, keepaliveInterval: configuration.consoleKeepalive, logger: logger),
+            ConsoleEventService(store: ConsoleStore(pool: pool), events: consoleEvents, pollInterval: configuration.consolePoll,
+                                keepaliveInterval: configuration.consoleKeepalive, logger: logger),
         ],
         logger: logger)
 }

@@ -53,6 +53,8 @@ public struct ServerConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// How often the console event stream sends a keep-alive (and finds closed connections).
     public var consoleKeepalive: Duration = .seconds(15)
+    /// How often an instance with a console open reads the console change counters.
+    public var consolePoll: Duration = .milliseconds(250)
 
     /// Proxies whose `X-Forwarded-For` names the client (nginx): none by default, so the socket's peer is the client.
     public var trustedProxies: TrustedNetworks = .none
