@@ -635,6 +635,38 @@ class SmartChargingCharger(Charger):
     on_set_charging_profile = answering(Action.set_charging_profile, lambda: call_result.SetChargingProfile(status="Accepted"))
 
 
+class ReservationCharger(Charger):
+    """A charge point with the Reservation profile: ReserveNow answered `reserve_answer`, CancelReservation Accepted.
+    Its ReserveNow and RemoteStartTransaction calls also go to `shared` as (cp_id, action, payload), to follow several
+    chargers at once."""
+
+    def __init__(self, cp_id, ws):
+        super().__init__(cp_id, ws)
+        self.reserve_answer = "Accepted"
+        self.shared = None
+
+    def _tell(self, action, payload):
+        self.inbox.put_nowait((action, payload))
+        if self.shared is not None:
+            self.shared.put_nowait((self.id, action, payload))
+
+    @on(Action.reserve_now)
+    def on_reserve_now(self, connector_id, expiry_date, id_tag, reservation_id, parent_id_tag=None):
+        self._tell("ReserveNow", {"connectorId": connector_id, "expiryDate": expiry_date, "idTag": id_tag,
+                                  "reservationId": reservation_id})
+        return call_result.ReserveNow(status=self.reserve_answer)
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id):
+        self._tell("CancelReservation", {"reservationId": reservation_id})
+        return call_result.CancelReservation(status="Accepted")
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag, connector_id=None, charging_profile=None):
+        self._tell("RemoteStartTransaction", {"idTag": id_tag, "connectorId": connector_id})
+        return call_result.RemoteStartTransaction(status=self.remote_start_answer)
+
+
 async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None, ssl=None, headers=None):
     """A WebSocket to /ocpp/{cp_id} with HTTP Basic credentials (user defaults to cp_id); wss:// with `ssl`."""
     url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
@@ -1294,6 +1326,106 @@ async def scenario_r(ctx):
     await ctx.close_all()
 
 
+async def scenario_v(ctx):
+    """Reservations made by the queue: ReserveNow for the car next at a charger, CancelReservation when its driver
+    cancels, a charger that answers Occupied still gets its car's place; an operator's window in psql."""
+    sc = "v"
+    shared = asyncio.Queue()
+    chargers = {}
+    for pile_id, url in ((3, ctx.urls[0]), (4, ctx.urls[1]), (5, ctx.urls[0])):
+        charger = await ReservationCharger.open(url, str(pile_id), ctx.pile_password)
+        charger.shared = shared
+        ctx.chargers.append(charger)
+        boot = await charger.boot()
+        R.require(sc, f"charger {pile_id} BootNotification Accepted", boot.status == "Accepted", f"{boot}")
+        await charger.notify(0, "Available")
+        ok, status = await ctx.station_b.wait_status(pile_id, "on")
+        R.require(sc, f"pile {pile_id} is on", ok, f"status {status!r}")
+        chargers[str(pile_id)] = charger
+
+    async def call_for(token):
+        """The next ReserveNow or RemoteStartTransaction for this driver's idTag (calls about cars of earlier scenarios,
+        re-placed when these piles came on, are skipped)."""
+        id_tag = (await driver_view(ctx.b, token)).get("id_tag")
+        while True:
+            cp_id, action, payload = await asyncio.wait_for(shared.get(), DEADLINE)
+            if payload.get("idTag") == id_tag:
+                return cp_id, action, payload
+            print(f"  note: charger {cp_id} received {action} {payload} for another car", flush=True)
+
+    # Drivers ask for 30 kWh each (3 h at 10 kW) until one is queued behind another at a charger.
+    drivers = []
+    reservation = None
+    for number in range(6):
+        token = await new_driver(ctx.b, f"ocpp-v{number}-{uuid.uuid4().hex[:6]}", 60)
+        await ctx.b.ok("POST", "/user/charge/request", token=token, mode="T", request_quantity="30")
+        drivers.append(token)
+        cp_id, action, payload = await call_for(token)
+        if action == "ReserveNow":
+            reservation = (cp_id, payload, token)
+            break
+    R.require(sc, "a car queued behind another at an OCPP charger gets ReserveNow", reservation is not None,
+              f"{reservation[:2]}" if reservation else "none within six cars")
+    cp_id, payload, token = reservation
+    view = await driver_view(ctx.b, token)
+    R.check(sc, "ReserveNow idTag is the queued driver's id_tag", payload.get("idTag") == view.get("id_tag"),
+            f"{payload}, id_tag {view.get('id_tag')!r}")
+    R.check(sc, "ReserveNow is for connector 1 at the charger of the car's pile",
+            payload.get("connectorId") == 1 and view.get("pile_id") == int(cp_id), f"{payload}, {view}")
+    expiry = parse_time(payload.get("expiryDate"))
+    ahead = (expiry - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    R.check(sc, "ReserveNow expiry: when the car before it is expected to end, plus 15 minutes (in the future, real time)",
+            15 * 60 - 120 < ahead < 24 * 3600, f"{payload.get('expiryDate')} is {ahead:.0f} s ahead")
+    reservation_id = payload.get("reservationId")
+    ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {int(reservation_id)}"),
+                           lambda value: value == "accepted")
+    R.check(sc, "psql: ocpp_reservations row accepted", ok, f"{state!r}")
+
+    await ctx.b.ok("POST", "/user/charge/request/cancel", token=token)
+    cancel = await chargers[cp_id].expect("CancelReservation")
+    R.check(sc, "the driver cancels: CancelReservation with the same reservationId at the same charger",
+            cancel is not None and cancel.get("reservationId") == reservation_id, f"{cancel}")
+    ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {int(reservation_id)}"),
+                           lambda value: value == "cancelled")
+    R.check(sc, "psql: the reservation cancelled", ok, f"{state!r}")
+    drivers.remove(token)
+
+    for charger in chargers.values():
+        charger.reserve_answer = "Occupied"
+    token = await new_driver(ctx.b, f"ocpp-v-occupied-{uuid.uuid4().hex[:6]}", 60)
+    await ctx.b.ok("POST", "/user/charge/request", token=token, mode="T", request_quantity="30")
+    drivers.append(token)
+    cp_id, action, payload = await call_for(token)
+    R.check(sc, "the next queued car gets ReserveNow too", action == "ReserveNow", f"{cp_id} {action} {payload}")
+    if action == "ReserveNow":
+        occupied_id = int(payload.get("reservationId"))
+        ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {occupied_id}"),
+                               lambda value: value == "occupied")
+        R.check(sc, "Occupied is recorded (psql); the car keeps its place in the queue", ok, f"{state!r}")
+        view = await driver_view(ctx.b, token)
+        R.check(sc, "the car is queued at that charger's pile", view.get("state") == "queued" and view.get("pile_id") == int(cp_id),
+                f"{view}")
+
+    # An operator's window, visible to DBAs.
+    vip = f"ocpp-v-vip-{uuid.uuid4().hex[:6]}"
+    await new_driver(ctx.b, vip, 60)
+    start = ctx.station_now + dt.timedelta(days=1)
+    made = await ctx.b.ok("POST", "/admin/reservations", token=ctx.token, id="5", username=vip, **{
+        "from": start.isoformat(), "to": (start + dt.timedelta(hours=1)).isoformat()})
+    window = (made.get("data") or {}).get("reservation_id")
+    row = ctx.psql(f"SELECT pile_id || ':' || driver || ':' || state FROM reservation_status WHERE id = {int(window)}")
+    R.check(sc, "POST /admin/reservations: the window is in psql (reservation_status)", row == f"5:{vip}:active", row)
+    bad = await ctx.b.call("POST", "/admin/reservations", token=ctx.token, id="5", username=vip, **{"from": "soon", "to": "later"})
+    R.check(sc, "a bad time is -1", bad.get("code") == -1, f"{bad}")
+    await ctx.b.ok("POST", "/admin/reservations/cancel", token=ctx.token, reservation_id=str(window))
+    row = ctx.psql(f"SELECT state FROM reservation_status WHERE id = {int(window)}")
+    R.check(sc, "POST /admin/reservations/cancel: cancelled in psql", row == "cancelled", row)
+
+    for token in drivers:
+        await ctx.b.call("POST", "/user/charge/request/cancel", token=token)
+    await ctx.close_all()
+
+
 async def scenario_l(ctx):
     """The local authorization list kept in sync with the idTags."""
     sc = "l"
@@ -1587,7 +1719,7 @@ async def scenario_t(ctx):
 
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
              "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "o": scenario_o,
-             "t": scenario_t, "d": scenario_d}
+             "t": scenario_t, "v": scenario_v, "d": scenario_d}
 
 
 async def main():

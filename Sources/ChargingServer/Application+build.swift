@@ -67,7 +67,8 @@ public func buildApplication(
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply,
-                               delivery: delivery, certificateAuthority: configuration.ocppCertificateAuthority),
+                               delivery: delivery, certificateAuthority: configuration.ocppCertificateAuthority,
+                               reservations: ReservationStore(pool: pool)),
         login: login, trustedProxies: configuration.trustedProxies,
         tlsTrust: ProxyTLSTrust(headersSet: configuration.proxyTLSHeaders, proxies: configuration.trustedProxies), tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
@@ -75,6 +76,7 @@ public func buildApplication(
     let operations = OCPPOperationStore(pool: pool)
     let localLists = LocalListStore(pool: pool)
     OCPPOperationsController(store: operations, localLists: localLists, tokens: tokens).addRoutes(to: router)
+    ReservationsController(reservations: ReservationStore(pool: pool), stations: stations, tokens: tokens).addRoutes(to: router)
     let bills = BillStore(pool: pool)
     DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)

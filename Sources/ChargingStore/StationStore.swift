@@ -42,6 +42,9 @@ public struct StationStore: Sendable {
         try await pool.query("SELECT station_id FROM piles WHERE id = \(pileID)").first?.decode("station_id")
     }
 
+    /// The reservations of the same database.
+    public var reservations: ReservationStore { ReservationStore(pool: pool) }
+
     /// Creates a station and its piles (all offline until they connect).
     public func create(id: Int, name: String, settings: StationSettings, pilePasswordHashes: [Int: String],
                        secretDigests: [Int: (salt: [UInt8], digest: [UInt8])] = [:], clock: StationClock.Mode = .real,
@@ -135,7 +138,7 @@ public struct StationStore: Sendable {
     public func update(
         stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil, readings policy: Readings = .all,
         _ change: (inout Station, StationClock, PostgresConnection) async throws -> [StationEffect] = { _, _, _ in [] },
-        alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
+        alsoInTransaction deliver: @Sendable ([StationEffect], StationClock, PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection -> [StationEffect] in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
@@ -165,7 +168,7 @@ public struct StationStore: Sendable {
                 cache.keep(station, version: version, stationID: stationID)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
                 try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, departed: departed, on: connection)
-                try await deliver(effects, connection)
+                try await deliver(effects, clock, connection)
             } else {
                 if loaded.nextEvent?.instant != nextEvent?.instant {
                     try await connection.execute("UPDATE stations SET next_event_at = \(nextEvent) WHERE id = \(stationID)")

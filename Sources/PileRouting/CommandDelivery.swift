@@ -81,12 +81,14 @@ public final class CommandDelivery: Sendable {
     }
 
     /// Queues an instruction of the station engine for the pile, in the transaction that decided
-    /// it; nobody waits for it. Nothing is queued when no instance holds the pile.
+    /// it; nobody waits for it. Nothing is queued when no instance holds the pile, nor, with `onlyOverProtocol`,
+    /// when the pile speaks another protocol (an instruction only that protocol has a message for).
     public static func enqueue(_ instruction: PileInstruction, toPile pileID: Int, deadline: Duration,
-                               on connection: PostgresConnection) async throws {
-        guard let row = try await connection.query("SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID)").first,
+                               onlyOverProtocol wanted: String? = nil, on connection: PostgresConnection) async throws {
+        guard let row = try await connection.query("SELECT owner_instance, owner_epoch, protocol FROM piles WHERE id = \(pileID)").first,
               let owner = try row.decode("owner_instance", as: UUID?.self)
         else { return }
+        if let wanted, try row.decode("protocol", as: String.self) != wanted { return }
         let id: Int64 = try await connection.query("""
             INSERT INTO pile_commands (pile_id, instruction, owner_instance, owner_epoch, deadline)
             VALUES (\(pileID), \(try json(instruction))::jsonb, \(owner), \(try row.decode("owner_epoch", as: Int64.self)),

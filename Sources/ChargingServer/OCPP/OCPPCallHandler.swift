@@ -31,6 +31,8 @@ struct OCPPServices: Sendable {
     let delivery: CommandDelivery
     /// Signs chargers' SignCertificate requests; nil: they are answered Rejected.
     var certificateAuthority: ChargerCertificateAuthority?
+    /// The ReserveNow calls sent for the station's queue.
+    let reservations: ReservationStore
 }
 
 /// The voltage (phase to neutral) and phase count a power limit is converted to amperes with.
@@ -90,10 +92,17 @@ struct OCPPCallHandler {
                 logger.notice("StatusNotification ignored", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
                 return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
             }
+            let wasReserved = lastConnectorReport.status == .reserved
             // Only a new pile status at a station with cars concerns the engine; a new connector detail is just recorded.
             if try await services.pileStates.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
                                                              errorCode: report.errorCode.rawValue, info: report.info, status: status) {
-                lastConnectorReport.remember(key)
+                lastConnectorReport.remember(key, status: report.status)
+            }
+            // Available after Reserved: the charger no longer holds the pile (its reservation expired or was dropped);
+            // the car keeps its place in the station's queue and is started there in its turn. Only then: a reconnect
+            // storm's Available reports cost no statement more.
+            if wasReserved, report.status == .available, try await services.reservations.chargerReleased(pileID: pileID) > 0 {
+                logger.info("the charger released its reservation", metadata: ["pile": "\(pileID)"])
             }
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 
@@ -469,9 +478,12 @@ final class OCPPFollowUp: Sendable {
 }
 
 final class LastConnectorReport: Sendable {
-    private let key = Mutex<String?>(nil)
+    private let last = Mutex<(key: String, status: ChargePointStatus)?>(nil)
 
-    func isRepeat(_ report: String) -> Bool { key.withLock { $0 == report } }
+    func isRepeat(_ report: String) -> Bool { last.withLock { $0?.key == report } }
 
-    func remember(_ report: String) { key.withLock { $0 = report } }
+    func remember(_ report: String, status: ChargePointStatus) { last.withLock { $0 = (report, status) } }
+
+    /// The status of the last report recorded on this connection.
+    var status: ChargePointStatus? { last.withLock { $0?.status } }
 }
