@@ -65,27 +65,38 @@ final class ConsoleEvents: Sendable {
 }
 
 /// Which topics the consoles must read again, from successive readings of the change counters. A
-/// change is counted inside its transaction, before it commits: it is pushed when first seen (usually
-/// committed by then), and once more when every transaction that was running then has ended (or after
-/// `settleLimit`, in case a long transaction holds the horizon back), so the consoles' last read sees it.
+/// change is counted inside its transaction, before it commits, so a topic is pushed once every
+/// transaction that was running when its change was first seen has ended (at once on a quiet
+/// database; or after `settleLimit`, in case a long transaction holds the horizon back): the consoles'
+/// read then sees the change. Changes counted meanwhile wait for the next push.
 struct ConsoleChangeTracker {
     static let settleLimit: Duration = .seconds(5)
 
+    private struct Unpushed {
+        /// The first transaction id not started when the change was seen: once the oldest running one is
+        /// past it, every transaction that could have counted the change has ended.
+        var until: Int64
+        var since: ContinuousClock.Instant
+        var count: Int64
+    }
+
     private var last: [String: Int64]?
-    private var unsettled: [String: (until: Int64, since: ContinuousClock.Instant)] = [:]
+    private var unpushed: [String: Unpushed] = [:]
 
     mutating func topics(after reading: ConsoleStore.ChangeCounters, at now: ContinuousClock.Instant) -> [String] {
         defer { last = reading.topics }
         guard let last else { return [] }
         var changed: [String] = []
         for (topic, count) in reading.topics.sorted(by: { $0.key < $1.key }) {
-            if count != last[topic] {
-                changed.append(topic)
-                unsettled[topic] = (reading.runningBefore, now)
-            } else if let waiting = unsettled[topic], reading.runningFrom >= waiting.until || now - waiting.since >= Self.settleLimit {
-                changed.append(topic)
-                unsettled[topic] = nil
+            if count != last[topic], unpushed[topic] == nil {
+                unpushed[topic] = Unpushed(until: reading.runningBefore, since: now, count: count)
             }
+            guard let waiting = unpushed[topic],
+                  reading.runningFrom >= waiting.until || now - waiting.since >= Self.settleLimit
+            else { continue }
+            changed.append(topic)
+            // Changes counted after the one this push covers get a push of their own.
+            unpushed[topic] = count == waiting.count ? nil : Unpushed(until: reading.runningBefore, since: now, count: count)
         }
         return changed
     }
@@ -121,8 +132,8 @@ struct ConsoleEventService: Service {
     private func poll() async {
         var tracker = ConsoleChangeTracker()
         var failed = false
+        // The first reading is the baseline, taken at once: a console can subscribe as soon as the instance serves.
         while !Task.isCancelled {
-            try? await Task.sleep(for: pollInterval)
             do {
                 let counters = try await store.changeCounters()
                 // Changes made while the database was out of reach were not seen: everything may have changed.
@@ -132,6 +143,7 @@ struct ConsoleEventService: Service {
                 if !failed { logger.warning("console change poll failed", metadata: ["error": "\(error)"]) }
                 failed = true
             }
+            try? await Task.sleep(for: pollInterval)
         }
     }
 }

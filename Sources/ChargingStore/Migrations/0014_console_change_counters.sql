@@ -19,14 +19,15 @@ BEGIN
 END;
 $$;
 
--- What the console poll reads: each topic's counter, and the database's transaction horizon
+-- What the console poll reads: each topic's counter (a sequence's first nextval leaves last_value
+-- as it was and sets is_called), and the database's transaction horizon
 -- (a change is counted before its transaction commits; once every transaction that was running
 -- when the count was seen has ended, the change is visible and the consoles read again).
 CREATE VIEW console_change_counters AS
-SELECT (SELECT last_value FROM console_changes_piles) AS piles,
-       (SELECT last_value FROM console_changes_commands) AS commands,
-       (SELECT last_value FROM console_changes_station) AS station,
-       (SELECT last_value FROM console_changes_bills) AS bills,
-       (SELECT last_value FROM console_changes_ocpp) AS ocpp,
+SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_piles) AS piles,
+       (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_commands) AS commands,
+       (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_station) AS station,
+       (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_bills) AS bills,
+       (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_ocpp) AS ocpp,
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS running_from,
        pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS running_before;
