@@ -57,16 +57,18 @@ public func buildApplication(
     AdminController(accounts: accounts, piles: piles, tokens: tokens, login: login, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
     let lifecycle = PileSocketLifecycle(pileStates: pileStates, hub: hub)
+    let admission = PileAdmission(rate: configuration.admissionRate)
     let pileController = PileController(piles: piles, tokens: tokens, login: login, pileStates: pileStates, lifecycle: lifecycle,
                                         commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens,
-                                        powerAcknowledgements: PowerLimitAcknowledgements())
+                                        powerAcknowledgements: PowerLimitAcknowledgements(), admission: admission)
     pileController.addRoutes(to: router)
     let ocppStore = OCPPStore(pool: pool)
     let ocppController = OCPPController(
         services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations, commands: PileCommandLog(pool: pool),
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
-                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply),
+                               dataTransferVendor: configuration.ocppDataTransferVendor, admission: admission,
+                               supply: configuration.ocppSupply),
         login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
