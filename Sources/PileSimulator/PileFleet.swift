@@ -94,7 +94,7 @@ public struct PileFleet: Sendable {
         var attempt = 0
         while true {
             let outcome = await connectOnce(pileID)
-            var delay: Duration
+            let delay: Duration
             switch outcome {
             case .wentOffline:
                 return nil
@@ -103,14 +103,16 @@ public struct PileFleet: Sendable {
             case .failed(let error) where !configuration.reconnect || Task.isCancelled:
                 logger.error("pile stopped", metadata: ["pile": "\(pileID)", "error": "\(error)"])
                 return Task.isCancelled ? nil : error
-            case .failed(PileSimulatorError.loginRetry(let seconds)):
-                // The instance named the moment to come back: no backoff of our own on top.
-                logger.info("pile login deferred", metadata: ["pile": "\(pileID)", "seconds": "\(seconds)"])
-                delay = .seconds(seconds)
             case .failed(let error):
-                logger.notice("pile failed, reconnecting", metadata: ["pile": "\(pileID)", "error": "\(error)"])
-                delay = backoff.delay(attempt: attempt)
-                attempt += 1
+                if case .loginRetry(let seconds)? = error as? PileSimulatorError {
+                    // The instance named the moment to come back: no backoff of our own on top.
+                    logger.info("pile login deferred", metadata: ["pile": "\(pileID)", "seconds": "\(seconds)"])
+                    delay = .seconds(seconds)
+                } else {
+                    logger.notice("pile failed, reconnecting", metadata: ["pile": "\(pileID)", "error": "\(error)"])
+                    delay = backoff.delay(attempt: attempt)
+                    attempt += 1
+                }
             case .closed(let welcomed):
                 logger.notice("pile closed, reconnecting", metadata: ["pile": "\(pileID)"])
                 if welcomed { attempt = 0 }

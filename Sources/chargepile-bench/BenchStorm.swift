@@ -316,7 +316,7 @@ struct BenchStorm: AsyncParsableCommand {
                             let answer = try await call("StatusNotification",
                                                         #"{"connectorId":1,"errorCode":"NoError","status":"Available","info":"probe \#(sequence)"}"#)
                             log.record(at: sent, latency: answer == nil ? nil : clock.now - sent)
-                            try await Task.sleep(until: sent + interval)
+                            try await Task.sleep(until: sent + interval, clock: .continuous)
                         }
                     }
                     _ = try? await client.run()
