@@ -103,8 +103,8 @@ struct BenchStorm: AsyncParsableCommand {
         var nginx: BenchNginx?
         do {
             try await provision(pool: pool, password: password)
-            nginx = try await BenchNginx.start(template: templateText, runDirectory: runDirectory, primary: instanceA.port,
-                                               backup: instanceB.port)
+            nginx = try await BenchNginx.start(template: templateText, runDirectory: runDirectory,
+                                               upstreams: BenchNginx.servers(instanceA.port))
             try await measure(a: instanceA, b: instanceB, nginx: nginx!, pool: pool, password: password, adminPassword: adminPassword)
         } catch {
             print("failed: \(error) (logs kept in \(runDirectory.path))")
@@ -187,6 +187,10 @@ struct BenchStorm: AsyncParsableCommand {
         let instanceB = try await instanceID(pool: pool, port: b.port)
         let onA = try await owned(by: instanceA, pool: pool)
         guard onA == chargers else { throw BenchFailure("\(onA) of \(chargers) chargers are owned by A before the kill") }
+
+        // New connections from now on go to A and, when A fails them, to B; the sockets open stay with the
+        // workers of the old configuration, on A.
+        try nginx.reload(upstreams: BenchNginx.servers(a.port, backup: b.port))
 
         let probeLatencies = ProbeLog()
         let probeTask = Task { await runProbes(b: b, password: password, log: probeLatencies) }
@@ -476,34 +480,27 @@ final class ResourceSampler: Sendable {
     }
 }
 
-/// nginx in the foreground from the cluster's template: `primary` as the upstream, `backup` taking over
-/// only when it fails, per-address limits raised for a run where every charger is 127.0.0.1.
+/// nginx in the foreground from the cluster's template, per-address limits raised for a run where every
+/// charger is 127.0.0.1. First A alone is the upstream (so every charger lands there, however slowly A
+/// accepts), then, reloaded, A with B as its backup.
 struct BenchNginx: Sendable {
     let port: Int
     let pid: Int32
+    let template: String
+    let directory: URL
     var url: String { "http://127.0.0.1:\(port)" }
 
-    static func start(template: String, runDirectory: URL, primary: Int, backup: Int) async throws -> BenchNginx {
+    static func servers(_ primary: Int, backup: Int? = nil) -> String {
+        "        server 127.0.0.1:\(primary) max_fails=0;" + (backup.map { "\n        server 127.0.0.1:\($0) backup;" } ?? "")
+    }
+
+    static func start(template: String, runDirectory: URL, upstreams: String) async throws -> BenchNginx {
         let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else { throw BenchFailure("nginx is not installed: apt-get install -y nginx") }
         let port = try LoopbackPort.free()
         let directory = runDirectory.appendingPathComponent("nginx")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("nginx-temp"), withIntermediateDirectories: true)
-        var config = template
-        let replacements = [
-            ("@RUN_DIR@", directory.path),
-            ("@USER_LINE@", geteuid() == 0 ? "user root;" : ""),
-            ("@LISTEN@", "127.0.0.1:\(port)"),
-            ("@UPSTREAM_SERVERS@", "        server 127.0.0.1:\(primary) max_fails=0;\n        server 127.0.0.1:\(backup) backup;"),
-            ("limit_conn chargepile_per_address 1000;", "limit_conn chargepile_per_address 100000;"),
-            ("rate=5r/s", "rate=100000r/s"),
-        ]
-        for (placeholder, value) in replacements {
-            guard config.contains(placeholder) else { throw BenchFailure("\(placeholder) is not in the nginx template") }
-            config = config.replacingOccurrences(of: placeholder, with: value)
-        }
-        let configFile = directory.appendingPathComponent("nginx.conf")
-        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        let configFile = try writeConfig(template: template, directory: directory, port: port, upstreams: upstreams)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["-p", directory.path, "-e", directory.appendingPathComponent("nginx-error.log").path,
@@ -521,7 +518,32 @@ struct BenchNginx: Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        return BenchNginx(port: port, pid: process.processIdentifier)
+        return BenchNginx(port: port, pid: process.processIdentifier, template: template, directory: directory)
+    }
+
+    private static func writeConfig(template: String, directory: URL, port: Int, upstreams: String) throws -> URL {
+        var config = template
+        let replacements = [
+            ("@RUN_DIR@", directory.path),
+            ("@USER_LINE@", geteuid() == 0 ? "user root;" : ""),
+            ("@LISTEN@", "127.0.0.1:\(port)"),
+            ("@UPSTREAM_SERVERS@", upstreams),
+            ("limit_conn chargepile_per_address 1000;", "limit_conn chargepile_per_address 60000;"),
+            ("rate=5r/s", "rate=100000r/s"),
+        ]
+        for (placeholder, value) in replacements {
+            guard config.contains(placeholder) else { throw BenchFailure("\(placeholder) is not in the nginx template") }
+            config = config.replacingOccurrences(of: placeholder, with: value)
+        }
+        let configFile = directory.appendingPathComponent("nginx.conf")
+        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        return configFile
+    }
+
+    /// New upstreams for new connections (SIGHUP: new workers; the old ones keep their sockets).
+    func reload(upstreams: String) throws {
+        _ = try Self.writeConfig(template: template, directory: directory, port: port, upstreams: upstreams)
+        guard kill(pid, SIGHUP) == 0 else { throw BenchFailure("could not reload nginx") }
     }
 
     func stop() {
