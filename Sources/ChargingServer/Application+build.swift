@@ -99,7 +99,9 @@ public func buildApplication(
                 writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout,
                 maxConnections: configuration.maxConnections))
         },
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
+        // A reconnect storm is thousands of connects within a second: a short accept queue drops their SYNs and
+        // they time out at the proxy (the kernel caps this at net.core.somaxconn).
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile", backlog: 4096),
         services: [
             PoolService(pool: pool),
             PoolService(pool: controlPool),
