@@ -32,7 +32,7 @@ struct Serve: AsyncParsableCommand {
     var maxConnections = 16_000
     @Option(name: .customLong("admission-rate"),
             help: "Chargers let in per second (pile logins and OCPP BootNotifications); more are told to retry (OCPP: Pending). 0: no limit.")
-    var admissionRate = 500
+    var admissionRate = 1000
     @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer when no command row gives it a deadline.")
     var ocppCallTimeout: Double = 30
     @Option(name: .customLong("ocpp-busy-deadline"), help: "Seconds a charger's CALL may wait for a busy or restarting database before a CALLERROR.")
