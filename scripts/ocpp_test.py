@@ -34,6 +34,13 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
   s  load management: a station power limit set on B (POST /admin/station/set power_limit_kw) → the Smart Charging
      charger on A gets its car's share as SetChargingProfile (TxDefaultProfile, connector 0, W) before
      RemoteStartTransaction (in W: it takes both units), a lower limit as another profile; its Accepted is the pile_commands row's answer
+  o  a charger that was offline replays its backlog (StartTransaction stamped hours ago, MeterValues, StopTransaction with
+     transactionData, under its transactionId and under −1, a card blocked meanwhile), then all of it again: each session
+     billed once at meterStop − meterStart over the charger's times, the pile's queue and commands untouched
+  t  security profiles 2 and 3 through nginx's TLS port (OCPP_TEST_TLS_URL, certificates in OCPP_TEST_CERTS): ws:// and
+     forged TLS headers refused for a profile-2 pile, wss:// with Basic accepted; its SignCertificate → CertificateSigned
+     with a chain openssl verifies against the CA, then the same charger on profile 3 with that certificate; a
+     profile-3 pile with its certificate (no Basic), another pile's certificate (403), another CA's (nginx 400)
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
@@ -335,8 +342,8 @@ class Charger(OCPP16ChargePoint):
         self.task = None
 
     @classmethod
-    async def open(cls, base_url, cp_id, password, subprotocols=("ocpp1.6",)):
-        ws = await open_socket(base_url, cp_id, password, subprotocols)
+    async def open(cls, base_url, cp_id, password, subprotocols=("ocpp1.6",), ssl=None, authorization=True):
+        ws = await open_socket(base_url, cp_id, password, subprotocols, authorization=authorization, ssl=ssl)
         charger = cls(cp_id, ws)
         charger.task = asyncio.create_task(charger._serve(), name=f"charger {cp_id}")
         return charger
@@ -628,15 +635,47 @@ class SmartChargingCharger(Charger):
     on_set_charging_profile = answering(Action.set_charging_profile, lambda: call_result.SetChargingProfile(status="Accepted"))
 
 
-async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None):
-    """A WebSocket to /ocpp/{cp_id} with HTTP Basic credentials (user defaults to cp_id)."""
+class ReservationCharger(Charger):
+    """A charge point with the Reservation profile: ReserveNow answered `reserve_answer`, CancelReservation Accepted.
+    Its ReserveNow and RemoteStartTransaction calls also go to `shared` as (cp_id, action, payload), to follow several
+    chargers at once."""
+
+    def __init__(self, cp_id, ws):
+        super().__init__(cp_id, ws)
+        self.reserve_answer = "Accepted"
+        self.shared = None
+
+    def _tell(self, action, payload):
+        self.inbox.put_nowait((action, payload))
+        if self.shared is not None:
+            self.shared.put_nowait((self.id, action, payload))
+
+    @on(Action.reserve_now)
+    def on_reserve_now(self, connector_id, expiry_date, id_tag, reservation_id, parent_id_tag=None):
+        self._tell("ReserveNow", {"connectorId": connector_id, "expiryDate": expiry_date, "idTag": id_tag,
+                                  "reservationId": reservation_id})
+        return call_result.ReserveNow(status=self.reserve_answer)
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id):
+        self._tell("CancelReservation", {"reservationId": reservation_id})
+        return call_result.CancelReservation(status="Accepted")
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start(self, id_tag, connector_id=None, charging_profile=None):
+        self._tell("RemoteStartTransaction", {"idTag": id_tag, "connectorId": connector_id})
+        return call_result.RemoteStartTransaction(status=self.remote_start_answer)
+
+
+async def open_socket(base_url, cp_id, password, subprotocols=("ocpp1.6",), authorization=True, user=None, ssl=None, headers=None):
+    """A WebSocket to /ocpp/{cp_id} with HTTP Basic credentials (user defaults to cp_id); wss:// with `ssl`."""
     url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1).rstrip("/")
     url += "/ocpp/" + urllib.parse.quote(cp_id, safe="")
-    headers = {}
+    headers = dict(headers or {})
     if authorization and password is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user or cp_id}:{password}".encode()).decode()
     return await connect(url, subprotocols=list(subprotocols) if subprotocols else None, additional_headers=headers,
-                         proxy=None, open_timeout=10, ping_interval=None, close_timeout=5, compression=None)
+                         proxy=None, open_timeout=10, ping_interval=None, close_timeout=5, compression=None, ssl=ssl)
 
 
 async def booted_charger(sc, base_url, cp_id, password, station, pile_id):
@@ -1232,7 +1271,7 @@ async def scenario_p(ctx):
     await charger.call(call.SignedFirmwareStatusNotification(status="SignatureVerified", request_id=13), suppress=False)
     signed = await charger.call(call.SignCertificate(csr="-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"),
                                 suppress=False)
-    R.check(sc, "SignCertificate → Rejected (no CA configured)", signed.status == "Rejected", f"{signed}")
+    R.check(sc, "SignCertificate with an unreadable CSR → Rejected", signed.status == "Rejected", f"{signed}")
     events = await ctx.b.ok("GET", "/admin/ocpp/security-events", token=ctx.token, pile_id="1")
     R.check(sc, "the security event is visible on instance B",
             [(e["type"], e["tech_info"]) for e in events["data"]][:1] == [("TamperDetectionActivated", "lid open")], f"{events}")
@@ -1284,6 +1323,106 @@ async def scenario_r(ctx):
     view = ctx.psql(f"SELECT string_agg(pile_id || ':' || state || ':' || status, ',' ORDER BY pile_id) FROM ocpp_operation_progress "
                     f"WHERE operation_id = {int(operation)}")
     R.check(sc, "psql: ocpp_operation_progress shows the same", view == "3:done:Installed,4:failed:InstallationFailed", view)
+    await ctx.close_all()
+
+
+async def scenario_v(ctx):
+    """Reservations made by the queue: ReserveNow for the car next at a charger, CancelReservation when its driver
+    cancels, a charger that answers Occupied still gets its car's place; an operator's window in psql."""
+    sc = "v"
+    shared = asyncio.Queue()
+    chargers = {}
+    for pile_id, url in ((3, ctx.urls[0]), (4, ctx.urls[1]), (5, ctx.urls[0])):
+        charger = await ReservationCharger.open(url, str(pile_id), ctx.pile_password)
+        charger.shared = shared
+        ctx.chargers.append(charger)
+        boot = await charger.boot()
+        R.require(sc, f"charger {pile_id} BootNotification Accepted", boot.status == "Accepted", f"{boot}")
+        await charger.notify(0, "Available")
+        ok, status = await ctx.station_b.wait_status(pile_id, "on")
+        R.require(sc, f"pile {pile_id} is on", ok, f"status {status!r}")
+        chargers[str(pile_id)] = charger
+
+    async def call_for(token):
+        """The next ReserveNow or RemoteStartTransaction for this driver's idTag (calls about cars of earlier scenarios,
+        re-placed when these piles came on, are skipped)."""
+        id_tag = (await driver_view(ctx.b, token)).get("id_tag")
+        while True:
+            cp_id, action, payload = await asyncio.wait_for(shared.get(), DEADLINE)
+            if payload.get("idTag") == id_tag:
+                return cp_id, action, payload
+            print(f"  note: charger {cp_id} received {action} {payload} for another car", flush=True)
+
+    # Drivers ask for 30 kWh each (3 h at 10 kW) until one is queued behind another at a charger.
+    drivers = []
+    reservation = None
+    for number in range(6):
+        token = await new_driver(ctx.b, f"ocpp-v{number}-{uuid.uuid4().hex[:6]}", 60)
+        await ctx.b.ok("POST", "/user/charge/request", token=token, mode="T", request_quantity="30")
+        drivers.append(token)
+        cp_id, action, payload = await call_for(token)
+        if action == "ReserveNow":
+            reservation = (cp_id, payload, token)
+            break
+    R.require(sc, "a car queued behind another at an OCPP charger gets ReserveNow", reservation is not None,
+              f"{reservation[:2]}" if reservation else "none within six cars")
+    cp_id, payload, token = reservation
+    view = await driver_view(ctx.b, token)
+    R.check(sc, "ReserveNow idTag is the queued driver's id_tag", payload.get("idTag") == view.get("id_tag"),
+            f"{payload}, id_tag {view.get('id_tag')!r}")
+    R.check(sc, "ReserveNow is for connector 1 at the charger of the car's pile",
+            payload.get("connectorId") == 1 and view.get("pile_id") == int(cp_id), f"{payload}, {view}")
+    expiry = parse_time(payload.get("expiryDate"))
+    ahead = (expiry - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    R.check(sc, "ReserveNow expiry: when the car before it is expected to end, plus 15 minutes (in the future, real time)",
+            15 * 60 - 120 < ahead < 24 * 3600, f"{payload.get('expiryDate')} is {ahead:.0f} s ahead")
+    reservation_id = payload.get("reservationId")
+    ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {int(reservation_id)}"),
+                           lambda value: value == "accepted")
+    R.check(sc, "psql: ocpp_reservations row accepted", ok, f"{state!r}")
+
+    await ctx.b.ok("POST", "/user/charge/request/cancel", token=token)
+    cancel = await chargers[cp_id].expect("CancelReservation")
+    R.check(sc, "the driver cancels: CancelReservation with the same reservationId at the same charger",
+            cancel is not None and cancel.get("reservationId") == reservation_id, f"{cancel}")
+    ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {int(reservation_id)}"),
+                           lambda value: value == "cancelled")
+    R.check(sc, "psql: the reservation cancelled", ok, f"{state!r}")
+    drivers.remove(token)
+
+    for charger in chargers.values():
+        charger.reserve_answer = "Occupied"
+    token = await new_driver(ctx.b, f"ocpp-v-occupied-{uuid.uuid4().hex[:6]}", 60)
+    await ctx.b.ok("POST", "/user/charge/request", token=token, mode="T", request_quantity="30")
+    drivers.append(token)
+    cp_id, action, payload = await call_for(token)
+    R.check(sc, "the next queued car gets ReserveNow too", action == "ReserveNow", f"{cp_id} {action} {payload}")
+    if action == "ReserveNow":
+        occupied_id = int(payload.get("reservationId"))
+        ok, state = await poll(lambda: asyncio.to_thread(ctx.psql, f"SELECT state FROM ocpp_reservations WHERE id = {occupied_id}"),
+                               lambda value: value == "occupied")
+        R.check(sc, "Occupied is recorded (psql); the car keeps its place in the queue", ok, f"{state!r}")
+        view = await driver_view(ctx.b, token)
+        R.check(sc, "the car is queued at that charger's pile", view.get("state") == "queued" and view.get("pile_id") == int(cp_id),
+                f"{view}")
+
+    # An operator's window, visible to DBAs.
+    vip = f"ocpp-v-vip-{uuid.uuid4().hex[:6]}"
+    await new_driver(ctx.b, vip, 60)
+    start = ctx.station_now + dt.timedelta(days=1)
+    made = await ctx.b.ok("POST", "/admin/reservations", token=ctx.token, id="5", username=vip, **{
+        "from": start.isoformat(), "to": (start + dt.timedelta(hours=1)).isoformat()})
+    window = (made.get("data") or {}).get("reservation_id")
+    row = ctx.psql(f"SELECT pile_id || ':' || driver || ':' || state FROM reservation_status WHERE id = {int(window)}")
+    R.check(sc, "POST /admin/reservations: the window is in psql (reservation_status)", row == f"5:{vip}:active", row)
+    bad = await ctx.b.call("POST", "/admin/reservations", token=ctx.token, id="5", username=vip, **{"from": "soon", "to": "later"})
+    R.check(sc, "a bad time is -1", bad.get("code") == -1, f"{bad}")
+    await ctx.b.ok("POST", "/admin/reservations/cancel", token=ctx.token, reservation_id=str(window))
+    row = ctx.psql(f"SELECT state FROM reservation_status WHERE id = {int(window)}")
+    R.check(sc, "POST /admin/reservations/cancel: cancelled in psql", row == "cancelled", row)
+
+    for token in drivers:
+        await ctx.b.call("POST", "/user/charge/request/cancel", token=token)
     await ctx.close_all()
 
 
@@ -1381,8 +1520,206 @@ async def scenario_s(ctx):
     R.check(sc, "closed → offline", ok, f"status {status!r}")
 
 
+async def scenario_o(ctx):
+    """A charger that was offline replays its backlog: sessions recorded and billed once, schedule untouched."""
+    sc = "o"
+    # Station time moves to the next 12:00 (local), so the replayed sessions fall in the peak (1.0 + service 0.8).
+    local = ctx.station_now.astimezone(STATION_ZONE)
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    if noon <= local:
+        noon += dt.timedelta(days=1)
+    await ctx.advance((noon - local).total_seconds() / 60)
+    now = ctx.station_now
+    token = await new_driver(ctx.a, "ocpp-o", 60)
+    await new_driver(ctx.a, "ocpp-o-blocked", 60)
+    await ctx.a.ok("POST", "/admin/idtags", token=ctx.token, id_tag="OFFLINE-CARD", username="ocpp-o")
+    await ctx.a.ok("POST", "/admin/idtags", token=ctx.token, id_tag="OFFLINE-BLOCKED", username="ocpp-o-blocked", blocked="true")
+    charger = await ctx.charger(sc, ctx.urls[1], "4", 4, ctx.station_a)
+    # The station's own commands to the pile (the local list sync's calls are not the schedule's).
+    schedule_commands = ("SELECT count(*) FROM pile_commands WHERE pile_id = 4 "
+                         "AND (status IS NOT NULL OR instruction ? 'startCharging' OR instruction ? 'stopCharging')")
+    commands_before = ctx.psql(schedule_commands)
+
+    # The backlog, in the order the charger queued it: session 1 (10:00–10:30, 4 kWh) stopped under the
+    # transactionId it is given, session 2 (10:40–11:00, 1.5 kWh) stopped under −1, session 3 (11:10–11:20,
+    # 1 kWh) on a card blocked meanwhile.
+    def at(minutes_before_noon):
+        return now - dt.timedelta(minutes=minutes_before_noon)
+
+    async def replay():
+        first = await charger.start_transaction("OFFLINE-CARD", 1000, at(120))
+        await charger.meter(first.transaction_id, 3000, at(105))
+        await charger.call(call.StopTransaction(
+            transaction_id=first.transaction_id, meter_stop=5000, timestamp=ocpp_time(at(90)), reason="EVDisconnected",
+            id_tag="OFFLINE-CARD", transaction_data=[
+                {"timestamp": ocpp_time(at(120)), "sampled_value": [{"value": "1000", "context": "Transaction.Begin"}]},
+                {"timestamp": ocpp_time(at(90)), "sampled_value": [{"value": "5000", "context": "Transaction.End"}]}]),
+            suppress=False)
+        second = await charger.start_transaction("OFFLINE-CARD", 5000, at(80))
+        await charger.stop_transaction(-1, 6500, at(60), reason="Local", id_tag="OFFLINE-CARD")
+        third = await charger.start_transaction("OFFLINE-BLOCKED", 6500, at(50))
+        stopped = await charger.stop_transaction(third.transaction_id, 7500, at(40), reason="Local", id_tag="OFFLINE-BLOCKED")
+        return first, second, third, stopped
+
+    first, second, third, stopped = await replay()
+    R.check(sc, "replayed StartTransaction (2 h ago) → Accepted with a transactionId",
+            first.id_tag_info["status"] == "Accepted" and first.transaction_id > 0, f"{first}")
+    R.check(sc, "replayed StartTransaction of a blocked card → Blocked, with a transactionId",
+            third.id_tag_info["status"] == "Blocked" and third.transaction_id > 0, f"{third}")
+    R.check(sc, "its StopTransaction → idTagInfo Blocked", (stopped.id_tag_info or {}).get("status") == "Blocked", f"{stopped}")
+    ok, found = await poll(lambda: bills(ctx.a, token), lambda rows: len(rows) == 2)
+    R.require(sc, "the driver has two bills", ok, f"{found}")
+    energies = sorted(float(row["energy_kwh"]) for row in found)
+    totals = sorted(float(row["total_fee"]) for row in found)
+    R.check(sc, "bills at meterStop − meterStart: 1.5 and 4 kWh", energies == [1.5, 4.0], f"{found}")
+    R.check(sc, "fees at the peak: 1.5 × 1.8 = 2.7 and 4 × 1.8 = 7.2", totals == [2.7, 7.2], f"{found}")
+    first_bill = next((row for row in found if near(row["energy_kwh"], 4)), {})
+    R.check(sc, "the bill keeps the charger's times (10:00–10:30)",
+            parse_time(first_bill.get("start_time") or first_bill.get("started_at") or "1970-01-01T00:00:00Z") == at(120),
+            f"{first_bill}")
+    blocked = ctx.psql("SELECT string_agg(energy_kwh::float8::text, ',') FROM bills b JOIN drivers d ON d.id = b.driver_id "
+                       "WHERE d.username = 'ocpp-o-blocked'")
+    R.check(sc, "the blocked card's session is billed to its driver (1 kWh)", blocked == "1", blocked)
+
+    again = await replay()
+    R.check(sc, "the backlog replayed again gets the same transactionIds",
+            [a.transaction_id for a in again[:3]] == [first.transaction_id, second.transaction_id, third.transaction_id],
+            f"{again}")
+    sessions = ctx.psql("SELECT count(*) || ':' || count(bill_id) FROM ocpp_offline_sessions WHERE pile_id = 4")
+    R.check(sc, "psql: ocpp_offline_sessions has three sessions, each billed once", sessions == "3:3", sessions)
+    R.check(sc, "still two bills for the driver", len(await bills(ctx.a, token)) == 2)
+
+    queue = await ctx.a.ok("GET", "/admin/charge/queue", token=ctx.token, id="4")
+    R.check(sc, "the pile's queue is empty: the engine never took the replayed sessions", not queue.get("data"), f"{queue}")
+    commands_after = ctx.psql(schedule_commands)
+    R.check(sc, "the station sent the charger no status, start or stop for them", commands_after == commands_before, f"{commands_before} → {commands_after}")
+    view = await ctx.a.call("GET", "/user/charge/request", token=token)
+    R.check(sc, "the driver has no request running", (view.get("data") or {}).get("state") in (None, "finished", "cancelled"), f"{view}")
+    await charger.close()
+
+
+class CertificateCharger(Charger):
+    """A charge point that installs the certificate CertificateSigned brings (recorded in `inbox`, answered Accepted)."""
+
+    on_certificate_signed = answering(Action.certificate_signed, lambda: call_result.CertificateSigned(status="Accepted"))
+
+
+def tls_context(certs, client=None):
+    """Trusts the test CA for nginx's certificate; presents `client` (a (certificate, key) pair of files) when given."""
+    import ssl
+    context = ssl.create_default_context(cafile=os.path.join(certs, "ca.crt"))
+    if client:
+        context.load_cert_chain(*client)
+    return context
+
+
+async def tls_refused(url, cp_id, password, ssl=None, authorization=True, headers=None):
+    """Like `refused`, through TLS: the HTTP status, or 101 when upgraded (closed again at once)."""
+    try:
+        ws = await open_socket(url, cp_id, password, authorization=authorization, ssl=ssl, headers=headers)
+    except InvalidStatus as error:
+        return error.response.status_code
+    await ws.close()
+    return 101
+
+
+def set_profile(ctx, pile_id, profile):
+    """`chargepile pile set N --security-profile P` on the cluster's database, as an operator would."""
+    result = subprocess.run([os.environ["CHARGEPILE_BIN"], "pile", "set", str(pile_id), "--security-profile", str(profile)],
+                            env={**os.environ, "DATABASE_URL": ctx.args.database_url}, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise Failure(f"pile set {pile_id} --security-profile {profile}: {result.stderr.strip()}")
+
+
+async def scenario_t(ctx):
+    """Security profiles 2 and 3 through nginx's TLS port: wss with Basic, a client certificate, SignCertificate → CertificateSigned"""
+    sc = "t"
+    tls_url, certs = os.environ.get("OCPP_TEST_TLS_URL"), os.environ.get("OCPP_TEST_CERTS")
+    R.require(sc, "the cluster has a TLS port and test certificates (scripts/ocpp-test)", bool(tls_url and certs), f"{tls_url} {certs}")
+    work = os.path.join(certs, "scenario-t")
+    os.makedirs(work, exist_ok=True)
+    try:
+        set_profile(ctx, 4, 2)
+        set_profile(ctx, 5, 3)
+        # Profile 2: TLS only. Neither plain ws:// nor a client's own claim of TLS opens it.
+        R.check(sc, "profile 2, ws:// through nginx → 403", await tls_refused(ctx.lb, "4", ctx.pile_password) == 403)
+        forged = {"X-Chargepile-TLS": "on", "X-Chargepile-Client-Verify": "SUCCESS", "X-Chargepile-Client-Subject": "CN=4"}
+        R.check(sc, "profile 2, ws:// with forged X-Chargepile-TLS headers → 403 (nginx replaces them)",
+                await tls_refused(ctx.lb, "4", ctx.pile_password, headers=forged) == 403)
+        R.check(sc, "profile 2, wss:// with a wrong password → 401",
+                await tls_refused(tls_url, "4", ctx.pile_password + "-wrong", ssl=tls_context(certs)) == 401)
+        charger = await CertificateCharger.open(tls_url, "4", ctx.pile_password, ssl=tls_context(certs))
+        ctx.chargers.append(charger)
+        R.require(sc, "profile 2, wss:// with Basic → upgraded with ocpp1.6", charger.ws.subprotocol == "ocpp1.6")
+        boot = await charger.boot()
+        R.require(sc, "BootNotification over TLS → Accepted", boot.status == "Accepted", f"{boot}")
+        await charger.notify(0, "Available")
+        ok, status = await ctx.station_b.wait_status(4, "on")
+        R.check(sc, "pile 4 is on (seen on instance B)", ok, f"status {status!r}")
+
+        # The charger moves itself to profile 3: a key and a CSR in its own name, signed by the operator's CA.
+        key, csr = os.path.join(work, "cp4.key"), os.path.join(work, "cp4.csr")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                        "-subj", "/O=chargepile test operator/CN=4", "-out", csr], check=True, capture_output=True, timeout=30)
+        with open(csr) as file:
+            signed = await charger.call(call.SignCertificate(csr=file.read()), suppress=False)
+        R.check(sc, "SignCertificate with a CSR for CN=4 → Accepted", signed.status == "Accepted", f"{signed}")
+        delivered = await charger.expect("CertificateSigned")
+        R.require(sc, "then CertificateSigned reaches the charger", delivered is not None, "" if delivered else "nothing within the deadline")
+        certificate = os.path.join(work, "cp4.crt")
+        with open(certificate, "w") as file:
+            file.write(delivered["certificateChain"])
+        verified = subprocess.run(["openssl", "verify", "-CAfile", os.path.join(certs, "ca.crt"), certificate],
+                                  capture_output=True, text=True, timeout=30)
+        R.check(sc, "openssl verifies the chain against the operator's CA", verified.returncode == 0, verified.stdout + verified.stderr)
+        subject = subprocess.run(["openssl", "x509", "-in", certificate, "-noout", "-subject", "-nameopt", "RFC2253"],
+                                 capture_output=True, text=True, timeout=30).stdout.strip()
+        R.check(sc, "its subject names the charger (CN=4)", subject.startswith("subject=CN=4"), subject)
+        stored = ctx.psql("SELECT string_agg(answer || ':' || (certificate IS NOT NULL)::text, ',') FROM ocpp_certificate_requests "
+                          "WHERE pile_id = 4")
+        R.check(sc, "psql: the request is kept with its certificate", stored == "Accepted:true", stored)
+        await charger.close()
+
+        set_profile(ctx, 4, 3)
+        R.check(sc, "profile 3, wss:// with Basic but no client certificate → 403",
+                await tls_refused(tls_url, "4", ctx.pile_password, ssl=tls_context(certs)) == 403)
+        again = await CertificateCharger.open(tls_url, "4", None, ssl=tls_context(certs, (certificate, key)), authorization=False)
+        ctx.chargers.append(again)
+        R.require(sc, "profile 3, wss:// with the certificate it was just issued (no Basic) → upgraded", again.ws.subprotocol == "ocpp1.6")
+        boot = await again.boot()
+        R.check(sc, "BootNotification with the issued certificate → Accepted", boot.status == "Accepted", f"{boot}")
+        await again.close()
+
+        # Profile 3 with certificates made by scripts/test-certificates.
+        own = (os.path.join(certs, "client-5.crt"), os.path.join(certs, "client-5.key"))
+        other = (os.path.join(certs, "client-4.crt"), os.path.join(certs, "client-4.key"))
+        rogue = (os.path.join(certs, "rogue-client.crt"), os.path.join(certs, "rogue-client.key"))
+        R.check(sc, "profile 3, ws:// → 403", await tls_refused(ctx.lb, "5", ctx.pile_password) == 403)
+        R.check(sc, "profile 3, pile 4's certificate on /ocpp/5 → 403 (CN mismatch)",
+                await tls_refused(tls_url, "5", ctx.pile_password, ssl=tls_context(certs, other)) == 403)
+        R.check(sc, "profile 3, a certificate for CN=5 from another CA → refused by nginx (400)",
+                await tls_refused(tls_url, "5", ctx.pile_password, ssl=tls_context(certs, rogue)) == 400)
+        charger5 = await Charger.open(tls_url, "5", None, ssl=tls_context(certs, own), authorization=False)
+        ctx.chargers.append(charger5)
+        R.require(sc, "profile 3, its own certificate (CN=5), no Basic → upgraded", charger5.ws.subprotocol == "ocpp1.6")
+        boot = await charger5.boot()
+        R.check(sc, "BootNotification → Accepted", boot.status == "Accepted", f"{boot}")
+        await charger5.notify(0, "Available")
+        ok, status = await ctx.station_b.wait_status(5, "on")
+        R.check(sc, "pile 5 is on (seen on instance B)", ok, f"status {status!r}")
+        await charger5.close()
+        refusals = ctx.psql("SELECT count(*) FROM auth_events WHERE role = 'pile' AND username IN ('4', '5') AND outcome = 'failure'")
+        R.check(sc, "psql: the refused handshakes are in the audit trail", int(refusals) >= 6, refusals)
+    finally:
+        set_profile(ctx, 4, 1)
+        set_profile(ctx, 5, 1)
+    ok, status = await ctx.station_b.wait_status(5, "offline")
+    R.check(sc, "closed → offline", ok, f"status {status!r}")
+
+
 SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "e": scenario_e, "h": scenario_h, "f": scenario_f,
-             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "d": scenario_d}
+             "g": scenario_g, "p": scenario_p, "l": scenario_l, "r": scenario_r, "s": scenario_s, "o": scenario_o,
+             "t": scenario_t, "v": scenario_v, "d": scenario_d}
 
 
 async def main():

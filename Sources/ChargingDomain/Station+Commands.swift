@@ -53,6 +53,22 @@ extension Station {
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }
             if settings.powerLimitWatts != nil { chargerRefusedLimits(pileAt: index) }
             return []
+        case let .setReservationMinutes(minutes):
+            var changed = settings
+            changed.reservationMinutes = minutes
+            try changed.validateSiteRules()  // a new station without piles may set it too
+            settings = changed
+            return []
+        case let .reserve(reservation):
+            guard pileIndex(id: reservation.pileID) != nil else { throw .unknownPile }
+            guard reservation.from < reservation.until, reservation.until > now else { throw .invalidReservation }
+            reservations.append(reservation)
+            reservations.sort { $0.id < $1.id }
+            return []
+        case let .cancelReservation(id):
+            guard reservations.contains(where: { $0.id == id }) else { throw .unknownReservation }
+            reservations.removeAll { $0.id == id }
+            return dispatch()
         }
     }
 
@@ -67,6 +83,7 @@ extension Station {
         guard let battery = Energy(kWh: batteryCapacityKWh), let requested = Energy(kWh: requestedKWh),
               requested > .zero, requested <= battery
         else { throw .invalidAmount }
+        guard !isReserved(pileAt: index, againstDriver: driver, adding: requested) else { throw .pileBusy }
         let id = nextRequestID
         nextRequestID += 1
         let request = ChargingRequest(

@@ -14,13 +14,30 @@ extension Station {
     mutating func dispatch(_ mode: ChargingMode) -> [StationEffect] {
         var effects: [StationEffect] = []
         while let candidate = dispatchCandidate(mode),
-              let best = bestPile(for: candidate, among: workingPileIndices(mode)),
+              let best = bestPile(for: candidate, among: workingPileIndices(mode).filter { !isReserved(pileAt: $0, against: candidate) }),
               piles[best].queue.count < settings.queueLength {
             displaced.removeAll { $0 == candidate }
             waiting.removeAll { $0 == candidate }
             effects += enqueue(candidate, atPile: best)
         }
         return effects
+    }
+
+    /// An operator's reservation of the pile for another driver overlaps the time this car would charge there,
+    /// at the end of the pile's queue as modelled now.
+    func isReserved(pileAt index: Int, against requestID: Int64) -> Bool {
+        guard !reservations.isEmpty else { return false }
+        let car = request(requestID)
+        return isReserved(pileAt: index, againstDriver: car.driver, adding: car.remaining)
+    }
+
+    func isReserved(pileAt index: Int, againstDriver driver: String, adding amount: Energy) -> Bool {
+        guard !reservations.isEmpty else { return false }
+        let windows = reservations.filter { $0.pileID == piles[index].id && $0.driver != driver }
+        guard !windows.isEmpty else { return false }
+        let start = now + completionDelay(ofPileAt: index, adding: .zero)
+        let end = now + completionDelay(ofPileAt: index, adding: amount)
+        return windows.contains { $0.overlaps(from: start, until: end) }
     }
 
     func dispatchCandidate(_ mode: ChargingMode) -> Int64? {

@@ -41,7 +41,7 @@ extension Station {
         displaced = displaced.filter { request($0).mode != mode }
         var effects: [StationEffect] = []
         for id in taken {
-            let open = workingPileIndices(mode).filter { piles[$0].queue.count < settings.queueLength }
+            let open = workingPileIndices(mode).filter { piles[$0].queue.count < settings.queueLength && !isReserved(pileAt: $0, against: id) }
             if let best = bestPile(for: id, among: open) {
                 effects += enqueue(id, atPile: best)
             } else {

@@ -201,6 +201,8 @@ public struct StationPower: Sendable, Equatable {
     public var stationID: Int
     public var limitWatts: Int64?
     public var piles: [Pile]
+    /// The station's reservation time (`StationSettings.reservationMinutes`), shown beside its power.
+    public var reservationMinutes: Int = StationSettings.defaultReservationMinutes
 }
 
 extension StationPower {
@@ -223,6 +225,6 @@ extension Station {
                 pileID: pile.id, powerWatts: pile.powerWatts, minimumPowerWatts: pile.spec.effectiveMinimumPowerWatts,
                 allocatedWatts: pile.session.map { _ in pile.modelledPowerWatts },
                 session: pile.session.map { ($0.requestID, $0.startedAt) })
-        })
+        }, reservationMinutes: settings.reservationMinutes)
     }
 }

@@ -36,6 +36,8 @@ public struct Station: Codable, Sendable, Equatable {
     var waiting: [Int64] = []
     /// Request ids of cars taken off a faulty pile (rule 7), in placement order per mode.
     var displaced: [Int64] = []
+    /// Operators' reservations that have not ended, in id order.
+    public internal(set) var reservations: [PileReservation] = []
 
     /// Every pile starts `off`: a pile that connects starts off and an admin switches it on.
     public init(settings: StationSettings, now: Instant) {
@@ -49,9 +51,11 @@ public struct Station: Codable, Sendable, Equatable {
     /// A `time` before `now` is taken as `now`.
     public mutating func apply(_ command: StationCommand, at time: Instant) throws(StationError) -> [StationEffect] {
         var next = self
-        var effects = next.advance(to: time)
+        let held = reservationHolders
+        var effects = next.advanceSteps(to: time)
         effects += try next.handle(command)
         effects += next.rebalancePower()
+        effects += next.reservationChanges(since: held)
         self = next
         return effects
     }
@@ -59,12 +63,19 @@ public struct Station: Codable, Sendable, Equatable {
     /// Applies every completion and the dispatch after it up to `time`, each at its own instant.
     /// Completions due at the same instant are handled in pile-id order, then dispatch runs once.
     public mutating func advance(to time: Instant) -> [StationEffect] {
+        let held = reservationHolders
+        let effects = advanceSteps(to: time)
+        return effects + reservationChanges(since: held)
+    }
+
+    private mutating func advanceSteps(to time: Instant) -> [StationEffect] {
         var effects: [StationEffect] = []
         while let due = nextEventTime, due <= time {
             now = max(now, due)
             for index in piles.indices where piles[index].session.map({ $0.completesAt <= now }) ?? false {
                 effects += complete(pileAt: index)
             }
+            reservations.removeAll { $0.until <= now }
             effects += dispatch()
             effects += rebalancePower()
         }
@@ -79,8 +90,9 @@ public struct Station: Codable, Sendable, Equatable {
         return copy
     }
 
-    /// The next completion, for the ticker that drives time; nil while nothing charges.
+    /// The next completion or end of a reservation (cars held back by it may go then), for the ticker that
+    /// drives time; nil while nothing charges and nothing is reserved.
     public var nextEventTime: Instant? {
-        piles.compactMap { $0.session?.completesAt }.min()
+        (piles.compactMap { $0.session?.completesAt } + reservations.map(\.until)).min()
     }
 }

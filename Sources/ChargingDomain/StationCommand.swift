@@ -34,4 +34,10 @@ public enum StationCommand: Sendable, Equatable {
     case chargingStopped(pileID: Int)
     /// The charger rejected a power limit, doesn't support one, or never answered: it counts at its full power.
     case powerLimitRefused(pileID: Int)
+    /// How long a charger keeps a pile for the car next in its queue beyond its expected arrival (`StationSettings`).
+    case setReservationMinutes(Int)
+    /// An operator keeps a pile for a driver over a window (`PileReservation`); it must end after now.
+    case reserve(PileReservation)
+    /// The operator's reservation ends early; cars it held back may be placed at once.
+    case cancelReservation(id: Int64)
 }

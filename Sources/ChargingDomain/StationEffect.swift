@@ -17,4 +17,10 @@ public enum StationEffect: Sendable, Equatable {
     case pileStatusChanged(pileID: Int, status: PileStatus)
     /// Tell the charger to keep its car at or below `watts` (its full power lifts the limit); its answer names `sequence`.
     case limitPower(pileID: Int, watts: Int64, sequence: Int64)
+    /// The car next at this pile has not reached it yet (another car charges there first, or it waits for power):
+    /// the charger should keep the pile for this driver until `expiresAt` (station time), refusing other cards.
+    case reservePile(pileID: Int, requestID: Int64, driver: String, expiresAt: Instant)
+    /// The pile need no longer be kept for that car: it left, was moved, or the pile stopped working. Never
+    /// emitted when the car started charging there: its start uses the reservation up.
+    case cancelPileReservation(pileID: Int, requestID: Int64)
 }

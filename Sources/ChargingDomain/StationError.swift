@@ -14,6 +14,9 @@ public enum StationError: Error, Equatable, Sendable {
     case implausibleMeterReading
     case pileBusy
     case invalidSettings(String)
+    /// A reservation that ends before it starts, or is over already.
+    case invalidReservation
+    case unknownReservation
 
     /// The user-facing message (the API's `msg`).
     public var message: String {
@@ -31,6 +34,8 @@ public enum StationError: Error, Equatable, Sendable {
         case .implausibleMeterReading: "电表读数无效：超过充电桩功率在该时长内可输出的电量"
         case .pileBusy: "该充电桩正在使用或有车辆排队"
         case .invalidSettings(let problem): "站点设置无效：\(problem)"
+        case .invalidReservation: "预约时间无效：结束时间必须晚于开始时间和当前时间"
+        case .unknownReservation: "预约不存在或已结束"
         }
     }
 }

@@ -32,6 +32,7 @@ extension StationSettings {
         }
         try require(queueLength >= 1, "充电桩队列长度必须至少为1")
         try require(waitingCapacity >= 0, "等候区容量不能为负")
+        try require((1...StationSettings.maximumReservationMinutes).contains(reservationMinutes), "预约保留分钟数无效")
         try require(EnergyPrice(yuanPerKWh: serviceFeePerKWh) != nil, "服务费单价无效")
         try require(tariff.timeZone != nil, "时区无效")
         for hour in 0..<24 {

@@ -12,14 +12,22 @@ public struct StationSettings: Codable, Sendable, Equatable {
     /// The station's grid connection: the most power all its cars may draw together; nil: no limit (every car
     /// charges at its pile's power).
     public var powerLimitWatts: Int64?
+    /// How long a charger holds a pile for the car next in its queue beyond when that car is expected to reach
+    /// it (an OCPP ReserveNow's expiry).
+    public var reservationMinutes: Int = StationSettings.defaultReservationMinutes
 
     /// An AC car cannot charge below 6 A: on three phases at 230 V that is 4.14 kW.
     public static let defaultMinimumPowerWatts: Int64 = 4_140
+    public static let defaultReservationMinutes = 15
+    /// A day: a reservation longer than that holds a pile against every passer-by for nothing.
+    public static let maximumReservationMinutes = 1_440
 
     public init(
         piles: [PileSpec], queueLength: Int, waitingCapacity: Int,
-        tariff: TariffSchedule, serviceFeePerKWh: Decimal, faultPolicy: FaultPolicy, powerLimitWatts: Int64? = nil
+        tariff: TariffSchedule, serviceFeePerKWh: Decimal, faultPolicy: FaultPolicy, powerLimitWatts: Int64? = nil,
+        reservationMinutes: Int = StationSettings.defaultReservationMinutes
     ) {
+        self.reservationMinutes = reservationMinutes
         self.powerLimitWatts = powerLimitWatts
         self.piles = piles
         self.queueLength = queueLength

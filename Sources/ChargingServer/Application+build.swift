@@ -68,13 +68,17 @@ public func buildApplication(
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
                                dataTransferVendor: configuration.ocppDataTransferVendor, admission: admission,
-                               supply: configuration.ocppSupply),
-        login: login, trustedProxies: configuration.trustedProxies, tokens: tokens, delivery: delivery,
+                               supply: configuration.ocppSupply,
+                               delivery: delivery, certificateAuthority: configuration.ocppCertificateAuthority,
+                               reservations: ReservationStore(pool: pool)),
+        login: login, trustedProxies: configuration.trustedProxies,
+        tlsTrust: ProxyTLSTrust(headersSet: configuration.proxyTLSHeaders, proxies: configuration.trustedProxies), tokens: tokens, delivery: delivery,
         commandTimeout: configuration.commandTimeout)
     ocppController.addRoutes(to: router)
     let operations = OCPPOperationStore(pool: pool)
     let localLists = LocalListStore(pool: pool)
     OCPPOperationsController(store: operations, localLists: localLists, tokens: tokens).addRoutes(to: router)
+    ReservationsController(reservations: ReservationStore(pool: pool), stations: stations, tokens: tokens).addRoutes(to: router)
     let bills = BillStore(pool: pool)
     DriverController(accounts: accounts, bills: bills, tokens: tokens, login: login,
                      stations: stations).addRoutes(to: router)
@@ -119,9 +123,8 @@ public func buildApplication(
                                       counterRetention: max(configuration.loginDefence.window, configuration.loginDefence.lockout,
                                                             configuration.loginDefence.registrationWindow),
                                       logger: logger),
-            ConsoleEventService(
-                listener: PostgresListener(conninfo: databaseURL, overrides: ["application_name": "chargepile-console"], logger: logger),
-                events: consoleEvents, keepaliveInterval: configuration.consoleKeepalive, logger: logger),
+            ConsoleEventService(store: ConsoleStore(pool: pool), events: consoleEvents, pollInterval: configuration.consolePoll,
+                                keepaliveInterval: configuration.consoleKeepalive, logger: logger),
         ],
         logger: logger)
 }

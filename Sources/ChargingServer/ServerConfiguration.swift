@@ -56,9 +56,17 @@ public struct ServerConfiguration: Sendable {
     public var corsOrigins: [String] = []
     /// How often the console event stream sends a keep-alive (and finds closed connections).
     public var consoleKeepalive: Duration = .seconds(15)
+    /// How often an instance with a console open reads the console change counters.
+    public var consolePoll: Duration = .milliseconds(250)
 
     /// Proxies whose `X-Forwarded-For` names the client (nginx): none by default, so the socket's peer is the client.
     public var trustedProxies: TrustedNetworks = .none
+    /// Whether the `trustedProxies` set the TLS headers (`X-Chargepile-TLS`, `-Client-Verify`, `-Client-Subject`) on
+    /// every request, so they are believed from them: without it no connection counts as TLS, and piles on
+    /// security profile 2 or 3 cannot connect.
+    public var proxyTLSHeaders = false
+    /// The operator's CA that signs chargers' SignCertificate requests; nil: they are answered Rejected.
+    public var ocppCertificateAuthority: ChargerCertificateAuthority?
     /// Clients that may read `/metrics` (after `trustedProxies` resolution): loopback by default.
     public var metricsClients: TrustedNetworks = .loopback
     /// Login throttling and registration limits.

@@ -9,6 +9,30 @@ public struct ConsoleStore: Sendable {
 
     public init(pool: PostgresPool) { self.pool = pool }
 
+    /// How many changes each console topic has seen (`console_change_counters`, migration 0014), and the
+    /// transactions running at the time: `runningBefore` is the first transaction id not yet started,
+    /// `runningFrom` the oldest one still running.
+    public struct ChangeCounters: Sendable, Equatable {
+        public var topics: [String: Int64]
+        public var runningFrom: Int64
+        public var runningBefore: Int64
+
+        public init(topics: [String: Int64], runningFrom: Int64, runningBefore: Int64) {
+            self.topics = topics
+            self.runningFrom = runningFrom
+            self.runningBefore = runningBefore
+        }
+    }
+
+    public static let changeTopics = ["piles", "commands", "station", "bills", "ocpp"]
+
+    public func changeCounters() async throws -> ChangeCounters {
+        let row = try await pool.query("SELECT * FROM console_change_counters").first!
+        var topics: [String: Int64] = [:]
+        for topic in Self.changeTopics { topics[topic] = try row.decode(topic) }
+        return ChangeCounters(topics: topics, runningFrom: try row.decode("running_from"), runningBefore: try row.decode("running_before"))
+    }
+
     public struct PileOverview: Sendable {
         public var pileID: Int
         public var stationID: Int

@@ -62,11 +62,12 @@ extension OCPPStore {
             """) == 1
     }
 
-    /// Stores a SignCertificate request with the answer it got.
-    public func recordCertificateRequest(csr: String, answer: String, pileID: Int, epoch: Int64) async throws {
+    /// Stores a SignCertificate request with the answer it got: the certificate issued, or why none was.
+    public func recordCertificateRequest(csr: String, answer: String, certificate: String? = nil, refusal: String? = nil,
+                                         pileID: Int, epoch: Int64) async throws {
         try await pool.execute("""
-            INSERT INTO ocpp_certificate_requests (pile_id, csr, answer)
-            SELECT id, \(csr), \(answer) FROM piles WHERE id = \(pileID) AND owner_epoch = \(epoch)
+            INSERT INTO ocpp_certificate_requests (pile_id, csr, answer, certificate, refusal)
+            SELECT id, \(csr), \(answer), \(certificate), \(refusal) FROM piles WHERE id = \(pileID) AND owner_epoch = \(epoch)
             """)
     }
 

@@ -27,7 +27,7 @@ public struct OCPPStore: Sendable {
     /// The charge point of each handshake, with the live throttle counters of its account and address.
     private static func handshakeQuery(_ batch: String) -> PostgresQuery {
         """
-        SELECT h.n, p.id, p.password_hash, p.secret_salt, p.secret_digest,
+        SELECT h.n, p.id, p.password_hash, p.secret_salt, p.secret_digest, p.security_profile,
                a.failures AS account_failures, extract(epoch FROM now() - a.last_at)::float8 AS account_since_last,
                extract(epoch FROM a.locked_until - now())::float8 AS account_locked_for,
                d.failures AS address_failures, extract(epoch FROM now() - d.last_at)::float8 AS address_since_last,
@@ -58,6 +58,9 @@ public struct OCPPStore: Sendable {
         public var pileID: Int
         public var credentials: Credentials
         public var secretDigest: (salt: [UInt8], digest: [UInt8])?
+        /// The OCPP security profile the pile must connect with: 1 (Basic over ws or wss), 2 (Basic over TLS),
+        /// 3 (TLS with a client certificate naming the chargePointId).
+        public var securityProfile: Int = 1
     }
 
     /// The charge point in a row's `id`, `password_hash`, `secret_salt`, `secret_digest` (nil when `id` is NULL).
@@ -66,7 +69,8 @@ public struct OCPPStore: Sendable {
         let salt = try row.decode("secret_salt", as: [UInt8]?.self)
         let digest = try row.decode("secret_digest", as: [UInt8]?.self)
         return ChargePoint(pileID: pileID, credentials: Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash")),
-                           secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } })
+                           secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } },
+                           securityProfile: Int(try row.decode("security_profile", as: Int16.self)))
     }
 
     /// Keeps the salted digest of a secret that just passed its bcrypt check, unless the password changed meanwhile.
@@ -85,6 +89,13 @@ public struct OCPPStore: Sendable {
 
     public func setOCPPID(_ ocppID: String, pileID: Int) async throws {
         try await pool.execute("UPDATE piles SET ocpp_id = \(ocppID) WHERE id = \(pileID)")
+    }
+
+    /// Sets the security profile (1, 2 or 3) a pile must connect with; false when there is no such pile. A socket
+    /// already open stays open: the profile is checked at each handshake.
+    public func setSecurityProfile(_ profile: Int, pileID: Int) async throws -> Bool {
+        guard let profile = Int16(exactly: profile), (1...3).contains(profile) else { throw StoreError.invalidSecurityProfile }
+        return try await pool.query("UPDATE piles SET security_profile = \(profile) WHERE id = \(pileID) RETURNING id").first != nil
     }
 
     public func pileExists(_ pileID: Int) async throws -> Bool {
@@ -174,6 +185,12 @@ public struct OCPPStore: Sendable {
         public var stopped: Bool
         /// The station ended the session first (it sent RemoteStopTransaction).
         public var stationStopped: Bool
+        /// The station heard of it only after it started: billed from the charger's meter, outside the engine.
+        public var offline: Bool
+        public var idTag: String
+        public var chargerStartedAt: Date
+        /// When the pile was provisioned, in station time (nil: before migration 0016).
+        public var pileProvisionedAt: Date?
     }
 
     /// What the station's decision on a card at a charger needs to know besides the station itself,
@@ -202,12 +219,18 @@ public struct OCPPStore: Sendable {
         try await Self.card(idTag, pileID: pileID) { try await pool.query($0) }
     }
 
+    /// `open_elsewhere` looks the driver's cards' open transactions up one card at a time (a lateral
+    /// subquery with a LIMIT, on `ocpp_transactions_open_by_tag`): joined plainly, the planner walked
+    /// every open transaction of the site for each card (1.4 ms at a thousand chargers).
     private static func card(_ idTag: String, pileID: Int, _ query: (PostgresQuery) async throws -> PostgresRows) async throws
         -> (tag: IdTag, facts: CardFacts?)? {
         try await query("""
             SELECT g.driver_id, g.parent_id_tag, g.expires_at, g.blocked, d.username, d.battery_capacity_kwh,
-                   EXISTS (SELECT 1 FROM ocpp_transactions t JOIN id_tags o ON o.id_tag = t.id_tag
-                           WHERE o.driver_id = d.id AND t.pile_id <> \(pileID) AND t.stopped_at IS NULL) AS open_elsewhere,
+                   EXISTS (SELECT 1 FROM id_tags o
+                           CROSS JOIN LATERAL (SELECT 1 FROM ocpp_transactions t
+                                               WHERE t.id_tag = o.id_tag AND t.stopped_at IS NULL AND t.pile_id <> \(pileID)
+                                               LIMIT 1) AS open
+                           WHERE o.driver_id = d.id) AS open_elsewhere,
                    EXISTS (SELECT 1 FROM pile_commands c
                            WHERE c.pile_id = \(pileID) AND c.instruction->'startCharging'->>'driver' = d.username
                              AND c.requested_at > now() - interval '10 minutes'
@@ -244,6 +267,8 @@ public struct OCPPStore: Sendable {
         public var requestID: Int64?
         public var refused: Bool
         public var isNew: Bool
+        /// A session the station heard of only after it started (`markOffline`).
+        public var offline: Bool
     }
 
     /// Opens a transaction, or finds the one a resent identical StartTransaction opened.
@@ -255,10 +280,10 @@ public struct OCPPStore: Sendable {
             INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags)
             VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), string_to_array(\(flags.joined(separator: ",")), ','))
             ON CONFLICT (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at) DO UPDATE SET pile_id = EXCLUDED.pile_id
-            RETURNING id, request_id, stop_reason IS NOT DISTINCT FROM 'Refused' AS refused, xmax = 0 AS inserted
+            RETURNING id, request_id, stop_reason IS NOT DISTINCT FROM 'Refused' AS refused, xmax = 0 AS inserted, offline
             """).first!
         return OpenedTransaction(id: try row.decode("id"), requestID: try row.decode("request_id"), refused: try row.decode("refused"),
-                                 isNew: try row.decode("inserted"))
+                                 isNew: try row.decode("inserted"), offline: try row.decode("offline"))
     }
 
     /// Links a transaction to the request the station charges with it.
@@ -272,6 +297,61 @@ public struct OCPPStore: Sendable {
     public static func refuse(_ transactionID: Int32, on connection: PostgresConnection) async throws {
         try await connection.execute("""
             UPDATE ocpp_transactions SET stopped_at = now(), stop_reason = 'Refused' WHERE id = \(transactionID) AND request_id IS NULL
+            """)
+    }
+
+    /// Marks a transaction as one the station heard of only after it started (a charger's offline backlog).
+    public static func markOffline(_ transactionID: Int32, on connection: PostgresConnection) async throws {
+        try await connection.execute("UPDATE ocpp_transactions SET offline = true WHERE id = \(transactionID)")
+    }
+
+    /// Whether the id names a transaction of this pile.
+    public static func transactionExists(_ transactionID: Int32, pileID: Int, on connection: PostgresConnection) async throws -> Bool {
+        try await connection.query("SELECT 1 AS one FROM ocpp_transactions WHERE id = \(transactionID) AND pile_id = \(pileID)").first != nil
+    }
+
+    /// The transaction a StopTransaction with an id chargepile never gave (−1, the charger's own) is about:
+    /// the one an identical StopTransaction closed before (a resend: it is closed already), else the latest
+    /// open one of this pile it fits (the same idTag when the stop names one, started before the stop, a meter
+    /// no higher than meterStop). Nil: none, the charger never sent its StartTransaction.
+    public static func transactionForUnknownStop(
+        pileID: Int, idTag: String?, meterStopWh: Int64, chargerTimestamp: Date, on connection: PostgresConnection
+    ) async throws -> Int32? {
+        try await connection.query("""
+            SELECT id FROM (
+                (SELECT id, 0 AS preference FROM ocpp_transactions
+                 WHERE pile_id = \(pileID) AND charger_stopped_at = \(chargerTimestamp) AND meter_stop_wh = \(meterStopWh)
+                 ORDER BY id DESC LIMIT 1)
+                UNION ALL
+                (SELECT id, 1 AS preference FROM ocpp_transactions
+                 WHERE pile_id = \(pileID) AND stopped_at IS NULL AND (\(idTag)::text IS NULL OR id_tag = \(idTag)::text)
+                   AND charger_started_at <= \(chargerTimestamp) AND meter_start_wh <= \(meterStopWh)
+                 ORDER BY charger_started_at DESC, id DESC LIMIT 1)
+            ) AS candidates
+            ORDER BY preference LIMIT 1
+            """).first?.decode("id")
+    }
+
+    /// An offline transaction from a StopTransaction alone (its StartTransaction never came): the start is
+    /// what its transactionData says; no connector.
+    public static func openTransactionFromStop(
+        pileID: Int, idTag: String, meterStartWh: Int64, chargerStartedAt: Date, flags: [String], on connection: PostgresConnection
+    ) async throws -> Int32 {
+        try await connection.query("""
+            INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags, offline)
+            VALUES (\(pileID), NULL, \(idTag), \(meterStartWh), \(chargerStartedAt),
+                    string_to_array(\(flags.joined(separator: ",")), ','), true)
+            RETURNING id
+            """).first!.decode("id")
+    }
+
+    /// Adds flags to a transaction (each once).
+    public static func flag(_ transactionID: Int32, _ flags: [String], on connection: PostgresConnection) async throws {
+        guard !flags.isEmpty else { return }
+        try await connection.execute("""
+            UPDATE ocpp_transactions
+            SET timestamp_flags = ARRAY(SELECT DISTINCT f FROM unnest(timestamp_flags || string_to_array(\(flags.joined(separator: ",")), ',')) AS f ORDER BY f)
+            WHERE id = \(transactionID)
             """)
     }
 
@@ -304,6 +384,7 @@ public struct OCPPStore: Sendable {
                                                      ELSE '{}'::text[] END
             WHERE id = \(id) AND pile_id = \(pileID) AND stopped_at IS NULL
             RETURNING id, pile_id, station_id, request_id, meter_start_wh, true AS stopped, remote_stop_at IS NOT NULL AS remote_stop,
+                      offline, id_tag, charger_started_at, (SELECT p.provisioned_at FROM piles p WHERE p.id = pile_id) AS provisioned_at,
                       EXISTS (SELECT 1 FROM ocpp_transactions later
                               WHERE later.request_id = ocpp_transactions.request_id AND later.pile_id = ocpp_transactions.pile_id
                                 AND later.id > ocpp_transactions.id) AS superseded
@@ -328,6 +409,8 @@ public struct OCPPStore: Sendable {
     private static func transaction(row: PostgresRow) throws -> Transaction {
         Transaction(id: try row.decode("id"), pileID: try row.decode("pile_id"), stationID: try row.decode("station_id"),
                     requestID: try row.decode("request_id"), meterStartWh: try row.decode("meter_start_wh"),
-                    stopped: try row.decode("stopped"), stationStopped: try row.decode("remote_stop"))
+                    stopped: try row.decode("stopped"), stationStopped: try row.decode("remote_stop"), offline: try row.decode("offline"),
+                    idTag: try row.decode("id_tag"), chargerStartedAt: try row.decode("charger_started_at"),
+                    pileProvisionedAt: try row.decode("provisioned_at"))
     }
 }

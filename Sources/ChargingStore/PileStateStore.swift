@@ -142,21 +142,6 @@ public struct PileStateStore: Sendable {
             """).first.map(PileStateChange.init)
     }
 
-    /// An admin's status command the pile's socket wrote: the status it set, in the command's transaction.
-    /// After `offline` the pile is out of the admin's reach at once, before its socket finishes closing.
-    public static func commandWritten(pileID: Int, epoch: Int64, status: PileStatus,
-                                      on connection: PostgresConnection) async throws -> PileStateChange? {
-        try await connection.query("""
-            WITH before AS (SELECT id, status FROM piles WHERE id = \(pileID) FOR UPDATE)
-            UPDATE piles p SET status = \(status.rawValue), status_changed_at = now(),
-                               owner_instance = CASE WHEN \(status == .offline) THEN NULL ELSE owner_instance END,
-                               connected_since = CASE WHEN \(status == .offline) THEN NULL ELSE connected_since END
-            FROM before
-            WHERE p.id = before.id AND p.owner_epoch = \(epoch)
-            RETURNING p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id)
-            """).first.map(PileStateChange.init)
-    }
-
     /// An OCPP StatusNotification: the connector's report is kept as sent, and the pile's status follows
     /// `status`, except that a pile an admin put under repair stays `repair` when it reports Unavailable
     /// (an admin's repair is Inoperative plus our repair state; a repair that came from the charger's

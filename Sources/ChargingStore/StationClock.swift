@@ -25,6 +25,18 @@ public struct StationClock: Sendable, Equatable {
     }
 }
 
+extension StationClock {
+    /// The real time at which station time reaches `stationTime` (a manual clock: as far from now as it is from
+    /// the station's now).
+    public func realTime(atStation stationTime: Date) -> Date {
+        switch mode {
+        case .real: stationTime
+        case .scaled: realOrigin.addingTimeInterval(stationTime.timeIntervalSince(stationOrigin) / max(speed, .leastNonzeroMagnitude))
+        case .manual: Date.now.addingTimeInterval(stationTime.timeIntervalSince(now))
+        }
+    }
+}
+
 extension Date {
     /// Milliseconds since the epoch: the engine's `Instant`.
     public var instant: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }

@@ -42,6 +42,9 @@ public struct StationStore: Sendable {
         try await pool.query("SELECT station_id FROM piles WHERE id = \(pileID)").first?.decode("station_id")
     }
 
+    /// The reservations of the same database.
+    public var reservations: ReservationStore { ReservationStore(pool: pool) }
+
     /// Creates a station and its piles (all offline until they connect).
     public func create(id: Int, name: String, settings: StationSettings, pilePasswordHashes: [Int: String],
                        secretDigests: [Int: (salt: [UInt8], digest: [UInt8])] = [:], clock: StationClock.Mode = .real,
@@ -57,7 +60,8 @@ public struct StationStore: Sendable {
                 """)
             for pile in settings.piles {
                 guard let hash = pilePasswordHashes[pile.id] else { throw StoreError.notFound }
-                try await Self.insertPile(pile, stationID: id, passwordHash: hash, secretDigest: secretDigests[pile.id], on: connection)
+                try await Self.insertPile(pile, stationID: id, passwordHash: hash, secretDigest: secretDigests[pile.id], provisionedAt: origin,
+                                          on: connection)
             }
             _ = try await write(station, since: nil, stationID: id, nextEvent: nil, on: connection)
         }
@@ -134,7 +138,7 @@ public struct StationStore: Sendable {
     public func update(
         stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil, readings policy: Readings = .all,
         _ change: (inout Station, StationClock, PostgresConnection) async throws -> [StationEffect] = { _, _, _ in [] },
-        alsoInTransaction deliver: @Sendable ([StationEffect], PostgresConnection) async throws -> Void
+        alsoInTransaction deliver: @Sendable ([StationEffect], StationClock, PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection -> [StationEffect] in
             _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
@@ -164,7 +168,7 @@ public struct StationStore: Sendable {
                 cache.keep(station, version: version, stationID: stationID)
                 for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
                 try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, departed: departed, on: connection)
-                try await deliver(effects, connection)
+                try await deliver(effects, clock, connection)
             } else {
                 if loaded.nextEvent?.instant != nextEvent?.instant {
                     try await connection.execute("UPDATE stations SET next_event_at = \(nextEvent) WHERE id = \(stationID)")
@@ -383,6 +387,47 @@ public struct StationStore: Sendable {
         }
     }
 
+    /// The bill of a charger's offline session (`OfflineSession`), in the transaction that closes it, under
+    /// the station's lock: a finished request row of its own (`requestID` from the engine's counter, so the
+    /// bill is shown like any other), the bill at the metered energy over `period` (station time), the pile's
+    /// totals, and the transaction linked to the request. Once per transaction (`bills.ocpp_transaction_id`).
+    /// False when the idTag has no driver (an unknown card): nothing is billed.
+    public static func billOfflineSession(
+        transactionID: Int32, idTag: String, stationID: Int, requestID: Int64, pileID: Int, mode: ChargingMode, energyKWh: Decimal,
+        from start: Date, to end: Date, fees: (chargingFee: Decimal, serviceFee: Decimal), on connection: PostgresConnection
+    ) async throws -> Bool {
+        let durationMs = Int64((end.timeIntervalSince(start) * 1000).rounded())
+        let billed = try await connection.query("""
+            WITH driver AS (
+                SELECT d.id, d.battery_capacity_kwh FROM id_tags g JOIN drivers d ON d.id = g.driver_id WHERE g.id_tag = \(idTag)
+            ), request AS (
+                INSERT INTO charging_requests (station_id, id, driver_id, mode, queue_number, request_kwh, battery_capacity_kwh, state,
+                                               submitted_at, charging_started_at, ended_at)
+                SELECT \(stationID), \(requestID), driver.id, \(mode.rawValue), 'offline', greatest(\(energyKWh), 0.001),
+                       driver.battery_capacity_kwh, 'finished', \(start), \(start), \(end)
+                FROM driver
+                RETURNING driver_id
+            ), bill AS (
+                INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
+                                   charging_fee, service_fee, total_fee, ended_by, created_at, ocpp_transaction_id)
+                SELECT \(stationID), \(requestID), request.driver_id, \(pileID), \(energyKWh), \(durationMs), \(start), \(end),
+                       \(fees.chargingFee), \(fees.serviceFee), \(fees.chargingFee + fees.serviceFee), 'completed', \(end), \(transactionID)
+                FROM request
+                ON CONFLICT (ocpp_transaction_id) DO NOTHING
+                RETURNING id
+            ), totals AS (
+                UPDATE piles SET total_charging_times = total_charging_times + 1,
+                                 total_charging_kwh = total_charging_kwh + \(energyKWh),
+                                 total_charging_seconds = total_charging_seconds + \(Decimal(durationMs) / 1000)
+                WHERE id = \(pileID) AND EXISTS (SELECT 1 FROM bill)
+            )
+            UPDATE ocpp_transactions SET station_id = \(stationID), request_id = \(requestID)
+            WHERE id = \(transactionID) AND EXISTS (SELECT 1 FROM bill)
+            RETURNING id
+            """)
+        return !billed.isEmpty
+    }
+
     /// A status a pile reported that the engine hasn't taken in (an offline pile in its grace is left out).
     struct PileReport: Decodable {
         var id: Int
@@ -494,21 +539,22 @@ extension StationStore {
             try await connection.execute("UPDATE stations SET settings = \(try Self.json(station.settings))::jsonb WHERE id = \(stationID)")
             for spec in added {
                 try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, secretDigest: secretDigests[spec.id],
-                                          on: connection)
+                                          provisionedAt: loaded.clock.now, on: connection)
             }
             _ = try await write(station, since: loaded.storedAsRows ? loaded.station : nil, stationID: stationID,
                                 nextEvent: station.nextEventTime.map(Date.init(instant:)), on: connection)
         }
     }
 
-    /// A new pile row: offline until it connects.
+    /// A new pile row: offline until it connects. `provisionedAt` is station time (a charger's timestamp
+    /// before it is implausible).
     static func insertPile(_ spec: PileSpec, stationID: Int, passwordHash: String, secretDigest: (salt: [UInt8], digest: [UInt8])? = nil,
-                           on connection: PostgresConnection) async throws {
+                           provisionedAt: Date, on connection: PostgresConnection) async throws {
         do {
             try await connection.execute("""
-                INSERT INTO piles (id, station_id, kind, power_kw, password_hash, secret_salt, secret_digest)
+                INSERT INTO piles (id, station_id, kind, power_kw, password_hash, secret_salt, secret_digest, provisioned_at)
                 VALUES (\(spec.id), \(stationID), \(spec.mode.rawValue), \(Decimal(spec.powerWatts) / 1000), \(passwordHash),
-                        \(secretDigest?.salt), \(secretDigest?.digest))
+                        \(secretDigest?.salt), \(secretDigest?.digest), \(provisionedAt))
                 """)
         } catch let error as PostgresError where error.code == .uniqueViolation {
             throw StoreError.pileExists

@@ -6,4 +6,6 @@ public enum StoreError: Error, Sendable, Equatable {
     case pileExists
     case stationExists
     case notFound
+    /// An OCPP security profile other than 1, 2 or 3.
+    case invalidSecurityProfile
 }

@@ -53,40 +53,42 @@ public final class CommandDelivery: Sendable {
         case instruction(PileInstruction)
     }
 
+    /// One statement, so one round trip: the pile's row is locked while the command row is written
+    /// (its owner and epoch can't change meanwhile), and the owner's NOTIFY goes out at its commit.
     private func send(_ content: Content, toPile pileID: Int, timeout: Duration) async throws -> CommandResult {
-        let milliseconds = Int64(timeout.inMilliseconds.rounded(.up))
-        let sent: Sent = try await pool.withTransaction { connection in
-            let owner = try await connection.query(
-                "SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID) FOR UPDATE")
-            guard let row = owner.first else { return .nothing(.unknownPile) }
-            guard let ownerInstance = try row.decode("owner_instance", as: UUID?.self) else { return .nothing(.offline) }
-            let epoch = try row.decode("owner_epoch", as: Int64.self)
-            let (status, instruction): (String?, String?) = switch content {
-            case .status(let status): (status.rawValue, nil)
-            case .instruction(let instruction): (nil, try Self.json(instruction))
-            }
-            let id: Int64 = try await connection.query("""
+        let seconds = Double(Int64(timeout.inMilliseconds.rounded(.up))) / 1000
+        let (status, instruction): (String?, String?) = switch content {
+        case .status(let status): (status.rawValue, nil)
+        case .instruction(let instruction): (nil, try Self.json(instruction))
+        }
+        let row = try await pool.query("""
+            WITH owner AS (SELECT id, owner_instance, owner_epoch FROM piles WHERE id = \(pileID) FOR UPDATE),
+            command AS (
                 INSERT INTO pile_commands (pile_id, status, instruction, owner_instance, owner_epoch, requester_instance, deadline)
-                VALUES (\(pileID), \(status), \(instruction)::jsonb, \(ownerInstance), \(epoch), \(instance),
-                        now() + make_interval(secs => \(Double(milliseconds) / 1000)))
-                RETURNING id
-                """).first!.decode("id")
-            try await notify(ownerInstance, .command(id: id, pileID: pileID), on: connection)
-            return .command(id)
-        }
-        switch sent {
-        case .command(let commandID): return try await awaitOutcome(commandID, deadline: .now + timeout)
-        case .nothing(let outcome): return CommandResult(outcome: outcome, answer: nil)
-        }
+                SELECT id, \(status), \(instruction)::jsonb, owner_instance, owner_epoch, \(instance),
+                       now() + make_interval(secs => \(seconds))
+                FROM owner WHERE owner_instance IS NOT NULL
+                RETURNING id, pile_id, owner_instance)
+            SELECT (SELECT count(*) FROM owner) > 0 AS pile_exists, command.id,
+                   CASE WHEN command.id IS NOT NULL
+                        THEN pg_notify('chargepile_' || replace(command.owner_instance::text, '-', ''),
+                                       'command:' || command.id || ':' || command.pile_id) END AS notified
+            FROM (SELECT 1) AS always LEFT JOIN command ON true
+            """).first!
+        guard try row.decode("pile_exists", as: Bool.self) else { return CommandResult(outcome: .unknownPile, answer: nil) }
+        guard let commandID = try row.decode("id", as: Int64?.self) else { return CommandResult(outcome: .offline, answer: nil) }
+        return try await awaitOutcome(commandID, needsAnswer: instruction != nil, deadline: .now + timeout)
     }
 
     /// Queues an instruction of the station engine for the pile, in the transaction that decided
-    /// it; nobody waits for it. Nothing is queued when no instance holds the pile.
+    /// it; nobody waits for it. Nothing is queued when no instance holds the pile, nor, with `onlyOverProtocol`,
+    /// when the pile speaks another protocol (an instruction only that protocol has a message for).
     public static func enqueue(_ instruction: PileInstruction, toPile pileID: Int, deadline: Duration,
-                               on connection: PostgresConnection) async throws {
-        guard let row = try await connection.query("SELECT owner_instance, owner_epoch FROM piles WHERE id = \(pileID)").first,
+                               onlyOverProtocol wanted: String? = nil, on connection: PostgresConnection) async throws {
+        guard let row = try await connection.query("SELECT owner_instance, owner_epoch, protocol FROM piles WHERE id = \(pileID)").first,
               let owner = try row.decode("owner_instance", as: UUID?.self)
         else { return }
+        if let wanted, try row.decode("protocol", as: String.self) != wanted { return }
         let id: Int64 = try await connection.query("""
             INSERT INTO pile_commands (pile_id, instruction, owner_instance, owner_epoch, deadline)
             VALUES (\(pileID), \(try json(instruction))::jsonb, \(owner), \(try row.decode("owner_epoch", as: Int64.self)),
@@ -100,15 +102,9 @@ public final class CommandDelivery: Sendable {
         String(decoding: try JSONEncoder().encode(instruction), as: UTF8.self)
     }
 
-    /// A command row was inserted, or nothing was sent and why.
-    private enum Sent: Sendable {
-        case command(Int64)
-        case nothing(CommandOutcome)
-    }
-
-    private func awaitOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandResult {
+    private func awaitOutcome(_ id: Int64, needsAnswer: Bool, deadline: ContinuousClock.Instant) async throws -> CommandResult {
         do {
-            let result = try await pollOutcome(id, deadline: deadline)
+            let result = try await pollOutcome(id, needsAnswer: needsAnswer, deadline: deadline)
             await waiters.forget(id)
             return result
         } catch {
@@ -117,9 +113,10 @@ public final class CommandDelivery: Sendable {
         }
     }
 
-    private func pollOutcome(_ id: Int64, deadline: ContinuousClock.Instant) async throws -> CommandResult {
+    /// A status command needs only its outcome, which the `result` notification carries; an
+    /// instruction's answer is read from its row.
+    private func pollOutcome(_ id: Int64, needsAnswer: Bool, deadline: ContinuousClock.Instant) async throws -> CommandResult {
         while true {
-            if let result = try await finishedResult(id) { return result }
             let remaining = deadline - .now
             if remaining <= .zero {
                 // The deadline is the database's too: only a still-pending row expires.
@@ -129,7 +126,11 @@ public final class CommandDelivery: Sendable {
                     """)
                 return try await finishedResult(id) ?? CommandResult(outcome: .expired, answer: nil)
             }
-            _ = await waiters.wait(id, timeout: min(remaining, Self.fallbackPoll))
+            let wake = await waiters.wait(id, timeout: min(remaining, Self.fallbackPoll))
+            if case .signalled(let outcome?) = wake, !needsAnswer, outcome != .pending {
+                return CommandResult(outcome: outcome, answer: nil)
+            }
+            if let result = try await finishedResult(id) { return result }
         }
     }
 
@@ -141,7 +142,7 @@ public final class CommandDelivery: Sendable {
     }
 
     /// A `result` notification arrived for a command this instance may be waiting on.
-    public func resultArrived(_ id: Int64) async { await waiters.signal(id) }
+    public func resultArrived(_ id: Int64, outcome: CommandOutcome?) async { await waiters.signal(id, outcome: outcome) }
 
     // MARK: owning instance
 
@@ -193,7 +194,7 @@ public final class CommandDelivery: Sendable {
         do {
             guard let command = try await pendingCommand(id) else { return }
             guard command.live else {
-                try await finish(command, state: "expired", error: "deadline passed before delivery", answer: nil)
+                try await finish(command, state: .expired, error: "deadline passed before delivery", answer: nil)
                 if command.status == nil { await instructionFinished(command.pileID, command.instruction, .failed("deadline passed")) }
                 return
             }
@@ -201,14 +202,14 @@ public final class CommandDelivery: Sendable {
                                                 toPile: command.pileID, epoch: command.epoch)
             switch outcome {
             case .delivered(let answer):
-                try await finish(command, state: "written", error: nil, answer: answer)
+                try await finish(command, state: .written, error: nil, answer: answer)
                 if command.status == .offline { await sockets.closeOffline(pileID: command.pileID, epoch: command.epoch) }
             case .rejected(let answer):
-                try await finish(command, state: "rejected", error: "refused by the pile", answer: answer)
+                try await finish(command, state: .rejected, error: "refused by the pile", answer: answer)
             case .failed(let reason):
-                try await finish(command, state: "failed", error: reason, answer: nil)
+                try await finish(command, state: .failed, error: reason, answer: nil)
             case .unsupported:
-                try await finish(command, state: "failed", error: "not supported by the pile's protocol", answer: nil)
+                try await finish(command, state: .failed, error: "not supported by the pile's protocol", answer: nil)
             }
             if command.status == nil { await instructionFinished(command.pileID, command.instruction, outcome) }
         } catch {
@@ -218,26 +219,38 @@ public final class CommandDelivery: Sendable {
 
     /// Records the outcome and, once written, the pile's new status, then wakes the requester: after the
     /// station's engine has taken a new status in, so that an admin's answer means the schedule follows it
-    /// (a manual station clock advanced right after must not find the status still on its way).
-    private func finish(_ command: PendingCommand, state: String, error: String?, answer: String?) async throws {
-        let change = try await pool.withTransaction { connection -> PileStateChange? in
-            let updated = try await connection.execute("""
-                UPDATE pile_commands SET state = \(state), error = \(error), answer = \(answer)::jsonb, finished_at = now()
+    /// (a manual station clock advanced right after must not find the status still on its way). One
+    /// statement when the engine needs not hear: the requester's NOTIFY goes out at its commit.
+    private func finish(_ command: PendingCommand, state: CommandOutcome, error: String?, answer: String?) async throws {
+        let newStatus = state == .written ? command.status?.rawValue : nil
+        let wake = command.requester.map { (channel: instanceChannel($0), payload: RoutingMessage.result(id: command.id, outcome: state).payload) }
+        let row = try await pool.query("""
+            WITH finished AS (
+                UPDATE pile_commands SET state = \(state.rawValue), error = \(error), answer = \(answer)::jsonb, finished_at = now()
                 WHERE id = \(command.id) AND state = 'pending'
-                """)
-            var change: PileStateChange?
-            if updated == 1, state == "written", let status = command.status {
-                change = try await PileStateStore.commandWritten(pileID: command.pileID, epoch: command.epoch, status: status, on: connection)
-            }
-            if change?.engineMustHear != true, let requester = command.requester {
-                try await notify(requester, .result(id: command.id), on: connection)
-            }
-            return change
-        }
-        guard let change else { return }
+                RETURNING id),
+            before AS (
+                SELECT id, status FROM piles
+                WHERE id = \(command.pileID) AND \(newStatus)::text IS NOT NULL AND EXISTS (SELECT FROM finished)
+                FOR UPDATE),
+            written AS (
+                UPDATE piles p SET status = \(newStatus), status_changed_at = now(),
+                                   owner_instance = CASE WHEN \(newStatus) = 'offline' THEN NULL ELSE owner_instance END,
+                                   connected_since = CASE WHEN \(newStatus) = 'offline' THEN NULL ELSE connected_since END
+                FROM before
+                WHERE p.id = before.id AND p.owner_epoch = \(command.epoch)
+                RETURNING p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id) AS has_cars)
+            SELECT written.*,
+                   CASE WHEN \(wake?.channel)::text IS NOT NULL AND NOT coalesce(written.changed AND written.has_cars, false)
+                        THEN pg_notify(\(wake?.channel), \(wake?.payload)) END AS woken
+            FROM (SELECT 1) AS always LEFT JOIN written ON true
+            """).first!
+        guard let pileID = try row.decode("id", as: Int?.self) else { return }
+        let change = PileStateChange(pileID: pileID, stationID: try row.decode("station_id"), statusChanged: try row.decode("changed"),
+                                     stationHasCars: try row.decode("has_cars"))
         await statusWritten(change)
-        if change.engineMustHear, let requester = command.requester {
-            try await pool.withConnection { try await notify(requester, .result(id: command.id), on: $0) }
+        if change.engineMustHear, let wake {
+            try await pool.execute("SELECT pg_notify(\(wake.channel), \(wake.payload))")
         }
     }
 }

@@ -1,20 +1,24 @@
 /// Requests waiting on this instance for their commands' outcomes; a `result`
-/// notification wakes the one it names.
+/// notification wakes the one it names, with the outcome when it carried one.
 actor CommandWaiters {
-    private var waiting: [Int64: CheckedContinuation<Bool, Never>] = [:]
-    private var signalled: Set<Int64> = []
+    enum Wake: Sendable, Equatable {
+        case signalled(CommandOutcome?)
+        case timedOut
+    }
 
-    func signal(_ id: Int64) {
+    private var waiting: [Int64: CheckedContinuation<Wake, Never>] = [:]
+    private var signalled: [Int64: CommandOutcome?] = [:]
+
+    func signal(_ id: Int64, outcome: CommandOutcome?) {
         if let continuation = waiting.removeValue(forKey: id) {
-            continuation.resume(returning: true)
+            continuation.resume(returning: .signalled(outcome))
         } else {
-            signalled.insert(id)
+            signalled[id] = outcome
         }
     }
 
-    /// True when signalled, false after `timeout`.
-    func wait(_ id: Int64, timeout: Duration) async -> Bool {
-        if signalled.remove(id) != nil { return true }
+    func wait(_ id: Int64, timeout: Duration) async -> Wake {
+        if let outcome = signalled.removeValue(forKey: id) { return .signalled(outcome) }
         return await withCheckedContinuation { continuation in
             waiting[id] = continuation
             Task { [weak self] in
@@ -24,9 +28,9 @@ actor CommandWaiters {
         }
     }
 
-    func forget(_ id: Int64) { signalled.remove(id) }
+    func forget(_ id: Int64) { signalled.removeValue(forKey: id) }
 
     private func expire(_ id: Int64) {
-        waiting.removeValue(forKey: id)?.resume(returning: false)
+        waiting.removeValue(forKey: id)?.resume(returning: .timedOut)
     }
 }

@@ -13,6 +13,11 @@ public enum PileInstruction: Codable, Sendable, Equatable {
     /// Keep the car at or below this power (the station's power limit shares; the pile's power lifts it).
     /// Delivered means acknowledged by the charger (our `ack`, an accepted charging profile).
     case setPower(watts: Int64, sequence: Int64)
+    /// Keep the pile for this car until `expiresAt` (real time), refusing other cards: OCPP ReserveNow. Our own
+    /// protocol has no such message: the station holds the car's place in its queue and starts only that car.
+    case reserve(requestID: Int64, driver: String, expiresAt: Date)
+    /// The pile need no longer be kept for that car: OCPP CancelReservation of the reservation sent for it.
+    case cancelReservation(requestID: Int64)
     /// An operator's OCPP call (`POST /admin/ocpp/call`), passed through as given.
     case ocppCall(action: String, payload: String)
 }

@@ -34,7 +34,35 @@ struct Admin: AsyncParsableCommand {
 }
 
 struct Pile: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage piles.", subcommands: [Add.self, Password.self])
+    static let configuration = CommandConfiguration(abstract: "Manage piles.", subcommands: [Add.self, Settings.self, Password.self])
+
+    struct Settings: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set",
+            abstract: "Change a pile's settings.",
+            discussion: """
+                --security-profile: 1 accepts ws:// and wss:// with the Basic password; 2 only wss:// (TLS at the proxy); \
+                3 only wss:// with a client certificate the proxy verified whose CN is the pile's chargePointId. \
+                Checked at each OCPP handshake: a socket already open stays open until it reconnects.
+                """)
+        @Argument var id: Int
+        @Option(name: .customLong("security-profile"), help: "The OCPP security profile the pile must connect with: 1, 2 or 3.")
+        var securityProfile: Int
+
+        func validate() throws {
+            guard (1...3).contains(securityProfile) else { throw ValidationError("--security-profile must be 1, 2 or 3") }
+            guard id > 0, id <= Int(Int32.max) else { throw ValidationError("pile ids are 1 to \(Int32.max)") }
+        }
+
+        func run() async throws {
+            var found = false
+            try await withMigratedPool { pool in
+                found = try await OCPPStore(pool: pool).setSecurityProfile(securityProfile, pileID: id)
+            }
+            guard found else { throw ValidationError("no pile \(id)") }
+            print("pile \(id): OCPP security profile \(securityProfile)")
+        }
+    }
 
     struct Password: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -82,8 +110,12 @@ struct Pile: AsyncParsableCommand {
         @Option var station = 1
         @Option(name: .customLong("ocpp-id"), help: "Its OCPP chargePointId (up to 20 characters, e.g. a serial number; default: the pile's number).")
         var ocppID: String?
+        @Option(name: .customLong("security-profile"),
+                help: "The OCPP security profile it must connect with: 1 (default), 2 (TLS only) or 3 (TLS with its client certificate).")
+        var securityProfile = 1
 
         func validate() throws {
+            guard (1...3).contains(securityProfile) else { throw ValidationError("--security-profile must be 1, 2 or 3") }
             if let ocppID, !(1...20).contains(ocppID.count) || ocppID.contains("/") {
                 throw ValidationError("--ocpp-id must be 1 to 20 characters without /")
             }
@@ -112,9 +144,12 @@ struct Pile: AsyncParsableCommand {
                     ids.map { PileSpec(id: $0, mode: kind, powerWatts: Int64(kilowatts * 1000)) }, stationID: station, passwordHash: hash,
                     secretDigests: digests)
                 if let ocppID { try await OCPPStore(pool: pool).setOCPPID(ocppID, pileID: id) }
+                if securityProfile != 1 {
+                    for pileID in ids { _ = try await OCPPStore(pool: pool).setSecurityProfile(securityProfile, pileID: pileID) }
+                }
             }
             if count == 1 {
-                print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id))")
+                print("pile \(id) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP id \(ocppID ?? String(id)), security profile \(securityProfile)")
             } else {
                 print("piles \(id)…\(ids.upperBound - 1) (\(kind.rawValue), \(kilowatts) kW) added to station \(station), OCPP ids their numbers")
             }

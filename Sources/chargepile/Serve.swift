@@ -55,6 +55,15 @@ struct Serve: AsyncParsableCommand {
     var corsOrigins: [String] = []
     @Option(name: .customLong("trusted-proxy"), help: "A proxy (address or CIDR) whose X-Forwarded-For names the client (repeatable or comma-separated; also CHARGEPILE_TRUSTED_PROXIES).")
     var trustedProxies: [String] = []
+    @Flag(name: .customLong("proxy-tls-headers"),
+          help: "The --trusted-proxy terminates TLS and sets X-Chargepile-TLS, -Client-Verify and -Client-Subject on every request (also CHARGEPILE_PROXY_TLS_HEADERS=1); needed by piles on OCPP security profile 2 or 3.")
+    var proxyTLSHeaders = false
+    @Option(name: .customLong("ocpp-ca-certificate"),
+            help: "PEM file of the operator's CA that signs chargers' SignCertificate requests (with --ocpp-ca-key; also CHARGEPILE_OCPP_CA_CERTIFICATE).")
+    var ocppCACertificate: String?
+    @Option(name: .customLong("ocpp-ca-key"),
+            help: "PEM file of that CA's private key, readable only by chargepile (also CHARGEPILE_OCPP_CA_KEY).")
+    var ocppCAKey: String?
     @Option(name: .customLong("metrics-allow"), help: "A client (address or CIDR) that may read /metrics (repeatable or comma-separated; also CHARGEPILE_METRICS_ALLOW; default loopback).")
     var metricsAllow: [String] = []
     @Option(name: .customLong("register-limit"), help: "Registrations accepted per client address and hour.")
@@ -107,6 +116,24 @@ struct Serve: AsyncParsableCommand {
             if !metrics.isEmpty { configuration.metricsClients = try TrustedNetworks(metrics) }
         } catch let error as TrustedNetworksError {
             throw ValidationError("--trusted-proxy / --metrics-allow: \(error)")
+        }
+        configuration.proxyTLSHeaders = proxyTLSHeaders || environment["CHARGEPILE_PROXY_TLS_HEADERS"] == "1"
+        if configuration.proxyTLSHeaders, configuration.trustedProxies.isEmpty {
+            throw ValidationError("--proxy-tls-headers needs --trusted-proxy: the TLS headers are believed only from the proxies")
+        }
+        let caCertificate = ocppCACertificate ?? environment["CHARGEPILE_OCPP_CA_CERTIFICATE"].flatMap { $0.isEmpty ? nil : $0 }
+        let caKey = ocppCAKey ?? environment["CHARGEPILE_OCPP_CA_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (caCertificate, caKey) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            do {
+                configuration.ocppCertificateAuthority = try ChargerCertificateAuthority.load(certificatePath: certificate, keyPath: key)
+            } catch {
+                throw ValidationError("--ocpp-ca-certificate / --ocpp-ca-key: \(error)")
+            }
+            logger.info("chargers' SignCertificate requests are signed", metadata: ["ca": "\(configuration.ocppCertificateAuthority!.subjectDescription)"])
+        default:
+            throw ValidationError("--ocpp-ca-certificate and --ocpp-ca-key go together")
         }
         configuration.tokenCheckInterval = .seconds(tokenCheckInterval)
         configuration.loginDefence.registrationsPerAddress = registerLimit

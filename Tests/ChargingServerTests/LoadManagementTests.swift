@@ -133,10 +133,15 @@ struct LoadManagementTests {
             let periods = try #require(schedule["chargingSchedulePeriod"] as? [[String: Any]])
             #expect(periods.count == 1 && periods.first?["startPeriod"] as? Int == 0 && periods.first?["limit"] as? Double == 10000)
             try await three.reply(profile.id, #"{"status":"Accepted"}"#)
+            // While she waits for power at the head of the queue, the charger keeps the pile for her; her start uses it up.
+            let reserve = try await three.expectCall()
+            #expect(reserve.action == "ReserveNow")
+            try await three.reply(reserve.id, #"{"status":"Accepted"}"#)
             let remoteStart = try await three.expectCall()
             #expect(remoteStart.action == "RemoteStartTransaction")
             try await three.reply(remoteStart.id, #"{"status":"Accepted"}"#)
             let idTag = try #require(remoteStart.payload["idTag"] as? String)
+            #expect(reserve.payload["idTag"] as? String == idTag)
             let started = try await three.call("StartTransaction", #"{"connectorId":1,"idTag":"\#(idTag)","meterStart":0,"timestamp":"2026-12-06T20:00:00Z"}"#)
             #expect((started["idTagInfo"] as? [String: Any])?["status"] as? String == "Accepted")
             let rows: [String] = try await api.pool.query("""

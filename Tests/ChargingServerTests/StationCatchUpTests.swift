@@ -49,7 +49,7 @@ struct StationCatchUpTests {
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
             _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                 try station.apply(.submit(driver: "driver", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
-            }, alsoInTransaction: { _, _ in })
+            }, alsoInTransaction: { _, _, _ in })
             #expect(try await engineStatus(store, pile: 3) == .on)
             #expect(try await mirror(pool, pile: 3) == "on")
             #expect(try await store.snapshot(stationID: 1)?.station.pileQueue(3)?.first?.driver == "driver")
@@ -59,7 +59,7 @@ struct StationCatchUpTests {
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 4")
             #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [1])
             #expect(try await engineStatus(store, pile: 4) == .off)
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _ in })
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _, _ in })
             #expect(try await engineStatus(store, pile: 4) == .on)
             #expect(try await mirror(pool, pile: 4) == "on")
             #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
@@ -78,7 +78,7 @@ struct StationCatchUpTests {
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 1")
             _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                 try station.apply(.submit(driver: "driver", mode: .fast, requestedKWh: 30, batteryCapacityKWh: 60), at: clock.now.instant)
-            }, alsoInTransaction: { _, _ in })
+            }, alsoInTransaction: { _, _, _ in })
             #expect(try await store.stationOfPile(2)?.hasCars == true)
             let due: Date? = try await pool.query("SELECT next_event_at FROM stations WHERE id = 1").first?.decode("next_event_at")
             // 30 kWh at 30 kW: an hour after the manual clock's start.
@@ -87,7 +87,7 @@ struct StationCatchUpTests {
 
             try await store.setClock(stationID: 1, mode: .manual, speed: 1, start: Date(timeIntervalSince1970: 1_700_000_000 + 3600))
             #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [1])
-            let effects = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _ in })
+            let effects = try await store.update(stationID: 1, offlineGrace: .seconds(60), alsoInTransaction: { _, _, _ in })
             #expect(effects.contains { if case .billed = $0 { true } else { false } })
             #expect(try await store.stationsBehind(offlineGrace: .seconds(60)) == [])
             #expect(try await store.stationOfPile(1)?.hasCars == false)
@@ -107,7 +107,7 @@ struct StationCatchUpTests {
             await #expect(throws: Refused.self) {
                 _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                     try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
-                }, alsoInTransaction: { _, _ in throw Refused() })
+                }, alsoInTransaction: { _, _, _ in throw Refused() })
             }
             #expect(try await store.snapshot(stationID: 1)?.station.request(of: "anna") == nil)
             #expect(try await store.snapshot(stationID: 1)?.station.pileStatus(3) == .off, "nothing of the rolled-back change")
@@ -116,11 +116,11 @@ struct StationCatchUpTests {
             let other = StationStore(pool: pool)
             _ = try await other.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                 try station.apply(.submit(driver: "ben", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
-            }, alsoInTransaction: { _, _ in })
+            }, alsoInTransaction: { _, _, _ in })
             #expect(try await store.snapshot(stationID: 1)?.station.request(of: "ben") != nil)
             _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
                 try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
-            }, alsoInTransaction: { _, _ in })
+            }, alsoInTransaction: { _, _, _ in })
             #expect(try await other.snapshot(stationID: 1)?.station.request(of: "anna") != nil)
 
             // A DBA restores the header by hand: the trigger moves the version, so the copies in memory are dropped.
@@ -143,7 +143,7 @@ struct StationCatchUpTests {
                                            readings: readings, { station, clock, _ in
                     guard let command else { return [] }
                     return try station.apply(command, at: clock.now.instant)
-                }, alsoInTransaction: { _, _ in })
+                }, alsoInTransaction: { _, _, _ in })
             }
             // 5 kWh on a 10 kW pile: the model completes it at 30 min.
             try await step(at: 0, readings: .all, .submit(driver: "slow1", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60))
@@ -180,7 +180,7 @@ struct StationCatchUpTests {
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('ann', \(Self.hash), 60)")
             _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), setClockTo: start, { station, clock, _ in
                 try station.apply(.submit(driver: "ann", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
-            }, alsoInTransaction: { _, _ in })
+            }, alsoInTransaction: { _, _, _ in })
             let request = try #require(try await pool.query("SELECT id, pile_id FROM charging_requests WHERE pile_id IS NOT NULL").first)
             let (requestID, pileID): (Int64, Int) = (try request.decode("id"), try request.decode("pile_id"))
             // Ten minutes on a 10 kW pile: at most 1.667 kWh (plus the slack).

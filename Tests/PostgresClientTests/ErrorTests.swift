@@ -70,9 +70,9 @@ import Testing
             try await PostgresConnection.connect("host=127.0.0.1 port=\(port) user=postgres dbname=postgres")
         }
         #expect(error.kind == .connection)
-        // A refused connect is immediate; the bound only proves it does not wait for a timeout
-        // (a busy two-core machine took 3.5 s to schedule it once).
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // A refused connect is immediate; the bound only proves it does not hang (libpq has no connect
+        // timeout by default). Generous: a two-core machine under six builds took 11.9 s to schedule it once.
+        #expect(ContinuousClock.now - start < .seconds(60))
         let pool = PostgresPool(conninfo: "host=127.0.0.1 port=\(port) user=postgres", maxConnections: 2)
         let poolError = try await #require(throws: PostgresError.self) { try await pool.query("SELECT 1") }
         #expect(poolError.kind == .connection)

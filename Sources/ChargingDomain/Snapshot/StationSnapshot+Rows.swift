@@ -88,5 +88,8 @@ extension StationSnapshot {
         requests = []
         waiting = station.waiting
         displaced = station.displaced
+        reservations = station.reservations.isEmpty ? nil : station.reservations.map {
+            Reservation(id: $0.id, pileID: $0.pileID, driver: $0.driver, fromMs: $0.from, untilMs: $0.until)
+        }
     }
 }

@@ -26,6 +26,8 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
     public var requests: [Request]
     public var waiting: [Int64]
     public var displaced: [Int64]
+    /// Operators' reservations not yet ended; absent when there are none (and in every station stored before them).
+    public var reservations: [Reservation]? = nil
 
     enum CodingKeys: String, CodingKey {
         case version
@@ -34,7 +36,23 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         case nextBillID = "next_bill_id"
         case nextFastNumber = "next_fast_number"
         case nextSlowNumber = "next_slow_number"
-        case settings, piles, requests, waiting, displaced
+        case settings, piles, requests, waiting, displaced, reservations
+    }
+
+    public struct Reservation: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var pileID: Int
+        public var driver: String
+        public var fromMs: Int64
+        public var untilMs: Int64
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case pileID = "pile_id"
+            case driver
+            case fromMs = "from_ms"
+            case untilMs = "until_ms"
+        }
     }
 
     public struct Settings: Codable, Sendable, Equatable {
@@ -47,6 +65,8 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
         public var faultPolicy: String
         /// Absent: no limit (and in every station stored before load management).
         public var powerLimitW: Int64? = nil
+        /// Absent: the default (every station stored before reservations).
+        public var reservationMinutes: Int? = nil
 
         enum CodingKeys: String, CodingKey {
             case piles
@@ -57,6 +77,7 @@ public struct StationSnapshot: Codable, Sendable, Equatable {
             case serviceFeePerKWh = "service_fee_per_kwh"
             case faultPolicy = "fault_policy"
             case powerLimitW = "power_limit_w"
+            case reservationMinutes = "reservation_minutes"
         }
     }
 
@@ -265,6 +286,9 @@ extension StationSnapshot {
         }
         station.waiting = waiting
         station.displaced = displaced
+        station.reservations = (reservations ?? []).map {
+            PileReservation(id: $0.id, pileID: $0.pileID, driver: $0.driver, from: $0.fromMs, until: $0.untilMs)
+        }
         return station
     }
 
@@ -322,6 +346,7 @@ extension StationSnapshot.Settings {
         serviceFeePerKWh = settings.serviceFeePerKWh.exactText
         faultPolicy = settings.faultPolicy.rawValue
         powerLimitW = settings.powerLimitWatts
+        reservationMinutes = settings.reservationMinutes == StationSettings.defaultReservationMinutes ? nil : settings.reservationMinutes
     }
 
     func stationSettings() throws(StationSnapshot.DecodingProblem) -> StationSettings {
@@ -338,7 +363,7 @@ extension StationSnapshot.Settings {
             tariff: TariffSchedule(periods: periods, timeZoneIdentifier: timeZone),
             serviceFeePerKWh: try StationSnapshot.decimal(serviceFeePerKWh, "service fee"),
             faultPolicy: try StationSnapshot.parse(FaultPolicy.self, faultPolicy, "fault policy"),
-            powerLimitWatts: powerLimitW)
+            powerLimitWatts: powerLimitW, reservationMinutes: reservationMinutes ?? StationSettings.defaultReservationMinutes)
     }
 }
 

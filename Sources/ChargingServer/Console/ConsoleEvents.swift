@@ -1,7 +1,7 @@
+import ChargingStore
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
-import PostgresClient
 import ServiceLifecycle
 
 /// What an open console hears: a table of the station changed (`piles`, `commands`,
@@ -13,13 +13,9 @@ enum ConsoleEvent: Sendable, Equatable {
     case keepalive
 }
 
-/// Fans the station-wide NOTIFY channel (`chargepile_console`, rung by the triggers of
-/// `0004_console_events.sql`) out to the consoles connected to this instance.
+/// Fans the database's console changes (counted by the triggers of `0004_console_events.sql`,
+/// `0014_console_change_counters.sql`) out to the consoles connected to this instance.
 final class ConsoleEvents: Sendable {
-    static let channel = "chargepile_console"
-    /// The topics the triggers send; anything else on the channel is ignored.
-    static let topics: Set<String> = ["piles", "commands", "station", "bills", "ocpp"]
-
     private struct State {
         var subscribers: [Int: AsyncStream<ConsoleEvent>.Continuation] = [:]
         var nextID = 0
@@ -68,40 +64,73 @@ final class ConsoleEvents: Sendable {
     }
 }
 
-/// LISTENs on `chargepile_console` with its own connection and feeds `ConsoleEvents`;
-/// sends keep-alives; closes the consoles' streams when the instance stops.
+/// Which topics the consoles must read again, from successive readings of the change counters. A
+/// change is counted inside its transaction, before it commits: it is pushed when first seen (usually
+/// committed by then), and once more when every transaction that was running then has ended (or after
+/// `settleLimit`, in case a long transaction holds the horizon back), so the consoles' last read sees it.
+struct ConsoleChangeTracker {
+    static let settleLimit: Duration = .seconds(5)
+
+    private var last: [String: Int64]?
+    private var unsettled: [String: (until: Int64, since: ContinuousClock.Instant)] = [:]
+
+    mutating func topics(after reading: ConsoleStore.ChangeCounters, at now: ContinuousClock.Instant) -> [String] {
+        defer { last = reading.topics }
+        guard let last else { return [] }
+        var changed: [String] = []
+        for (topic, count) in reading.topics.sorted(by: { $0.key < $1.key }) {
+            if count != last[topic] {
+                changed.append(topic)
+                unsettled[topic] = (reading.runningBefore, now)
+            } else if let waiting = unsettled[topic], reading.runningFrom >= waiting.until || now - waiting.since >= Self.settleLimit {
+                changed.append(topic)
+                unsettled[topic] = nil
+            }
+        }
+        return changed
+    }
+}
+
+/// Polls the change counters (a few tiny queries a second, console or not: a console that opens
+/// must hear every change after it subscribed) and feeds `ConsoleEvents`; sends
+/// keep-alives; closes the consoles' streams when the instance stops.
 struct ConsoleEventService: Service {
-    let listener: PostgresListener
+    let store: ConsoleStore
     let events: ConsoleEvents
+    let pollInterval: Duration
     let keepaliveInterval: Duration
     let logger: Logger
 
     func run() async throws {
         defer { events.close() }
-        try await listener.listen(ConsoleEvents.channel)
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await listener.run() }
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await poll() }
                 group.addTask {
-                    for await event in listener.events {
-                        switch event {
-                        case .reconnected: events.publish(.resync)
-                        case .notification(let notification):
-                            if ConsoleEvents.topics.contains(notification.payload) {
-                                events.publish(.change(notification.payload))
-                            }
-                        }
-                    }
-                }
-                group.addTask {
-                    // Never throws: on shutdown the listener's end, not a CancellationError, ends the group.
                     while !Task.isCancelled {
                         try? await Task.sleep(for: keepaliveInterval)
                         if !Task.isCancelled { events.publish(.keepalive) }
                     }
                 }
-                try await group.next()
+                await group.next()
                 group.cancelAll()
+            }
+        }
+    }
+
+    private func poll() async {
+        var tracker = ConsoleChangeTracker()
+        var failed = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: pollInterval)
+            do {
+                let counters = try await store.changeCounters()
+                // Changes made while the database was out of reach were not seen: everything may have changed.
+                if failed { events.publish(.resync); failed = false }
+                for topic in tracker.topics(after: counters, at: .now) { events.publish(.change(topic)) }
+            } catch {
+                if !failed { logger.warning("console change poll failed", metadata: ["error": "\(error)"]) }
+                failed = true
             }
         }
     }

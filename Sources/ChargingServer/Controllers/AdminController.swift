@@ -43,12 +43,25 @@ struct AdminController {
         return id
     }
 
-    /// `power_limit_kw`: the station's grid connection in kW, or `none`.
+    /// `power_limit_kw`: the station's grid connection in kW, or `none`; `reservation_minutes`: how long a charger
+    /// keeps a pile for the car next in its queue beyond its expected arrival (1…1440). One of them, or both.
     @Sendable func stationSet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<StationPowerResponse> {
         let parameters = context.input
         let stationID = try Self.stationID(parameters)
-        let watts = try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts)
-        return .success("设置成功", data: StationPowerResponse(try await stations.setPowerLimit(watts, stationID: stationID)))
+        let minutes = try parameters.optionalString("reservation_minutes").map { text throws(APIError) -> Int in
+            guard let minutes = Int(text.trimmingCharacters(in: .whitespaces)),
+                  (1...StationSettings.maximumReservationMinutes).contains(minutes)
+            else { throw .invalidParameter("reservation_minutes") }
+            return minutes
+        }
+        // Both checked before either is applied: a bad one changes nothing.
+        let watts: Int64?? = try parameters.optionalString("power_limit_kw") == nil && minutes != nil
+            ? .none : .some(try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts))
+        if let minutes { try await stations.setReservationMinutes(minutes, stationID: stationID) }
+        guard case .some(let limit) = watts else {
+            return .success("设置成功", data: StationPowerResponse(try await stations.power(stationID: stationID)))
+        }
+        return .success("设置成功", data: StationPowerResponse(try await stations.setPowerLimit(limit, stationID: stationID)))
     }
 
     @Sendable func queue(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {

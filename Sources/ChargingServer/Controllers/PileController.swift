@@ -88,7 +88,7 @@ extension PileController: PileSocketAcceptor, PileSession {
             frame = .startCharging(requestID: requestID, userID: driver, queueNumber: queueNumber,
                                    requestQuantity: NSDecimalNumber(decimal: requestedKWh).doubleValue)
         case .stopCharging(let requestID, let reason, _): frame = .stopCharging(requestID: requestID, reason: reason.rawValue)
-        case .ocppCall: return .unsupported
+        case .ocppCall, .reserve, .cancelReservation: return .unsupported
         case .setPower(let watts, _):
             powerAcknowledgements.expect(command.id)
             guard await connection.write(ServerFrame.setPower(powerKW: Double(watts) / 1_000, commandID: command.id).text) else {

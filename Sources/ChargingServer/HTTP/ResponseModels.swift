@@ -235,12 +235,14 @@ struct StationPowerResponse: Encodable, Sendable {
     var powerLimitKW: Double?
     var allocatedKW: Double
     var piles: [Pile]
+    var reservationMinutes: Int
 
     enum CodingKeys: String, CodingKey {
         case stationID = "station_id"
         case powerLimitKW = "power_limit_kw"
         case allocatedKW = "allocated_kw"
         case piles
+        case reservationMinutes = "reservation_minutes"
     }
 
     func encode(to encoder: Encoder) throws {
@@ -249,10 +251,12 @@ struct StationPowerResponse: Encodable, Sendable {
         try container.encode(powerLimitKW, forKey: .powerLimitKW)
         try container.encode(allocatedKW, forKey: .allocatedKW)
         try container.encode(piles, forKey: .piles)
+        try container.encode(reservationMinutes, forKey: .reservationMinutes)
     }
 
     init(_ power: StationPower) {
         func kW(_ watts: Int64) -> Double { Double(watts) / 1_000 }
+        reservationMinutes = power.reservationMinutes
         stationID = power.stationID
         powerLimitKW = power.limitWatts.map(kW)
         allocatedKW = kW(power.piles.compactMap(\.allocatedWatts).reduce(0, +))

@@ -29,6 +29,12 @@ struct OCPPServices: Sendable {
     let admission: PileAdmission
     /// What a power limit in W is converted with for a charger that takes amperes only.
     var supply = OCPPSupply()
+    /// Sends our own calls that follow a charger's (CertificateSigned after SignCertificate) through the command rows.
+    let delivery: CommandDelivery
+    /// Signs chargers' SignCertificate requests; nil: they are answered Rejected.
+    var certificateAuthority: ChargerCertificateAuthority?
+    /// The ReserveNow calls sent for the station's queue.
+    let reservations: ReservationStore
 }
 
 /// The voltage (phase to neutral) and phase count a power limit is converted to amperes with.
@@ -52,10 +58,14 @@ public struct OCPPSupply: Sendable, Equatable {
 struct OCPPCallHandler {
     let services: OCPPServices
     let pileID: Int
+    /// The identity the charger connected with: the CN a certificate for it must have.
+    let chargePointID: String
     let epoch: Int64
     let logger: Logger
     /// The connector report this connection last recorded: a repeat changes nothing and costs nothing.
     let lastConnectorReport: LastConnectorReport
+    /// Our call that must follow this answer, sent by the session once the answer is written.
+    let followUp: OCPPFollowUp
 
     /// How far ahead of our clock a charger's timestamp may be before it is flagged.
     static let clockTolerance: TimeInterval = 300
@@ -84,10 +94,17 @@ struct OCPPCallHandler {
                 logger.notice("StatusNotification ignored", metadata: ["pile": "\(pileID)", "why": "\(refusal)"])
                 return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
             }
+            let wasReserved = lastConnectorReport.status == .reserved
             // Only a new pile status at a station with cars concerns the engine; a new connector detail is just recorded.
             if try await services.pileStates.recordConnector(pileID: pileID, epoch: epoch, connectorStatus: report.status.rawValue,
                                                              errorCode: report.errorCode.rawValue, info: report.info, status: status) {
-                lastConnectorReport.remember(key)
+                lastConnectorReport.remember(key, status: report.status)
+            }
+            // Available after Reserved: the charger no longer holds the pile (its reservation expired or was dropped);
+            // the car keeps its place in the station's queue and is started there in its turn. Only then: a reconnect
+            // storm's Available reports cost no statement more.
+            if wasReserved, report.status == .available, try await services.reservations.chargerReleased(pileID: pileID) > 0 {
+                logger.info("the charger released its reservation", metadata: ["pile": "\(pileID)"])
             }
             return try OCPPOutbound.callResult(id: id, StatusNotificationResponse())
 
@@ -138,10 +155,32 @@ struct OCPPCallHandler {
             return try OCPPOutbound.callResult(id: id, SecurityEventNotificationResponse())
 
         case .signCertificate(let request):
-            // No CA to sign with yet (security profile 3): the request is kept and refused.
-            try await store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue, pileID: pileID, epoch: epoch)
+            return try await signCertificate(request, id: id)
+        }
+    }
+
+    /// With the operator's CA configured, a CSR in the charger's own name is signed: Accepted, then (once the
+    /// answer is written) CertificateSigned with the chain. Without a CA, or for another name, a bad signature
+    /// or an unreadable request: Rejected. Every request is kept, with the certificate or the reason.
+    private func signCertificate(_ request: SignCertificateRequest, id: String) async throws -> String {
+        guard let authority = services.certificateAuthority else {
+            try await services.store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue,
+                                                              refusal: "no CA configured", pileID: pileID, epoch: epoch)
             return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
         }
+        let chain: String
+        do {
+            chain = try authority.chainPEM(try authority.sign(csr: request.csr, chargePointID: chargePointID))
+        } catch {
+            logger.notice("SignCertificate refused", metadata: ["pile": "\(pileID)", "why": "\(error)"])
+            try await services.store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.rejected.rawValue,
+                                                              refusal: "\(error)", pileID: pileID, epoch: epoch)
+            return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .rejected))
+        }
+        try await services.store.recordCertificateRequest(csr: request.csr, answer: GenericStatus.accepted.rawValue, certificate: chain,
+                                                          pileID: pileID, epoch: epoch)
+        followUp.set(.certificateSigned(chain: chain))
+        return try OCPPOutbound.callResult(id: id, SignCertificateResponse(status: .accepted))
     }
 
     /// Where a firmware update stands after the charger's report; Idle (nothing under way, e.g. answering a
@@ -233,6 +272,7 @@ struct OCPPCallHandler {
     /// A resent StartTransaction gets its original transactionId and answer back.
     private func startTransaction(_ start: StartTransactionRequest, id: String) async throws -> String {
         var info = IdTagInfo(status: .invalid)
+        var offline = false
         var flags: [String] = []
         if start.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("start_in_future") }
         let transactionID = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
@@ -242,7 +282,17 @@ struct OCPPCallHandler {
                 pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
                 chargerTimestamp: start.timestamp, flags: flags, on: connection)
             guard opened.isNew else {
+                offline = opened.offline
                 if opened.refused, info.status == .accepted { info.status = .invalid }
+                return ([], opened.id)
+            }
+            // A session the station started itself is taken as such however late its StartTransaction comes;
+            // any other stamped well in the past was queued while the charger was offline: it is recorded and
+            // billed at its stop, and the engine never hears of it (the car has likely gone).
+            let startedByStation = card?.facts.map { station.charging(atPile: pileID)?.driver == $0.driver } ?? false
+            if !startedByStation, Self.isReplayed(start.timestamp, stationNow: clock.now) {
+                try await OCPPStore.markOffline(opened.id, on: connection)
+                offline = true
                 return ([], opened.id)
             }
             var decision: (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) = (info.status, nil, [])
@@ -262,8 +312,18 @@ struct OCPPCallHandler {
             }
             return (decision.effects, opened.id)
         }
-        logger.info("OCPP transaction started", metadata: ["transaction": "\(transactionID)", "status": "\(info.status.rawValue)"])
+        logger.info("OCPP transaction started", metadata: ["transaction": "\(transactionID)", "status": "\(info.status.rawValue)",
+                                                           "offline": "\(offline)"])
         return try OCPPOutbound.callResult(id: id, StartTransactionResponse(transactionId: Int(transactionID), idTagInfo: info))
+    }
+
+    /// How long before now a StartTransaction must be stamped to be taken as queued while its charger was
+    /// offline. Measured against both the station's clock and the wall clock, so a station on a test clock
+    /// (manual, scaled) takes a charger stamping its own time as live.
+    static let replayAge: TimeInterval = 300
+
+    static func isReplayed(_ timestamp: Date, stationNow: Date) -> Bool {
+        timestamp < stationNow.addingTimeInterval(-replayAge) && timestamp < Date().addingTimeInterval(-replayAge)
     }
 
     /// The register reading of a transaction's meter, stored as the session's energy so far; the engine
@@ -286,55 +346,146 @@ struct OCPPCallHandler {
     /// the bill is the meter's energy to the Wh (when the reading is refused as impossible, the engine's
     /// model bills the session instead). When the station ended it first (RemoteStop), that energy replaces
     /// the bill's. A late StopTransaction of a session the station has already replaced with a new one
-    /// (the same car started again) touches nothing.
+    /// (the same car started again) touches nothing. An offline session is billed outside the engine
+    /// (`billOffline`); a StopTransaction with an id chargepile never gave finds its transaction
+    /// (`transactionToStop`) or, without one, makes it from its transactionData.
     private func stopTransaction(_ stop: StopTransactionRequest, id: String) async throws -> String {
         var flags: [String] = []
         if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
-        if let transactionID = Int32(exactly: stop.transactionId) {
-            let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
-            let billed = try await services.stations.atStation(ofPile: pileID) { station, clock, connection -> ([StationEffect], StationBill?) in
-                guard let (closed, superseded) = try await OCPPStore.stopTransaction(
+        let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
+        let billed = try await services.stations.atStation(ofPile: pileID) { station, clock, connection -> ([StationEffect], StationBill?) in
+            guard let transactionID = try await transactionToStop(stop, on: connection),
+                  let (closed, superseded) = try await OCPPStore.stopTransaction(
                     transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
-                    reason: stop.reason?.rawValue, transactionData: data, flags: flags, on: connection),
-                    !superseded, let requestID = closed.requestID, let stationID = closed.stationID
-                else { return ([], nil) }
-                let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
-                guard !closed.stationStopped, let charging = station.charging(atPile: pileID), charging.requestID == requestID
-                else { return ([], (stationID, requestID, energyKWh)) }
-                var effects: [StationEffect] = []
-                do throws(StationError) {
-                    effects += try station.apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), at: clock.now.instant)
-                } catch {
-                    logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(error.message)"])
-                    try await connection.execute(StationStore.meterRefusalQuery(
-                        stationID: stationID, pileID: pileID, requestID: requestID, energyKWh: energyKWh,
-                        reason: StationStore.meterRefusalReason(error), source: .ocppStop, message: error.message))
-                }
-                // The reading may have completed the session; only a car still charging here leaves as cancelled.
-                if station.charging(atPile: pileID)?.requestID == requestID {
-                    effects += try station.apply(.cancel(driver: charging.driver), at: clock.now.instant)
-                }
-                // The charger stopped this session itself: nothing is sent to it to stop it, and its car draws no more.
-                effects += try station.apply(.chargingStopped(pileID: pileID), at: clock.now.instant)
-                return (effects.filter { if case .stopCharging(pileID, requestID, _) = $0 { false } else { true } }, nil)
+                    reason: stop.reason?.rawValue, transactionData: data, flags: flags, on: connection)
+            else { return ([], nil) }
+            if closed.offline {
+                try await billOffline(closed, stop: stop, station: &station, clock: clock, on: connection)
+                return ([], nil)
             }
-            // The station ended this session first: its bill takes the charger's meter.
-            if let billed {
-                try await services.stations.meterAtStop(stationID: billed.stationID, requestID: billed.requestID, pileID: pileID,
-                                                        energyKWh: billed.energyKWh)
+            guard !superseded, let requestID = closed.requestID, let stationID = closed.stationID else { return ([], nil) }
+            let energyKWh = Decimal(max(0, Int64(stop.meterStop) - closed.meterStartWh)) / 1000
+            guard !closed.stationStopped, let charging = station.charging(atPile: pileID), charging.requestID == requestID
+            else { return ([], (stationID, requestID, energyKWh)) }
+            var effects: [StationEffect] = []
+            do throws(StationError) {
+                effects += try station.apply(.meter(pileID: pileID, requestID: requestID, energyKWh: energyKWh), at: clock.now.instant)
+            } catch {
+                logger.notice("final meter reading refused", metadata: ["pile": "\(pileID)", "why": "\(error.message)"])
+                try await connection.execute(StationStore.meterRefusalQuery(
+                    stationID: stationID, pileID: pileID, requestID: requestID, energyKWh: energyKWh,
+                    reason: StationStore.meterRefusalReason(error), source: .ocppStop, message: error.message))
             }
+            // The reading may have completed the session; only a car still charging here leaves as cancelled.
+            if station.charging(atPile: pileID)?.requestID == requestID {
+                effects += try station.apply(.cancel(driver: charging.driver), at: clock.now.instant)
+            }
+            // The charger stopped this session itself: nothing is sent to it to stop it, and its car draws no more.
+            effects += try station.apply(.chargingStopped(pileID: pileID), at: clock.now.instant)
+            return (effects.filter { if case .stopCharging(pileID, requestID, _) = $0 { false } else { true } }, nil)
+        }
+        // The station ended this session first: its bill takes the charger's meter.
+        if let billed {
+            try await services.stations.meterAtStop(stationID: billed.stationID, requestID: billed.requestID, pileID: pileID,
+                                                    energyKWh: billed.energyKWh)
         }
         var info: IdTagInfo?
         if let idTag = stop.idTag { info = try await idTagInfo(idTag) }
         return try OCPPOutbound.callResult(id: id, StopTransactionResponse(idTagInfo: info))
     }
+
+    /// The transaction a StopTransaction closes. Its transactionId when that is one of this pile's (closed
+    /// already: a resend, nothing happens). Otherwise (−1, the charger's own id, an id beyond int32) the
+    /// transaction an identical StopTransaction closed before, or the open one it fits; failing both, an
+    /// offline transaction made from the stop's transactionData: its Transaction.Begin reading, else its
+    /// earliest register reading. Nil when there is nothing to make one of (no idTag, no reading).
+    private func transactionToStop(_ stop: StopTransactionRequest, on connection: PostgresConnection) async throws -> Int32? {
+        if let known = Int32(exactly: stop.transactionId), try await OCPPStore.transactionExists(known, pileID: pileID, on: connection) {
+            return known
+        }
+        if let found = try await OCPPStore.transactionForUnknownStop(pileID: pileID, idTag: stop.idTag, meterStopWh: Int64(stop.meterStop),
+                                                                     chargerTimestamp: stop.timestamp, on: connection) {
+            return found
+        }
+        guard let idTag = stop.idTag, let begin = Self.transactionBegin(stop.transactionData ?? []) else {
+            logger.notice("StopTransaction of an unknown transaction without an idTag or a start reading: not recorded",
+                          metadata: ["pile": "\(pileID)", "transaction": "\(stop.transactionId)"])
+            return nil
+        }
+        let created = try await OCPPStore.openTransactionFromStop(pileID: pileID, idTag: idTag, meterStartWh: begin.registerWh,
+                                                                  chargerStartedAt: begin.timestamp, flags: ["start_from_transaction_data"],
+                                                                  on: connection)
+        logger.notice("offline transaction made from a StopTransaction", metadata: ["pile": "\(pileID)", "transaction": "\(created)"])
+        return created
+    }
+
+    /// Where a session began by its transactionData: the reading marked Transaction.Begin, else the earliest
+    /// register reading (to the nearest Wh).
+    static func transactionBegin(_ data: [MeterValue]) -> (timestamp: Date, registerWh: Int64)? {
+        let readings = data.compactMap { value -> (timestamp: Date, registerWh: Decimal, begin: Bool)? in
+            guard let register = value.energyActiveImportRegisterWh else { return nil }
+            return (value.timestamp, register, value.sampledValue.contains { $0.context == .transactionBegin })
+        }
+        guard let begin = readings.first(where: { $0.begin }) ?? readings.min(by: { $0.timestamp < $1.timestamp }),
+              begin.registerWh >= 0, begin.registerWh < Decimal(Int64(Int32.max)) * 1000
+        else { return nil }
+        var rounded = Decimal()
+        var registerWh = begin.registerWh
+        NSDecimalRound(&rounded, &registerWh, 0, .plain)
+        return (begin.timestamp, NSDecimalNumber(decimal: rounded).int64Value)
+    }
+
+    /// Bills an offline session once, to its idTag's driver (blocked or expired since or not: the charger let
+    /// the car charge), at meterStop − meterStart, over the charger's times when they are plausible and
+    /// flagged otherwise (`OfflineSession`). The engine's schedule is untouched: only its request counter
+    /// moves. An unknown idTag, or a meter that ran backwards, is flagged and billed to nobody.
+    private func billOffline(_ closed: OCPPStore.Transaction, stop: StopTransactionRequest, station: inout Station, clock: StationClock,
+                             on connection: PostgresConnection) async throws {
+        let now = clock.now.instant
+        let session = OfflineSession(chargerStart: closed.chargerStartedAt.instant, chargerStop: stop.timestamp.instant,
+                                     meteredWh: Int64(stop.meterStop) - closed.meterStartWh,
+                                     powerWatts: station.powerWatts(ofPile: pileID) ?? 1, provisionedAt: closed.pileProvisionedAt?.instant)
+        guard let period = session.billedPeriod(receivedStop: now), let energy = session.energy,
+              let stationID = try await services.stations.stationID(ofPile: pileID),
+              let mode = station.settings.piles.first(where: { $0.id == pileID })?.mode,
+              let fees = station.settings.billFees(energyKWh: energy.kWh(), from: period.start, to: period.end)
+        else {
+            try await OCPPStore.flag(closed.id, session.flags(receivedStop: now).map(\.rawValue), on: connection)
+            logger.notice("offline session not billed", metadata: ["transaction": "\(closed.id)"])
+            return
+        }
+        try await OCPPStore.flag(closed.id, period.flags.map(\.rawValue), on: connection)
+        let billed = try await StationStore.billOfflineSession(
+            transactionID: closed.id, idTag: closed.idTag, stationID: stationID, requestID: station.takeRequestID(), pileID: pileID,
+            mode: mode, energyKWh: energy.kWh(), from: Date(instant: period.start), to: Date(instant: period.end), fees: fees, on: connection)
+        if !billed { try await OCPPStore.flag(closed.id, ["unknown_id_tag"], on: connection) }
+        logger.info("offline session recorded", metadata: ["transaction": "\(closed.id)", "billed": "\(billed)",
+                                                           "flags": "\(period.flags.map(\.rawValue))"])
+    }
 }
 
 /// The last connector report one charger connection recorded.
+/// A call of ours that follows a charger's CALL and must reach it after our answer to that CALL.
+enum OCPPFollowUpCall: Sendable, Equatable {
+    case certificateSigned(chain: String)
+}
+
+/// The follow-up of the CALL being answered; a retried handler replaces it rather than adding another.
+final class OCPPFollowUp: Sendable {
+    private let call = Mutex<OCPPFollowUpCall?>(nil)
+
+    func set(_ next: OCPPFollowUpCall) { call.withLock { $0 = next } }
+
+    func take() -> OCPPFollowUpCall? { call.withLock { value in defer { value = nil }; return value } }
+}
+
 final class LastConnectorReport: Sendable {
-    private let key = Mutex<String?>(nil)
+    private let last = Mutex<(key: String, status: ChargePointStatus)?>(nil)
 
-    func isRepeat(_ report: String) -> Bool { key.withLock { $0 == report } }
+    func isRepeat(_ report: String) -> Bool { last.withLock { $0?.key == report } }
 
-    func remember(_ report: String) { key.withLock { $0 = report } }
+    func remember(_ report: String, status: ChargePointStatus) { last.withLock { $0 = (report, status) } }
+
+    /// The status of the last report recorded on this connection.
+    var status: ChargePointStatus? { last.withLock { $0?.status } }
 }

@@ -15,6 +15,7 @@ final class OCPPChargePointSession: PileSession {
     private let services: OCPPServices
     private let state: Mutex<State>
     private let lastConnectorReport = LastConnectorReport()
+    private let followUp = OCPPFollowUp()
 
     private struct State {
         var machine: OCPPSessionStateMachine
@@ -61,6 +62,7 @@ final class OCPPChargePointSession: PileSession {
             // A handled CALL is answered before the next one waiting behind it is handed over.
             while case .handle(let id, let call) = action {
                 _ = await connection.write(await answer(call, id: id, on: connection))
+                if let next = followUp.take() { sendFollowUp(next, on: connection) }
                 action = state.withLock { $0.machine.answered(id: id) }
             }
             perform(action, on: connection)
@@ -83,6 +85,7 @@ final class OCPPChargePointSession: PileSession {
                     return .delivered(answer: nil)
                 }
                 guard let idTag = try await services.store.idTag(ofDriver: driver) else { return .failed("the driver has no idTag") }
+                try await services.reservations.consumed(pileID: connection.pileID, requestID: requestID)
                 return try await call(RemoteStartTransactionRequest(idTag: idTag, connectorId: 1), as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
@@ -102,6 +105,17 @@ final class OCPPChargePointSession: PileSession {
                 return try await call(profile, as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
+            case .reserve(let requestID, let driver, let expiresAt):
+                return try await reserve(requestID: requestID, driver: driver, until: expiresAt, as: command, on: connection)
+            case .cancelReservation(let requestID):
+                guard let reservationID = try await services.reservations.heldChargerReservation(pileID: connection.pileID, requestID: requestID)
+                else { return .delivered(answer: nil) }  // the charger holds none for this car
+                let outcome = try await call(CancelReservationRequest(reservationId: Int(reservationID)), as: command, on: connection) { response in
+                    response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
+                }
+                // Rejected: the charger had dropped it already. Unanswered: it expires there by itself.
+                try await services.reservations.recordCancel(id: reservationID, answer: Self.answerText(outcome))
+                return outcome
             case .ocppCall(let actionName, let payloadText):
                 guard let action = OCPPAction(rawValue: actionName), action.isSentByCentralSystem else {
                     return .failed("not an OCPP 1.6 action a central system sends: \(actionName)")
@@ -121,6 +135,38 @@ final class OCPPChargePointSession: PileSession {
     }
 
     // MARK: Our calls
+
+    /// ReserveNow for the driver's idTag on connector 1, as a new `ocpp_reservations` row whose id is the
+    /// reservationId. Any answer but Accepted (Occupied while another car charges, Faulted, Rejected, Unavailable)
+    /// leaves the car's place to the station's queue: it is started there in its turn.
+    private func reserve(requestID: Int64, driver: String, until expiresAt: Date, as command: CommandTicket,
+                         on connection: PileConnection) async throws -> DeliveryOutcome {
+        guard let idTag = try await services.store.idTag(ofDriver: driver) else { return .failed("the driver has no idTag") }
+        let reservationID = try await services.reservations.openChargerReservation(
+            pileID: connection.pileID, requestID: requestID, driver: driver, idTag: idTag, expiresAt: expiresAt)
+        var state = "failed"
+        let request = ReserveNowRequest(connectorId: 1, expiryDate: expiresAt, idTag: idTag, reservationId: Int(reservationID))
+        let outcome = try await call(request, as: command, on: connection) { response in
+            state = response.status.rawValue.lowercased()
+            return response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
+        }
+        if case .rejected = outcome, state == "failed" { state = "rejected" }  // a CALLERROR (NotSupported: no Reservation profile)
+        try await services.reservations.recordReservationAnswer(id: reservationID, state: state, answer: Self.answerText(outcome))
+        if state != "accepted" {
+            connection.logger.info("the charger did not take the reservation; the queue keeps the car's place",
+                                   metadata: ["request": "\(requestID)", "answer": "\(Self.answerText(outcome) ?? "none")"])
+        }
+        return outcome
+    }
+
+    private static func answerText(_ outcome: DeliveryOutcome) -> String? {
+        switch outcome {
+        case .delivered(let answer): answer
+        case .rejected(let answer): answer
+        case .failed(let why): why
+        case .unsupported: nil
+        }
+    }
 
     /// Sends a typed CALL and maps its CALLRESULT with `accepted`; errors and timeouts fail it.
     private func call<Request: OCPPRequest>(
@@ -264,6 +310,28 @@ final class OCPPChargePointSession: PileSession {
         (try? JSONValue(encoding: payload).jsonText) ?? "{}"
     }
 
+    /// Our call after an answer, through a command row like an operator's (its answer is kept there), so it is
+    /// queued behind the calls already waiting and leaves only after the answer it follows was written.
+    private func sendFollowUp(_ call: OCPPFollowUpCall, on connection: PileConnection) {
+        let pileID = connection.pileID
+        let logger = connection.logger
+        let services = services
+        Task {
+            do {
+                switch call {
+                case .certificateSigned(let chain):
+                    let payload = try JSONValue(encoding: CertificateSignedRequest(certificateChain: chain))
+                    let result = try await services.delivery.sendOCPPCall(action: OCPPAction.certificateSigned.rawValue, payload: payload.jsonText,
+                                                                          toPile: pileID, timeout: services.callTimeout)
+                    logger.notice("CertificateSigned sent", metadata: ["pile": "\(pileID)", "outcome": "\(result.outcome)",
+                                                                       "answer": "\(result.answer ?? "none")"])
+                }
+            } catch {
+                logger.warning("CertificateSigned not sent", metadata: ["pile": "\(pileID)", "error": "\(error)"])
+            }
+        }
+    }
+
     // MARK: The charger's calls
 
     /// A BootNotification over the instance's admission rate is answered Pending with the seconds to wait,
@@ -294,8 +362,8 @@ final class OCPPChargePointSession: PileSession {
             return OCPPOutbound.callError(id: id, code: .genericError, description: "the connection is not established")
         }
         if let early = admissionAnswer(call, id: id) { return early }
-        let handler = OCPPCallHandler(services: services, pileID: connection.pileID, epoch: epoch, logger: connection.logger,
-                                      lastConnectorReport: lastConnectorReport)
+        let handler = OCPPCallHandler(services: services, pileID: connection.pileID, chargePointID: chargePointID, epoch: epoch, logger: connection.logger,
+                                      lastConnectorReport: lastConnectorReport, followUp: followUp)
         let deadline = ContinuousClock.now + services.busyDeadline
         var pause = Duration.milliseconds(50)
         while true {

@@ -13,6 +13,8 @@ struct OCPPController: PileSocketAcceptor {
     /// A charger's handshake is a login: the same throttle and audit trail as `/p/login`.
     let login: LoginServices
     let trustedProxies: TrustedNetworks
+    /// Whether the proxy's TLS headers are believed (`ProxiedTransport`).
+    let tlsTrust: ProxyTLSTrust
     let tokens: TokenService
     let delivery: CommandDelivery
     let commandTimeout: Duration
@@ -22,20 +24,23 @@ struct OCPPController: PileSocketAcceptor {
 
     func serves(path: Substring) -> Bool { path.hasPrefix(Self.pathPrefix) }
 
-    /// No `ocpp1.6` subprotocol → 400; unknown chargePointId → 404; bad or missing credentials → 401;
+    /// No `ocpp1.6` subprotocol → 400; unknown chargePointId → 404; a connection the pile's security profile
+    /// does not allow (no TLS for 2 and 3; no verified client certificate naming it for 3) → 403; bad or missing
+    /// credentials → 401 (a profile-3 charger may leave Basic out: its certificate is its credential);
     /// the database out of reach → 503 (a charger retries on a status, not on our JSON envelope).
     /// While the charger's identity or address must wait or is locked (failed handshakes count like failed
     /// logins): 429, without checking the password.
     func accept(upgrading request: Request, peer: SocketAddress?) async throws -> PileSocketAcceptance {
         let address = ClientAddress.resolve(peer: peer, forwardedFor: request.headers[values: .xForwardedFor], trustedProxies: trustedProxies)
+        let transport = ProxiedTransport.resolve(headers: request.headers, peer: peer, trust: tlsTrust)
         do {
-            return try await checkHandshake(request, address: address)
+            return try await checkHandshake(request, address: address, transport: transport)
         } catch {
             return .refused(.status(.serviceUnavailable))
         }
     }
 
-    private func checkHandshake(_ request: Request, address: String) async throws -> PileSocketAcceptance {
+    private func checkHandshake(_ request: Request, address: String, transport: ProxiedTransport) async throws -> PileSocketAcceptance {
         let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.contains(Self.subprotocol) else { return .refused(.status(.badRequest)) }
@@ -54,12 +59,23 @@ struct OCPPController: PileSocketAcceptor {
             await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .throttled, logger: login.audit.logger)
             return .refused(.status(.tooManyRequests))
         }
-        guard let (user, password) = Self.basicCredentials(request), user == chargePointID,
-              try await services.credentials.verify(password, chargePoint: chargePoint)
-        else {
-            try await login.guardian.failed(accountKey: account, address: address)
+        // Not a guess at the password: refused without counting a failure, but in the audit trail.
+        if let refusal = transport.refusal(securityProfile: chargePoint.securityProfile, chargePointID: chargePointID) {
+            login.audit.logger.notice("OCPP handshake refused by the pile's security profile",
+                                      metadata: ["chargePointId": "\(chargePointID)", "client": "\(address)", "why": "\(refusal)"])
             await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .failure, logger: login.audit.logger)
-            return .refused(.status(.unauthorized, challenge: true))
+            return .refused(.status(.forbidden))
+        }
+        let credentials = Self.basicCredentials(request)
+        let certificateSuffices = chargePoint.securityProfile == 3 && credentials == nil
+        if !certificateSuffices {
+            guard let (user, password) = credentials, user == chargePointID,
+                  try await services.credentials.verify(password, chargePoint: chargePoint)
+            else {
+                try await login.guardian.failed(accountKey: account, address: address)
+                await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .failure, logger: login.audit.logger)
+                return .refused(.status(.unauthorized, challenge: true))
+            }
         }
         if failuresCounted { try await login.guardian.succeeded(accountKey: account) }
         await login.audit.record("login", role: .pile, username: chargePointID, address: address, outcome: .success, logger: login.audit.logger)

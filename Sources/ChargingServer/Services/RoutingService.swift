@@ -39,7 +39,7 @@ struct RoutingService: Service {
         case .notification(let notification):
             switch RoutingMessage(payload: notification.payload) {
             case .command(let id, let pileID): await delivery.commandArrived(id, pileID: pileID)
-            case .result(let id): await delivery.resultArrived(id)
+            case .result(let id, let outcome): await delivery.resultArrived(id, outcome: outcome)
             case .replaced(let pileID, let epoch): await hub.closeReplaced(pileID: pileID, newerEpoch: epoch)
             case nil: logger.warning("unknown routing message")
             }

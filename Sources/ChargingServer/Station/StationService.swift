@@ -63,7 +63,7 @@ public struct StationService: Sendable {
             let (effects, outcome) = try await change(&station, clock, connection)
             result = outcome
             return effects
-        }, alsoInTransaction: Self.queueInstructions)
+        }, alsoInTransaction: { try await Self.queueInstructions($0, clock: $1, on: $2) })
         return result!
     }
 
@@ -73,7 +73,7 @@ public struct StationService: Sendable {
             return try await store.update(
                 stationID: stationID ?? defaultStationID, offlineGrace: offlineGrace,
                 { station, clock, _ in try station.apply(command, at: clock.now.instant) },
-                alsoInTransaction: Self.queueInstructions)
+                alsoInTransaction: { try await Self.queueInstructions($0, clock: $1, on: $2) })
         } catch let error as StationError {
             throw APIError(error.message)
         } catch StoreError.notFound {
@@ -86,7 +86,7 @@ public struct StationService: Sendable {
     @discardableResult
     func catchUp(stationID: Int, completing request: Int64? = nil) async throws -> [StationEffect] {
         try await store.update(stationID: stationID, offlineGrace: offlineGrace, readings: .forDecisions(also: Set([request].compactMap { $0 })),
-                               alsoInTransaction: Self.queueInstructions)
+                               alsoInTransaction: { try await Self.queueInstructions($0, clock: $1, on: $2) })
     }
 
     /// The stations the ticker must catch up: a completion due, or (with cars) a pile status the engine hasn't taken in.
@@ -178,7 +178,7 @@ public struct StationService: Sendable {
         guard current.mode == .manual else { throw APIError("仅手动时钟模式可以推进时间") }
         guard target >= current.now else { throw APIError("时间不能倒退") }
         _ = try await store.update(stationID: id, offlineGrace: offlineGrace, setClockTo: target,
-                                   alsoInTransaction: Self.queueInstructions)
+                                   alsoInTransaction: { try await Self.queueInstructions($0, clock: $1, on: $2) })
         return try await clock(stationID: id)
     }
 
@@ -226,12 +226,21 @@ public struct StationService: Sendable {
     }
 
     /// Instructions for piles are rows of the committing transaction; its NOTIFY rings the owner's bell.
-    @Sendable static func queueInstructions(_ effects: [StationEffect], on connection: PostgresConnection) async throws {
+    @Sendable static func queueInstructions(_ effects: [StationEffect], clock: StationClock, on connection: PostgresConnection) async throws {
         for effect in effects {
             let instruction: (pileID: Int, PileInstruction)
             switch effect {
             case .limitPower(let pileID, let watts, let sequence):
                 try await CommandDelivery.enqueue(.setPower(watts: watts, sequence: sequence), toPile: pileID, deadline: powerLimitDeadline, on: connection)
+                continue
+            case .reservePile(let pileID, let requestID, let driver, let expiresAt):
+                let expiry = clock.realTime(atStation: Date(instant: expiresAt))
+                try await CommandDelivery.enqueue(.reserve(requestID: requestID, driver: driver, expiresAt: expiry), toPile: pileID,
+                                                  deadline: instructionDeadline, onlyOverProtocol: PileProtocolName.ocpp16.rawValue, on: connection)
+                continue
+            case .cancelPileReservation(let pileID, let requestID):
+                try await CommandDelivery.enqueue(.cancelReservation(requestID: requestID), toPile: pileID,
+                                                  deadline: instructionDeadline, onlyOverProtocol: PileProtocolName.ocpp16.rawValue, on: connection)
                 continue
             case .startCharging(let pileID, let requestID, let driver, let queueNumber, let requestedKWh):
                 instruction = (pileID, .startCharging(requestID: requestID, driver: driver, queueNumber: queueNumber, requestedKWh: requestedKWh))
