@@ -535,6 +535,7 @@ struct BenchNginx: Sendable {
             ("@USER_LINE@", geteuid() == 0 ? "user root;" : ""),
             ("@LISTEN@", "127.0.0.1:\(port)"),
             ("@UPSTREAM_SERVERS@", upstreams),
+            ("@TLS@", ""),
             ("limit_conn chargepile_per_address 1000;", "limit_conn chargepile_per_address 60000;"),
             ("limit_req zone=chargepile_login burst=10 nodelay;", "# (the login limit is off in this run)"),
         ]
