@@ -39,8 +39,12 @@ struct AdmissionTests {
             #expect(try await first.call("BootNotification", boot)["status"] as? String == "Accepted")
 
             let second = try await OCPPCharger.connect(api, chargePointID: "2")
-            let pending = try await second.call("BootNotification", boot)
-            #expect(pending["status"] as? String == "Pending")
+            // At one a second the bucket refills while a busy machine connects: boot until this second's one is used.
+            var pending: [String: Any] = [:]
+            try await eventually("a Boot over the rate") {
+                pending = try await second.call("BootNotification", boot)
+                return pending["status"] as? String == "Pending"
+            }
             let interval = try #require(pending["interval"] as? Int)
             #expect(interval >= 1)
             try await second.send(#"[2,"early","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]"#)
@@ -75,7 +79,12 @@ struct AdmissionTests {
             let connected = try await ConnectedPile.open(api, pileID: 1)
             guard case .welcome = try await connected.next() else { throw TestFailure("pile 1 was not welcomed") }
 
-            let refused = try await api.call(.post, "/p/login", body: .form(["id": "2", "password": TestServer.pilePassword]))
+            // At one a second the bucket refills while a busy machine connects: log in until this second's one is used.
+            var refused = TestAPI.Reply(httpStatus: 0, object: [:])
+            try await eventually("a login over the rate") {
+                refused = try await api.call(.post, "/p/login", body: .form(["id": "2", "password": TestServer.pilePassword]))
+                return refused.code == -1
+            }
             #expect(refused.httpStatus == 200)
             #expect(refused.code == -1)
             #expect(refused.msg == "服务繁忙，请稍后重试")
