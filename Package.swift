@@ -133,6 +133,8 @@ let package = Package(
                 "PileSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // Shared by the test targets: a live embedded PostgreSQL per test process.

@@ -57,16 +57,18 @@ public func buildApplication(
     AdminController(accounts: accounts, piles: piles, tokens: tokens, login: login, delivery: delivery, stations: stations,
                     commandTimeout: configuration.commandTimeout).addRoutes(to: router)
     let lifecycle = PileSocketLifecycle(pileStates: pileStates, hub: hub)
+    let admission = PileAdmission(rate: configuration.admissionRate)
     let pileController = PileController(piles: piles, tokens: tokens, login: login, pileStates: pileStates, lifecycle: lifecycle,
                                         commands: PileCommandLog(pool: pool), stations: stations, socketTokens: socketTokens,
-                                        powerAcknowledgements: PowerLimitAcknowledgements())
+                                        powerAcknowledgements: PowerLimitAcknowledgements(), admission: admission)
     pileController.addRoutes(to: router)
     let ocppStore = OCPPStore(pool: pool)
     let ocppController = OCPPController(
         services: OCPPServices(store: ocppStore, pileStates: pileStates, lifecycle: lifecycle, stations: stations, commands: PileCommandLog(pool: pool),
                                credentials: ChargePointCredentials(hasher: hasher, store: ocppStore), callTimeout: configuration.ocppCallTimeout,
                                busyDeadline: configuration.ocppBusyDeadline, heartbeatInterval: configuration.ocppHeartbeatInterval,
-                               dataTransferVendor: configuration.ocppDataTransferVendor, supply: configuration.ocppSupply,
+                               dataTransferVendor: configuration.ocppDataTransferVendor, admission: admission,
+                               supply: configuration.ocppSupply,
                                delivery: delivery, certificateAuthority: configuration.ocppCertificateAuthority,
                                reservations: ReservationStore(pool: pool)),
         login: login, trustedProxies: configuration.trustedProxies,
@@ -101,7 +103,9 @@ public func buildApplication(
                 writeTimeout: configuration.commandTimeout, idleTimeout: configuration.idleTimeout,
                 maxConnections: configuration.maxConnections))
         },
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile"),
+        // A reconnect storm is thousands of connects within a second: a short accept queue drops their SYNs and
+        // they time out at the proxy (the kernel caps this at net.core.somaxconn).
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chargepile", backlog: 4096),
         services: [
             PoolService(pool: pool),
             PoolService(pool: controlPool),

@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Duration = .seconds(75)
     /// Open connections (HTTP and pile sockets) beyond which new ones are closed at once.
     public var maxConnections = 16_000
+    /// Chargers let in per second (`/p/login`, OCPP BootNotification); over it they are told to come back
+    /// (`PileAdmission`). nil lets everyone in at once.
+    public var admissionRate: Int? = 1000
     public var heartbeatInterval: Duration = .seconds(2)
     /// An instance whose heartbeat is older than this is dead; its piles go offline.
     public var instanceExpiry: Duration = .seconds(10)

@@ -15,8 +15,12 @@ public struct PileStore: Sendable {
     }
 
     public func credentials(pileID: Int) async throws -> Credentials? {
-        try await pool.query("SELECT password_hash FROM piles WHERE id = \(pileID)")
-            .first.map { Credentials(subject: String(pileID), passwordHash: try $0.decode("password_hash")) }
+        try await pool.query("SELECT password_hash, secret_salt, secret_digest FROM piles WHERE id = \(pileID)").first.map { row in
+            let salt = try row.decode("secret_salt", as: [UInt8]?.self)
+            let digest = try row.decode("secret_digest", as: [UInt8]?.self)
+            return Credentials(subject: String(pileID), passwordHash: try row.decode("password_hash"),
+                               secretDigest: salt.flatMap { salt in digest.map { (salt, $0) } })
+        }
     }
 
     /// A new password hash for a pile (its tokens are revoked by a trigger); false for an unknown pile.

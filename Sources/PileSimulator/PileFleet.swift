@@ -16,7 +16,10 @@ public struct PileFleet: Sendable {
         /// Log in and connect again after the socket closes or a login fails — except after `set_status offline`,
         /// which leaves the pile waiting for its operator.
         public var reconnect: Bool
+        /// Between attempts: jittered exponential backoff from `reconnectDelay` up to `maximumReconnectDelay`
+        /// (`ReconnectBackoff`), back to the start after a `welcome`; a login answered `retry_after` waits that.
         public var reconnectDelay: Duration
+        public var maximumReconnectDelay: Duration
         /// Send a `meter` frame this often while a car charges; nil never does (the server models energy itself).
         public var meterInterval: Duration?
 
@@ -29,6 +32,7 @@ public struct PileFleet: Sendable {
             turnOn: Bool = false,
             reconnect: Bool = false,
             reconnectDelay: Duration = .seconds(1),
+            maximumReconnectDelay: Duration = .seconds(30),
             meterInterval: Duration? = nil
         ) {
             self.baseURL = baseURL
@@ -39,6 +43,7 @@ public struct PileFleet: Sendable {
             self.turnOn = turnOn
             self.reconnect = reconnect
             self.reconnectDelay = reconnectDelay
+            self.maximumReconnectDelay = maximumReconnectDelay
             self.meterInterval = meterInterval
         }
     }
@@ -79,14 +84,17 @@ public struct PileFleet: Sendable {
     }
 
     private enum ConnectionOutcome {
-        case closed
+        case closed(welcomed: Bool)
         case wentOffline
         case failed(any Error)
     }
 
     private func runPile(_ pileID: Int) async -> (any Error)? {
+        let backoff = ReconnectBackoff(initial: configuration.reconnectDelay, maximum: configuration.maximumReconnectDelay)
+        var attempt = 0
         while true {
             let outcome = await connectOnce(pileID)
+            let delay: Duration
             switch outcome {
             case .wentOffline:
                 return nil
@@ -96,12 +104,23 @@ public struct PileFleet: Sendable {
                 logger.error("pile stopped", metadata: ["pile": "\(pileID)", "error": "\(error)"])
                 return Task.isCancelled ? nil : error
             case .failed(let error):
-                logger.notice("pile failed, reconnecting", metadata: ["pile": "\(pileID)", "error": "\(error)"])
-            case .closed:
+                if case .loginRetry(let seconds)? = error as? PileSimulatorError {
+                    // The instance named the moment to come back: no backoff of our own on top.
+                    logger.info("pile login deferred", metadata: ["pile": "\(pileID)", "seconds": "\(seconds)"])
+                    delay = .seconds(seconds)
+                } else {
+                    logger.notice("pile failed, reconnecting", metadata: ["pile": "\(pileID)", "error": "\(error)"])
+                    delay = backoff.delay(attempt: attempt)
+                    attempt += 1
+                }
+            case .closed(let welcomed):
                 logger.notice("pile closed, reconnecting", metadata: ["pile": "\(pileID)"])
+                if welcomed { attempt = 0 }
+                delay = backoff.delay(attempt: attempt)
+                attempt += 1
             }
             do {
-                try await Task.sleep(for: configuration.reconnectDelay)
+                try await Task.sleep(for: delay)
             } catch {
                 return nil
             }
@@ -131,9 +150,11 @@ public struct PileFleet: Sendable {
                 }
             }
             var wentOffline = false
+            var welcomed = false
             var meters: [Int64: Task<Void, Never>] = [:]
             for await event in pile.events {
                 continuation.yield(PileFleetEvent(pileID: pileID, event: event))
+                if case .welcome = event { welcomed = true }
                 switch event {
                 case .welcome where configuration.turnOn:
                     do {
@@ -163,7 +184,7 @@ public struct PileFleet: Sendable {
             }
             for meter in meters.values { meter.cancel() }
             if let error = await group.next() ?? nil { return .failed(error) }
-            return wentOffline ? .wentOffline : .closed
+            return wentOffline ? .wentOffline : .closed(welcomed: welcomed)
         }
     }
 

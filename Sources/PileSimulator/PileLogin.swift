@@ -6,6 +6,13 @@ import FoundationNetworking
 
 /// `POST /p/login`: trades a pile's id and password for a pile token.
 public enum PileLogin {
+    /// More connections to one server than `URLSession.shared`'s six, for fleets of thousands logging in together.
+    private static let session: URLSession = {
+        let configuration = URLSessionConfiguration.default
+        configuration.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: configuration)
+    }()
+
     public static func token(baseURL: String, pileID: Int, password: String) async throws -> String {
         var request = URLRequest(url: try endpoint(baseURL: baseURL, path: "/p/login"))
         request.httpMethod = "POST"
@@ -13,7 +20,7 @@ public enum PileLogin {
         request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         request.httpBody = Data("id=\(pileID)&password=\(formEncoded(password))".utf8)
 
-        let (body, response) = try await URLSession.shared.data(for: request)
+        let (body, response) = try await session.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard let reply = try? JSONDecoder().decode(Reply.self, from: body) else {
             throw PileSimulatorError.unexpectedLoginResponse(status: status, body: String(decoding: body, as: UTF8.self))
@@ -23,6 +30,9 @@ public enum PileLogin {
         }
         if reply.code == 200 {
             throw PileSimulatorError.unexpectedLoginResponse(status: status, body: String(decoding: body, as: UTF8.self))
+        }
+        if let seconds = reply.retryAfter, seconds >= 0 {
+            throw PileSimulatorError.loginRetry(afterSeconds: seconds)
         }
         throw PileSimulatorError.loginRefused(reply.msg ?? "code \(reply.code)")
     }
@@ -58,5 +68,11 @@ public enum PileLogin {
         var code: Int
         var msg: String?
         var token: String?
+        var retryAfter: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case code, msg, token
+            case retryAfter = "retry_after"
+        }
     }
 }

@@ -2,6 +2,8 @@
 public enum PileSimulatorError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `/p/login` answered `code -1`; carries the server's `msg`.
     case loginRefused(String)
+    /// `/p/login` answered `code -1` with `retry_after`: the instance admits no more piles this moment.
+    case loginRetry(afterSeconds: Int)
     /// `/p/login` answered something that is not the contract's JSON.
     case unexpectedLoginResponse(status: Int, body: String)
     case invalidBaseURL(String)
@@ -15,6 +17,7 @@ public enum PileSimulatorError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         switch self {
         case .loginRefused(let msg): "pile login refused: \(msg)"
+        case .loginRetry(let seconds): "pile login deferred: retry after \(seconds) s"
         case .unexpectedLoginResponse(let status, let body): "unexpected pile login response (HTTP \(status)): \(body.prefix(200))"
         case .invalidBaseURL(let url): "invalid base URL: \(url)"
         case .notConnected: "the pile has no open WebSocket"

@@ -68,7 +68,8 @@ struct BenchPiles: AsyncParsableCommand {
         let server = try await ServeProcess.start(
             name: "server", databaseURL: database.conninfo,
             environment: ["CHARGEPILE_ADMIN_PASSWORD": BenchRouting.randomPassword(), "CHARGEPILE_PILE_PASSWORD": password],
-            logDirectory: logs, prefix: server.serverPrefix)
+            // Memory is measured, not admission: logins as fast as they come.
+            logDirectory: logs, arguments: ["--admission-rate", "0"], prefix: server.serverPrefix)
         defer { server.stop() }
 
         let pool = PostgresPool(conninfo: database.conninfo, maxConnections: 2, acquireTimeout: .seconds(10))

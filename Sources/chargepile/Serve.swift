@@ -30,6 +30,9 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Double = 75
     @Option(name: .customLong("max-connections"), help: "Open connections (HTTP and pile sockets) beyond which new ones are refused.")
     var maxConnections = 16_000
+    @Option(name: .customLong("admission-rate"),
+            help: "Chargers let in per second (pile logins and OCPP BootNotifications); more are told to retry (OCPP: Pending). 0: no limit.")
+    var admissionRate = 1000
     @Option(name: .customLong("ocpp-call-timeout"), help: "Seconds a CALL to an OCPP charger waits for its answer when no command row gives it a deadline.")
     var ocppCallTimeout: Double = 30
     @Option(name: .customLong("ocpp-busy-deadline"), help: "Seconds a charger's CALL may wait for a busy or restarting database before a CALLERROR.")
@@ -71,6 +74,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("token-check-interval"), help: "Seconds between checks that closes pile sockets whose token was revoked or expired.")
     var tokenCheckInterval: Double = 15
 
+    func validate() throws {
+        guard admissionRate >= 0 else { throw ValidationError("--admission-rate must be ≥ 0 (0: no limit)") }
+    }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = makeLogger("chargepile")
@@ -85,6 +92,7 @@ struct Serve: AsyncParsableCommand {
         configuration.offlineGrace = .seconds(offlineGrace)
         configuration.idleTimeout = .seconds(idleTimeout)
         configuration.maxConnections = maxConnections
+        configuration.admissionRate = admissionRate > 0 ? admissionRate : nil
         configuration.statusChangeLimit = statusChangeLimit
         configuration.statusChangeWindow = .seconds(statusChangeWindow)
         configuration.ocppCallTimeout = .seconds(ocppCallTimeout)

@@ -45,8 +45,9 @@ struct Simulate: AsyncParsableCommand {
     @Flag(name: .customLong("turn-on"), help: "After welcome, press each pile's own `on` button (OCPP: Available after Boot, else Unavailable).")
     var turnOn = false
     @Flag(help: """
-        Log in and reconnect 1 s after a socket closes or a login fails, except after `set_status offline` \
-        (OCPP: reconnect with backoff, 1 s doubling to 30 s).
+        Log in and reconnect after a socket closes or a login fails, except after `set_status offline`: \
+        jittered exponential backoff (1 s doubling to 30 s, each wait a random time between half and all of it; \
+        back to 1 s once connected). A login answered `retry_after` (OCPP: a Boot answered Pending) waits what the server said.
         """)
     var reconnect = false
     @Option(

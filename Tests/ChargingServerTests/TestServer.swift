@@ -55,6 +55,7 @@ struct TestAPI: Sendable {
     struct Reply: @unchecked Sendable {
         var httpStatus: Int
         var object: [String: Any]
+        var headers: HTTPFields = [:]
         var code: Int? { object["code"] as? Int }
         var msg: String? { object["msg"] as? String }
         var token: String? { object["token"] as? String }
@@ -101,7 +102,7 @@ struct TestAPI: Sendable {
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: buffer)
         let bytes = Data(response.body.readableBytesView)
         let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] ?? [:]
-        return Reply(httpStatus: Int(response.status.code), object: object)
+        return Reply(httpStatus: Int(response.status.code), object: object, headers: response.headers)
     }
 
     static func escape(_ value: String) -> String {

@@ -16,8 +16,11 @@ struct LoginServices: Sendable {
 struct LoginRoute: Sendable {
     let services: LoginServices
 
+    /// - Parameter admission: when given, a login over its rate is answered `-1` with `retry_after`
+    ///   before its password is checked.
     func add<Account: Sendable>(
         _ path: String, role: AccountRole, to router: Router<AppRequestContext>,
+        admission: PileAdmission? = nil,
         account: @escaping @Sendable (RequestParameters) throws -> Account?,
         name: @escaping @Sendable (Account) -> String,
         credentials: @escaping @Sendable (Account) async throws -> Credentials?
@@ -25,6 +28,9 @@ struct LoginRoute: Sendable {
         let services = self.services
         router.post(RouterPath(path)) { request, context -> APIResponse<NoPayload> in
             let parameters = try await RequestParameters.parse(request, context: context)
+            if case .retry(let seconds) = admission?.admit() {
+                throw APIError.admissionFull(retryAfterSeconds: seconds)
+            }
             let token = try await services.logIn(parameters, role: role, context: context, account: account, name: name,
                                                  credentials: credentials)
             return .success("登录成功", token: token)
@@ -61,7 +67,11 @@ extension LoginServices {
         let found = try await credentials(parsed)
         let matches: Bool
         do {
-            if let found {
+            if let found, let (salt, digest) = found.secretDigest {
+                // A pile's generated secret: the salted digest, as the OCPP handshake checks it, so a storm of
+                // reconnecting piles costs no bcrypt.
+                matches = PileSecret.matches(password, salt: salt, digest: digest)
+            } else if let found {
                 matches = try await hasher.verify(password, hash: found.passwordHash)
             } else {
                 try await hasher.verifyAgainstNothing(password)

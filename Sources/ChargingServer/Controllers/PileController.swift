@@ -19,11 +19,11 @@ struct PileController {
     let stations: StationService
     let socketTokens: PileTokenRegistry
     let powerAcknowledgements: PowerLimitAcknowledgements
-
+    let admission: PileAdmission
 
     func addRoutes(to router: Router<AppRequestContext>) {
         LoginRoute(services: login).add(
-            "/p/login", role: .pile, to: router,
+            "/p/login", role: .pile, to: router, admission: admission,
             account: { try $0.int("id") }, name: { String($0) }, credentials: { try await piles.credentials(pileID: $0) })
         let pile = router.authenticated(PileRequestContext.self, tokens: tokens)
         pile.post("/p/logout") { request, context in

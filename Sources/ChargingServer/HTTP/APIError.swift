@@ -1,8 +1,13 @@
 /// A handled failure: the admin front-end gets `{"code": -1, "msg": message}` with HTTP 200.
 public struct APIError: Error, Sendable, Equatable {
     public let message: String
+    /// Set when the client is to try again later: `retry_after` in the answer and a `Retry-After` header.
+    public var retryAfterSeconds: Int?
 
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, retryAfterSeconds: Int? = nil) {
+        self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
+    }
 
     static let invalidToken = APIError("token无效或已过期")
     static let wrongCredentials = APIError("用户名或密码错误")
@@ -16,6 +21,10 @@ public struct APIError: Error, Sendable, Equatable {
     static let tooManyAttempts = APIError("尝试次数过多，请稍后再试")
     static let busy = APIError("服务繁忙，请稍后再试")
     static let passwordTooLong = APIError("密码不能超过72字节")
+    /// More chargers are arriving than this instance admits per second (`PileAdmission`).
+    static func admissionFull(retryAfterSeconds: Int) -> APIError {
+        APIError("服务繁忙，请稍后重试", retryAfterSeconds: retryAfterSeconds)
+    }
     static let unavailable = APIError("服务暂时不可用，请稍后重试")
 
     static func missingParameter(_ name: String) -> APIError { APIError("缺少参数: \(name)") }

@@ -7,8 +7,13 @@ struct APIResponse<Payload: Encodable & Sendable>: ResponseGenerator, Encodable,
     var msg: String
     var token: String?
     var data: Payload?
+    /// Seconds to wait before trying again, on a `-1` that asks for it.
+    var retryAfter: Int?
 
-    private enum CodingKeys: String, CodingKey { case code, msg, token, data }
+    private enum CodingKeys: String, CodingKey {
+        case code, msg, token, data
+        case retryAfter = "retry_after"
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -16,10 +21,13 @@ struct APIResponse<Payload: Encodable & Sendable>: ResponseGenerator, Encodable,
         try container.encode(msg, forKey: .msg)
         try container.encodeIfPresent(token, forKey: .token)
         try container.encodeIfPresent(data, forKey: .data)
+        try container.encodeIfPresent(retryAfter, forKey: .retryAfter)
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: try json()))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: try json()))
     }
 
     func json() throws -> ByteBuffer {
@@ -39,5 +47,5 @@ extension APIResponse {
 extension APIResponse where Payload == NoPayload {
     static func success(_ msg: String) -> APIResponse { APIResponse(code: 200, msg: msg) }
     static func success(_ msg: String, token: String) -> APIResponse { APIResponse(code: 200, msg: msg, token: token) }
-    static func failure(_ error: APIError) -> APIResponse { APIResponse(code: -1, msg: error.message) }
+    static func failure(_ error: APIError) -> APIResponse { APIResponse(code: -1, msg: error.message, retryAfter: error.retryAfterSeconds) }
 }

@@ -25,6 +25,8 @@ struct OCPPServices: Sendable {
     let heartbeatInterval: Duration
     /// The DataTransfer vendorId we answer for; nil answers every DataTransfer UnknownVendorId.
     let dataTransferVendor: String?
+    /// Whether a BootNotification is Accepted now or answered Pending with a later `interval`.
+    let admission: PileAdmission
     /// What a power limit in W is converted with for a charger that takes amperes only.
     var supply = OCPPSupply()
     /// Sends our own calls that follow a charger's (CertificateSigned after SignCertificate) through the command rows.

@@ -27,6 +27,8 @@ final class OCPPChargePointSession: PileSession {
         var timedOutCommands: [(callID: String, commandID: Int64)] = []
         /// The unit its charging profiles take, once read on this connection.
         var chargingRateUnit: ChargingRateUnit?
+        /// Its last BootNotification was answered Pending: until one is Accepted it may send nothing else.
+        var bootPending = false
     }
 
     init(chargePointID: String, services: OCPPServices) {
@@ -332,6 +334,26 @@ final class OCPPChargePointSession: PileSession {
 
     // MARK: The charger's calls
 
+    /// A BootNotification over the instance's admission rate is answered Pending with the seconds to wait,
+    /// without touching the database. While Pending, OCPP 1.6 §4.2 allows the charger no other request:
+    /// one gets a CALLERROR SecurityError (as OCPP 2.0.1 B02.FR.09 prescribes). A charger that never booted on
+    /// this connection (a reconnect without a reboot) is not held to it.
+    private func admissionAnswer(_ call: ChargePointCall, id: String) -> String? {
+        guard case .bootNotification = call else {
+            guard state.withLock({ $0.bootPending }) else { return nil }
+            return OCPPOutbound.callError(id: id, code: .securityError,
+                                          description: "BootNotification was answered Pending: boot again after its interval")
+        }
+        switch services.admission.admit() {
+        case .admitted:
+            state.withLock { $0.bootPending = false }
+            return nil
+        case .retry(let seconds):
+            state.withLock { $0.bootPending = true }
+            return try? OCPPOutbound.callResult(id: id, BootNotificationResponse(status: .pending, currentTime: Date(), interval: seconds))
+        }
+    }
+
     /// The CALLRESULT (or CALLERROR) for one of the charger's CALLs, once what it changed is committed.
     /// A busy or restarting database is waited for, not answered: the call runs again (every handler is
     /// idempotent) until `busyDeadline`, while this socket's next frames wait unread behind it.
@@ -339,6 +361,7 @@ final class OCPPChargePointSession: PileSession {
         guard let epoch = connection.epoch else {
             return OCPPOutbound.callError(id: id, code: .genericError, description: "the connection is not established")
         }
+        if let early = admissionAnswer(call, id: id) { return early }
         let handler = OCPPCallHandler(services: services, pileID: connection.pileID, chargePointID: chargePointID, epoch: epoch, logger: connection.logger,
                                       lastConnectorReport: lastConnectorReport, followUp: followUp)
         let deadline = ContinuousClock.now + services.busyDeadline

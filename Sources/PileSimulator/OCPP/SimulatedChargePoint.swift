@@ -8,7 +8,8 @@ import WSClient
 ///
 /// Unlike `SimulatedPile`, one `SimulatedChargePoint` is one charger across connections: its energy
 /// register, availability and transaction survive a reconnect. `run()` connects, and with `reconnect`
-/// connects again with backoff (1 s doubling to 30 s, back to 1 s after an accepted Boot), except after
+/// connects again with jittered backoff (`ReconnectBackoff`: 1 s doubling to 30 s, each wait between half
+/// and all of that; back to 1 s after an accepted Boot), except after
 /// the server closed it with 1000 "offline"; after a Reset it reconnects at once either way.
 public final class SimulatedChargePoint: Sendable {
     public struct Configuration: Sendable {
@@ -115,11 +116,12 @@ public final class SimulatedChargePoint: Sendable {
         guard firstRun else { throw PileSimulatorError.alreadyRun }
         defer { continuation.finish() }
 
-        var delay = configuration.reconnectDelay
+        let backoff = ReconnectBackoff(initial: configuration.reconnectDelay, maximum: configuration.maximumReconnectDelay)
+        var attempt = 0
         while !Task.isCancelled {
             let outcome = await connectOnce()
             if case .rebooting = outcome {
-                delay = configuration.reconnectDelay
+                attempt = 0
                 continue
             }
             if Task.isCancelled { return }
@@ -131,14 +133,15 @@ public final class SimulatedChargePoint: Sendable {
                 if case .failed(let error) = outcome { throw error }
                 return
             }
-            if case .closed(booted: true) = outcome { delay = configuration.reconnectDelay }
+            if case .closed(booted: true) = outcome { attempt = 0 }
+            let delay = backoff.delay(attempt: attempt)
+            attempt += 1
             logger.notice("reconnecting", metadata: ["after": "\(delay)"])
             do {
                 try await Task.sleep(for: delay)
             } catch {
                 return
             }
-            delay = min(delay * 2, configuration.maximumReconnectDelay)
         }
     }
 
