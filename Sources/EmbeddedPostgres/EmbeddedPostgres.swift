@@ -12,11 +12,14 @@ public struct EmbeddedPostgres: Sendable {
     public let requestedPort: Int?
     /// fsync, synchronous_commit and full_page_writes off: for throwaway test servers only.
     public let fastAndUnsafe: Bool
+    /// The test suite runs hundreds of instances at once on one server; a deployment needs far fewer.
+    public let maxConnections: Int
 
     static let settingsFile = "chargepile.conf"
     private static let startTimeoutSeconds = 60
 
-    public init(dataDirectory: String, port: Int? = nil, fastAndUnsafe: Bool = false) {
+    public init(dataDirectory: String, port: Int? = nil, fastAndUnsafe: Bool = false, maxConnections: Int = 500) {
+        self.maxConnections = maxConnections
         let url = URL(fileURLWithPath: dataDirectory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         self.dataDirectory = url.standardizedFileURL.path
         self.requestedPort = port
@@ -221,7 +224,7 @@ public struct EmbeddedPostgres: Sendable {
             "listen_addresses = '127.0.0.1'",
             "port = \(port)",
             "unix_socket_directories = '\(socketDirectory.replacingOccurrences(of: "'", with: "''"))'",
-            "max_connections = 500",
+            "max_connections = \(maxConnections)",
         ]
         if fastAndUnsafe {
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]

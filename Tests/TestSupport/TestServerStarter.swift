@@ -40,7 +40,7 @@ actor TestServerStarter {
         // Open to others so the postgres user (when we are root) can reach data/.
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        let embedded = EmbeddedPostgres(dataDirectory: directory + "/data", fastAndUnsafe: true)
+        let embedded = EmbeddedPostgres(dataDirectory: directory + "/data", fastAndUnsafe: true, maxConnections: 2000)
         let conninfo = try embedded.start()
         startedServer.withLock { $0 = (embedded, directory) }
         atexit { stopStartedServer() }
