@@ -53,6 +53,9 @@ extension Station {
             guard let index = pileIndex(id: pileID) else { throw .unknownPile }
             if settings.powerLimitWatts != nil { chargerRefusedLimits(pileAt: index) }
             return []
+        case let .chargerRestarted(pileID):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            return settings.powerLimitWatts != nil ? chargerForgotLimits(pileAt: index) : []
         }
     }
 

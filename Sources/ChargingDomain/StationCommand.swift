@@ -34,4 +34,7 @@ public enum StationCommand: Sendable, Equatable {
     case chargingStopped(pileID: Int)
     /// The charger rejected a power limit, doesn't support one, or never answered: it counts at its full power.
     case powerLimitRefused(pileID: Int)
+    /// The charger booted again (an OCPP BootNotification) and may have lost the limit it acknowledged: under a
+    /// limit it counts at its full power again, is given another chance if it refused, and is sent its share anew.
+    case chargerRestarted(pileID: Int)
 }

@@ -43,12 +43,29 @@ struct AdminController {
         return id
     }
 
-    /// `power_limit_kw`: the station's grid connection in kW, or `none`.
+    /// `power_limit_kw`: the station's grid connection in kW, or `none`; and/or `pile_id` with `minimum_power_kw`: the
+    /// least power a car can charge at on that pile, in kW, or `default`. Everything is checked before anything changes.
     @Sendable func stationSet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<StationPowerResponse> {
         let parameters = context.input
         let stationID = try Self.stationID(parameters)
-        let watts = try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts)
-        return .success("设置成功", data: StationPowerResponse(try await stations.setPowerLimit(watts, stationID: stationID)))
+        var limit: Int64??
+        if try parameters.optionalString("power_limit_kw") != nil {
+            limit = .some(try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts))
+        }
+        var minimum: (pileID: Int, watts: Int64?)?
+        if try parameters.optionalString("pile_id") != nil || parameters.optionalString("minimum_power_kw") != nil {
+            let pileID = try parameters.int("pile_id")
+            guard (1...Int(Int32.max)).contains(pileID) else { throw APIError.unknownPile }
+            minimum = (pileID, try parameters.powerKWOrNone("minimum_power_kw", maximumWatts: StationSettings.maximumPowerWatts, none: "default"))
+        }
+        guard limit != nil || minimum != nil else { throw APIError.missingParameter("power_limit_kw") }
+        if let minimum {
+            _ = try await stations.setMinimumPower(minimum.watts, pileID: minimum.pileID, stationID: stationID)
+        }
+        if let limit {
+            _ = try await stations.setPowerLimit(limit, stationID: stationID)
+        }
+        return .success("设置成功", data: StationPowerResponse(try await stations.power(stationID: stationID)))
     }
 
     @Sendable func queue(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {
