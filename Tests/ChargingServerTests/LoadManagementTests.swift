@@ -283,13 +283,16 @@ struct LoadManagementTests {
                     """).map { try $0.decode("row") }
                 return rows == [#"rejected {"MaxChargingProfilesInstalled": 0}"#]
             }
-            // At its full 10 kW it fits beside alice only once she is down to the 5 kW left: she is reduced first,
-            // then bob starts (the next call pile 4 gets is his start, not a profile).
-            let reduction = try await three.expectCall()
-            #expect(reduction.action == "SetChargingProfile")
-            let reduced = ((reduction.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any])?["chargingSchedulePeriod"] as? [[String: Any]]
-            #expect(reduced?.first?["limit"] as? Double == 5000)
-            try await three.reply(reduction.id, #"{"status":"Accepted"}"#)
+            // At its full 10 kW it fits beside alice only once she is down to the 5 kW left: she is reduced first (to
+            // the 7.5 kW of equal shares, sent before pile 4 was found full, then to 5 kW), then bob starts (the next
+            // call pile 4 gets is his start, not a profile).
+            for share in [7500.0, 5000] {
+                let reduction = try await three.expectCall()
+                #expect(reduction.action == "SetChargingProfile")
+                let reduced = ((reduction.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any])?["chargingSchedulePeriod"] as? [[String: Any]]
+                #expect(reduced?.first?["limit"] as? Double == share)
+                try await three.reply(reduction.id, #"{"status":"Accepted"}"#)
+            }
             let start = try await four.expectCall()
             #expect(start.action == "RemoteStartTransaction")
         }

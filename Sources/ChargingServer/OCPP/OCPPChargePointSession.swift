@@ -26,6 +26,8 @@ final class OCPPChargePointSession: PileSession {
         var timedOutCommands: [(callID: String, commandID: Int64)] = []
         /// How its charging profiles must be sent, once read on this connection.
         var smartCharging: ChargerSmartCharging?
+        /// The read after its last boot, which a profile waits for rather than asking again.
+        var smartChargingRead: Task<ChargerSmartCharging?, Never>?
         /// A BootNotification was answered Accepted: what to do once the answer is written.
         var boot: OCPPStore.RecordedBoot?
     }
@@ -63,7 +65,7 @@ final class OCPPChargePointSession: PileSession {
                 _ = await connection.write(await answer(call, id: id, on: connection))
                 action = state.withLock { $0.machine.answered(id: id) }
                 if let boot = state.withLock({ state in defer { state.boot = nil }; return state.boot }) {
-                    Task { await self.booted(boot, on: connection) }
+                    booted(boot, on: connection)
                 }
             }
             perform(action, on: connection)
@@ -154,15 +156,15 @@ final class OCPPChargePointSession: PileSession {
     }
 
     /// Sends a CALL for a command row; it times out at the row's deadline. Without a row (the session's own
-    /// reads), at the call timeout.
-    private func send(_ action: OCPPAction, payload: JSONValue, as command: CommandTicket?,
+    /// reads), at `deadline`, else at the call timeout.
+    private func send(_ action: OCPPAction, payload: JSONValue, as command: CommandTicket?, deadline: ContinuousClock.Instant? = nil,
                       on connection: PileConnection) async -> OCPPSessionStateMachine.CallOutcome {
         let id = UUID().uuidString.lowercased()
         return await withCheckedContinuation { continuation in
             let next = state.withLock { state in
                 state.waiting[id] = continuation
                 state.commands[id] = command?.id
-                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now, deadline: command?.deadline)
+                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now, deadline: command?.deadline ?? deadline)
             }
             perform(next, on: connection)
         }
@@ -226,13 +228,23 @@ final class OCPPChargePointSession: PileSession {
         }
     }
 
-    /// How this charger takes charging profiles: read after its boot, else (a connection without a BootNotification)
-    /// before its first profile with the command's deadline, and kept for the connection; nil when it did not answer.
-    private func smartCharging(as command: CommandTicket?, on connection: PileConnection) async -> ChargerSmartCharging? {
-        if let known = state.withLock({ $0.smartCharging }) { return known }
+    /// How this charger takes charging profiles: read after its boot (waited for when under way), else (a
+    /// connection without a BootNotification, a read after boot that got no answer) before its first profile
+    /// with the command's deadline, and kept for the connection; nil when it did not answer.
+    private func smartCharging(as command: CommandTicket, on connection: PileConnection) async -> ChargerSmartCharging? {
+        let (known, afterBoot) = state.withLock { ($0.smartCharging, $0.smartChargingRead) }
+        if let known { return known }
+        if let afterBoot, let read = await afterBoot.value { return read }
+        return await readSmartCharging(as: command, on: connection)
+    }
+
+    /// How long the read after a boot may take: as long as a power limit's command.
+    static let configurationReadTimeout: Duration = .seconds(10)
+
+    private func readSmartCharging(as command: CommandTicket?, on connection: PileConnection) async -> ChargerSmartCharging? {
         guard let payload = try? JSONValue(encoding: GetConfigurationRequest(key: ChargerSmartCharging.keys)) else { return .unknown }
         let configuration: ChargerSmartCharging
-        switch await send(.getConfiguration, payload: payload, as: command, on: connection) {
+        switch await send(.getConfiguration, payload: payload, as: command, deadline: .now + Self.configurationReadTimeout, on: connection) {
         case .result(let answer):
             configuration = ChargerSmartCharging((try? answer.decode(GetConfigurationResponse.self))?.configurationKey ?? [])
         case .error, .invalidResult:
@@ -252,15 +264,23 @@ final class OCPPChargePointSession: PileSession {
     /// charging configuration is read again (a reboot may have changed it), and a charger the engine holds to a
     /// limit is taken to have lost it (a reboot may clear its profiles): it counts at full power and is sent its
     /// share anew. Elsewhere nothing is asked; a limit set later reads the configuration before its first profile.
-    private func booted(_ boot: OCPPStore.RecordedBoot, on connection: PileConnection) async {
+    private func booted(_ boot: OCPPStore.RecordedBoot, on connection: PileConnection) {
+        guard boot.stationHasPowerLimit || boot.holdsPowerLimit else {
+            state.withLock { $0.smartCharging = nil; $0.smartChargingRead = nil }
+            return
+        }
+        // In place before anything else runs on this socket, so that a profile waits for this read.
         state.withLock { $0.smartCharging = nil }
-        guard boot.stationHasPowerLimit || boot.holdsPowerLimit else { return }
-        _ = await smartCharging(as: nil, on: connection)
+        let read = Task { await self.readSmartCharging(as: nil, on: connection) }
+        state.withLock { $0.smartChargingRead = read }
         guard boot.holdsPowerLimit else { return }
-        do {
-            _ = try await services.stations.apply(.chargerRestarted(pileID: connection.pileID), pileID: connection.pileID)
-        } catch {
-            connection.logger.warning("a rebooted charger's power limit was not sent again", metadata: ["error": "\(error)"])
+        Task {
+            _ = await read.value
+            do {
+                _ = try await services.stations.apply(.chargerRestarted(pileID: connection.pileID), pileID: connection.pileID)
+            } catch {
+                connection.logger.warning("a rebooted charger's power limit was not sent again", metadata: ["error": "\(error)"])
+            }
         }
     }
 
