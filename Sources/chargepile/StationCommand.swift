@@ -22,6 +22,8 @@ extension Stations {
         func validate() throws {
             guard powerLimit != nil || minimumPower != nil else { throw ValidationError("give --power-limit, or --pile with --minimum-power") }
             guard (pile == nil) == (minimumPower == nil) else { throw ValidationError("--pile and --minimum-power go together") }
+            _ = try powerLimit.map { try Self.watts($0, option: "--power-limit", none: "none") }
+            _ = try minimumPower.map { try Self.watts($0, option: "--minimum-power", none: "default") }
         }
 
         func run() async throws {
