@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PileSimulator
 import Testing
 import TestSupport
@@ -330,6 +331,53 @@ struct LoadManagementTests {
                 """).first!.decode("n")
             #expect(acked == 3)
             await three.stop()
+            await four.stop()
+        }
+    }
+}
+
+extension LoadManagementTests {
+    @Test("across two instances, both simulators: an OCPP charge point on A and a pile of our protocol on B share the limit set through B")
+    func bothSimulatorsAcrossInstances() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            let limit = try await HTTP.call(.post, cluster.urls[1] + "/admin/station/set", ["token": admin, "id": "1", "power_limit_kw": "12"])
+            #expect(limit["code"] as? Int == 200)
+            var logger = Logger(label: "test.charger")
+            logger.logLevel = .critical
+            let charger = SimulatedChargePoint(.init(baseURL: cluster.urls[0], pileID: 3, password: TestServer.pilePassword, powerKW: 10,
+                                                     turnOn: true), logger: logger)
+            let running = Task { try await charger.run() }
+            defer { running.cancel() }
+            let four = try await cluster.connectPile(4, to: cluster.urls[1])
+            #expect(try await cluster.setStatus("on", pile: 4, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
+            _ = try await four.next(matching: { if case .setStatus("on", _) = $0 { true } else { false } })
+            try await eventually(timeout: .seconds(20)) {
+                let on: Int = try await cluster.pool.query("SELECT count(*) AS n FROM piles WHERE id IN (3, 4) AND status = 'on'").first!.decode("n")
+                return on == 2
+            }
+            for driver in ["erin", "frank"] {
+                _ = try await HTTP.call(.post, cluster.urls[0] + "/u/register", ["username": driver, "password": "secret-pass", "battery_capacity": "60"])
+                let token = try #require(try await HTTP.call(.post, cluster.urls[0] + "/u/login", ["username": driver, "password": "secret-pass"])["token"] as? String)
+                let submitted = try await HTTP.call(.post, cluster.urls[0] + "/user/charge/request", ["token": token, "mode": "T", "request_quantity": "10"])
+                #expect(submitted["code"] as? Int == 200, "\(submitted)")
+            }
+            // Both cars charge at 6 kW: the charge point's transaction runs and its profile is in force; every limit acknowledged.
+            try await eventually(timeout: .seconds(20)) {
+                let reply = try await HTTP.call(.get, cluster.urls[0] + "/admin/station/get", ["token": admin, "id": "1"])
+                let piles = ((reply["data"] as? [String: Any])?["piles"] as? [[String: Any]]) ?? []
+                let allocated = piles.compactMap { pile in (pile["allocated_kw"] as? Double).map { (pile["pile_id"] as? Int ?? 0, $0) } }
+                return allocated.map(\.0) == [3, 4] && allocated.map(\.1) == [6, 6] && charger.transaction != nil
+            }
+            try await eventually(timeout: .seconds(10)) {
+                let rows: [(pile: Int, row: String)] = try await cluster.pool.query("""
+                    SELECT pile_id, state || ' ' || coalesce(answer->>'status', '-') || ' ' || (instruction->'setPower'->>'watts') AS row
+                    FROM pile_commands WHERE instruction ? 'setPower' ORDER BY id
+                    """).map { (try $0.decode("pile_id"), try $0.decode("row")) }
+                // The charge point answers its profiles Accepted; our pile acknowledges with an ack frame (no answer).
+                return rows.last(where: { $0.pile == 3 })?.row == "written Accepted 6000" && rows.last(where: { $0.pile == 4 })?.row == "written - 6000"
+                    && rows.allSatisfy { $0.row.hasPrefix("written ") }
+            }
             await four.stop()
         }
     }
