@@ -10,6 +10,7 @@ console served by A:
   4. a driver's request submitted through instance B appears in pile 1's queue, no reload;
   5. the manual clock advanced through B ends the session: a report row and its chart bar;
   6. the bill in the detail records;  7. pile 2 switched on through B shows on A's console;
+  7a. a power limit set through B: the station's power line (limit, allocated, per pile share and meter);
   7b. a second station (`chargepile station add`, `pile add --station`): the all-stations overview, live,
       and the station picker;
   7c. OCPP pile 6 provisioned and simulated; `chargepile firmware update` shows in the firmware tab through Installed,
@@ -384,6 +385,21 @@ def main():
         console.tab("commands")
         console.until("both status commands in the log", lambda: console.text("#command-table tbody").count("设为开启") == 2)
         console.shot("command-log")
+
+        # 7a. The station's power limit line: the limit, what is allocated now, and each charging car's share
+        #     against its meter. driver-2 charges at pile 1 (30 kW); a limit of 20 kW set through B is acknowledged
+        #     by the simulated pile and shows on A's console; lifted again at the same station instant.
+        say("7a. the station's power limit line")
+        console.tab("piles")
+        power_line = lambda: console.text("#station-power")
+        console.until("no limit, 30 kW allocated to pile 1", lambda: power_line().startswith("站点功率上限：无 · 已分配 30.0 kW")
+                      and "1号桩 分配 30.0 / 实测" in power_line())
+        must(call(b, "POST", "/admin/station/set", {"id": "1", "power_limit_kw": "20"}, token=admin_b), "station/set on B")
+        console.until("a 20 kW limit, pile 1 given 20 kW", lambda: power_line().startswith("站点功率上限 20.0 kW · 已分配 20.0 kW")
+                      and "1号桩 分配 20.0 / 实测" in power_line())
+        console.shot("power-limit")
+        must(call(b, "POST", "/admin/station/set", {"id": "1", "power_limit_kw": "none"}, token=admin_b), "station/set none on B")
+        console.until("the limit lifted", lambda: power_line().startswith("站点功率上限：无 · 已分配 30.0 kW"))
 
         # 7b. A second station, added with the command line while everything runs: the overview of all
         #     stations follows changes live, and the picker switches every station-scoped tab.

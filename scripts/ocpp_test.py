@@ -1489,6 +1489,7 @@ async def scenario_s(ctx):
         connector, purpose, kind, unit, limits = profile_limit(profile)
         R.check(sc, "a TxDefaultProfile on connector 0, Relative, in W, one period of the limit's 6000 W",
                 (connector, purpose, kind, unit, limits) == (0, "TxDefaultProfile", "Relative", "W", [6000]), f"{profile}")
+        R.check(sc, "at the charger's ChargeProfileMaxStackLevel (8)", profile["csChargingProfiles"].get("stackLevel") == 8, f"{profile}")
         id_tag = await charging_session(ctx, sc, charger, ctx.b, driver, 3)
         ok, rows = await poll(lambda: asyncio.to_thread(ctx.psql, f"""
             SELECT string_agg(state || ':' || coalesce(answer->>'status', ''), ',' ORDER BY id) FROM pile_commands
@@ -1508,6 +1509,19 @@ async def scenario_s(ctx):
                 lower is not None and profile_limit(lower)[4] == [5000]
                 and lower["csChargingProfiles"].get("chargingProfileId") == profile["csChargingProfiles"].get("chargingProfileId"),
                 f"{lower}")
+
+        boot = await charger.boot()
+        R.check(sc, "BootNotification again (the charger rebooted) → Accepted", boot.status == "Accepted", f"{boot}")
+        read = await charger.expect("GetConfiguration")
+        if read is not None and "ChargeProfileMaxStackLevel" not in (read.get("key") or []):
+            read = await charger.expect("GetConfiguration")  # the local list sync's read came first
+        R.check(sc, "after the boot its smart charging configuration is read (GetConfiguration of the three keys)",
+                read is not None and {"ChargingScheduleAllowedChargingRateUnit", "ChargeProfileMaxStackLevel",
+                                      "MaxChargingProfilesInstalled"} <= set(read.get("key") or []), f"{read}")
+        again = await charger.expect("SetChargingProfile")
+        R.check(sc, "the rebooted charger, whose profiles may be gone, is sent its 5000 W again",
+                again is not None and profile_limit(again)[4] == [5000] and again["csChargingProfiles"].get("stackLevel") == 8,
+                f"{again}")
     finally:
         await ctx.b.ok("POST", "/admin/station/set", token=ctx.token, id="1", power_limit_kw="none")
     await ctx.b.ok("POST", "/user/charge/request/cancel", token=driver)

@@ -51,6 +51,12 @@ struct PilePower: Codable, Sendable, Equatable {
         refusesLimits = true
     }
 
+    /// The charger lost what it was sent and acknowledged (a reboot): nothing is in force or outstanding, so it
+    /// may draw its full power, and it is no longer taken to refuse limits. A stop it has not taken still counts.
+    mutating func forgotten() {
+        self = PilePower(sequence: sequence, stoppingWatts: stoppingWatts)
+    }
+
     /// No limit any more; the numbering goes on, so that a late answer is never taken for a later limit's.
     mutating func release() {
         self = PilePower(sequence: sequence)

@@ -69,6 +69,9 @@ extension Station {
             guard reservations.contains(where: { $0.id == id }) else { throw .unknownReservation }
             reservations.removeAll { $0.id == id }
             return dispatch()
+        case let .chargerRestarted(pileID):
+            guard let index = pileIndex(id: pileID) else { throw .unknownPile }
+            return settings.powerLimitWatts != nil ? chargerForgotLimits(pileAt: index) : []
         }
     }
 

@@ -133,6 +133,18 @@ extension Station {
         modelPower(ofPileAt: index, at: nil)
     }
 
+    /// The charger may hold no limit any more (it rebooted): it counts at its full power until it acknowledges the
+    /// limit it is sent again, the one it was held to for its car (or was about to be); `rebalancePower` follows.
+    mutating func chargerForgotLimits(pileAt index: Int) -> [StationEffect] {
+        let power = piles[index].power
+        piles[index].power.forgotten()
+        if let held = power.instructedWatts, piles[index].session != nil || power.pendingWatts != nil {
+            return sendPowerLimit(held, toPileAt: index)
+        }
+        modelPower(ofPileAt: index, at: nil)
+        return []
+    }
+
     /// The charger is told its new limit; a charging car is modelled at it from now.
     private mutating func sendPowerLimit(_ watts: Int64, toPileAt index: Int) -> [StationEffect] {
         let sequence = piles[index].power.sent(watts)

@@ -40,4 +40,7 @@ public enum StationCommand: Sendable, Equatable {
     case reserve(PileReservation)
     /// The operator's reservation ends early; cars it held back may be placed at once.
     case cancelReservation(id: Int64)
+    /// The charger booted again (an OCPP BootNotification) and may have lost the limit it acknowledged: under a
+    /// limit it counts at its full power again, is given another chance if it refused, and is sent its share anew.
+    case chargerRestarted(pileID: Int)
 }

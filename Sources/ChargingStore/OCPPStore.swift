@@ -117,10 +117,23 @@ public struct OCPPStore: Sendable {
         }
     }
 
+    /// A boot recorded for the pile's current socket.
+    public struct RecordedBoot: Sendable, Equatable {
+        /// The station's engine holds a power limit for this charger (acknowledged, sent, or refused), which a
+        /// reboot may have cleared (load management).
+        public var holdsPowerLimit: Bool
+        /// The charger's station has a power limit.
+        public var stationHasPowerLimit: Bool
+    }
+
+    /// nil when `epoch` is not the pile's socket any more.
     @discardableResult
-    public func recordBoot(_ boot: Boot, pileID: Int, epoch: Int64) async throws -> Bool {
-        try await boots.run(BootRecord(pile_id: pileID, epoch: epoch, vendor: boot.vendor, model: boot.model, serial: boot.serial,
-                                       firmware: boot.firmware)).count == 1
+    public func recordBoot(_ boot: Boot, pileID: Int, epoch: Int64) async throws -> RecordedBoot? {
+        let rows = try await boots.run(BootRecord(pile_id: pileID, epoch: epoch, vendor: boot.vendor, model: boot.model,
+                                                  serial: boot.serial, firmware: boot.firmware))
+        return try rows.first.map {
+            RecordedBoot(holdsPowerLimit: try $0.decode("holds_power_limit"), stationHasPowerLimit: try $0.decode("station_has_power_limit"))
+        }
     }
 
     private struct BootRecord: Encodable, Sendable {
@@ -139,7 +152,11 @@ public struct OCPPStore: Sendable {
                            booted_at = now()
         FROM boot b JOIN locked ON locked.id = b.pile_id
         WHERE p.id = b.pile_id AND p.owner_epoch = b.epoch
-        RETURNING b.n
+        RETURNING b.n,
+            coalesce(p.engine_state->'power'->>'acknowledged_w', p.engine_state->'power'->>'pending_w') IS NOT NULL
+                OR coalesce((p.engine_state->'power'->>'refuses_limits')::boolean, false) AS holds_power_limit,
+            EXISTS (SELECT FROM stations s WHERE s.id = p.station_id AND s.state->'settings'->>'power_limit_w' IS NOT NULL)
+                AS station_has_power_limit
         """
     }
 

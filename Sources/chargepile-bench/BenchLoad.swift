@@ -23,16 +23,19 @@ struct BenchLoad: AsyncParsableCommand {
             the CPU time of those steps against the same steps on the same stations without a limit.
             2. Live: two `chargepile serve` children on a scratch database, the default station grown to \
             \(pilesPerStation) piles (`chargepile pile add`) behind a third of their power (`chargepile station set`), \
-            simulated piles of our protocol split over both instances, drivers arriving and leaving. Checked at \
-            every frame a pile receives: the sum of the limits in force at the piles whose car charges; after each \
-            arrival or departure: the time until every charger acknowledged its new limit; sampled: the share of \
-            the limit allocated while demand exceeds it.
+            simulated piles of both protocols (half OCPP 1.6J charge points, half our protocol) split over both \
+            instances, drivers arriving and leaving. Checked at every frame a pile receives: the sum of the limits \
+            in force at the piles whose car charges (`set_power`, or SetChargingProfile); after each arrival or \
+            departure: the time until every charger acknowledged its new limit; sampled: the share of the limit \
+            allocated while demand exceeds it.
             """)
 
     static let pilesPerStation = 20
     static let password = "bench-password"
     /// Piles 1–2 and 6–10 fast (30 kW), 3–5 and 11–20 slow (10 kW): 340 kW.
     static let fastPiles: Set<Int> = [1, 2, 6, 7, 8, 9, 10]
+    /// Piles 2, 3, 6, 7, … (fast and slow, on both instances) are OCPP 1.6J charge points; the others speak our protocol.
+    static func isOCPP(_ pileID: Int) -> Bool { pileID % 4 == 2 || pileID % 4 == 3 }
 
     @Option(help: "Stations reallocated in the engine-only part.") var stations = 1_000
     @Option(help: "Seconds of the live part (station time runs in real time).") var seconds = 120
@@ -143,14 +146,21 @@ struct BenchLoad: AsyncParsableCommand {
         let recorder = DrawRecorder(limitWatts: limitWatts, fastPiles: Self.fastPiles)
         var logger = Logger(label: "bench.piles")
         logger.logLevel = .error
-        let fleets = [first, second].enumerated().map { index, instance in
-            PileFleet(.init(baseURL: "http://127.0.0.1:\(instance.port)",
-                            pileIDs: (1...Self.pilesPerStation).filter { $0 % 2 == index }, password: Self.password, turnOn: true),
-                      logger: logger) { pileID, direction, text in
+        var fleetTasks: [Task<Void, Never>] = []
+        for (index, instance) in [first, second].enumerated() {
+            let piles = (1...Self.pilesPerStation).filter { $0 % 2 == index }
+            let ours = PileFleet(.init(baseURL: "http://127.0.0.1:\(instance.port)", pileIDs: piles.filter { !Self.isOCPP($0) },
+                                       password: Self.password, turnOn: true),
+                                 logger: logger) { pileID, direction, text in
                 if direction == .received { recorder.received(text, pile: pileID) }
             }
+            let ocpp = OCPPChargerFleet(.init(baseURL: "http://127.0.0.1:\(instance.port)", pileIDs: piles.filter(Self.isOCPP),
+                                              password: Self.password, fastPileIDs: Self.fastPiles, turnOn: true),
+                                        logger: logger) { pileID, direction, text in
+                if direction == .received { recorder.receivedOCPP(text, pile: pileID) }
+            }
+            fleetTasks += [Task { try? await ours.run() }, Task { try? await ocpp.run() }]
         }
-        let fleetTasks = fleets.map { fleet in Task { try? await fleet.run() } }
         defer { for task in fleetTasks { task.cancel() } }
         let pool = PostgresPool(conninfo: database.conninfo, maxConnections: 2, acquireTimeout: .seconds(10))
         do {
@@ -159,8 +169,8 @@ struct BenchLoad: AsyncParsableCommand {
             await pool.close()
             let draw = recorder.summary
             print("""
-                Live: \(Self.pilesPerStation) piles (\(totalWatts / 1_000) kW) of our protocol on 2 instances, limit \(String(format: "%.1f", Double(limitWatts) / 1_000)) kW, \(seconds) s, an arrival or departure every \(interval) ms, about \(cars) cars
-                frames received by the piles: \(draw.frames); the most the charging cars could draw at once: \(String(format: "%.1f", Double(draw.maximumWatts) / 1_000)) kW (limit exceeded after \(draw.violations) frames)
+                Live: \(Self.pilesPerStation) piles (\(totalWatts / 1_000) kW), \((1...Self.pilesPerStation).filter(Self.isOCPP).count) of them OCPP 1.6J, the others our protocol, on 2 instances, limit \(String(format: "%.1f", Double(limitWatts) / 1_000)) kW, \(seconds) s, an arrival or departure every \(interval) ms, about \(cars) cars
+                frames received by the piles: \(draw.frames) (SetChargingProfile \(draw.chargingProfiles), set_power \(draw.setPowers)); the most the charging cars could draw at once: \(String(format: "%.1f", Double(draw.maximumWatts) / 1_000)) kW (limit exceeded after \(draw.violations) frames)
                 arrivals and departures: \(result.settle.count), refused (waiting area full) \(result.refused); until every charger acknowledged its new limit, ms: p50 \(BenchLatencies.format(result.settle.p50)) | p90 \(BenchLatencies.format(result.settle.p90)) | p99 \(BenchLatencies.format(result.settle.p99)) | max \(BenchLatencies.format(result.settle.max))
                 while demand exceeded the limit (\(result.overDemand) of \(result.samples) samples): allocated ≥ 95 % of the limit in \(String(format: "%.1f", result.wellAllocatedShare * 100)) % of them, mean \(String(format: "%.1f", result.meanAllocatedShare * 100)) % of the limit
                 """)
@@ -297,6 +307,8 @@ struct BenchLoad: AsyncParsableCommand {
 final class DrawRecorder: Sendable {
     struct Summary {
         var frames = 0
+        var setPowers = 0
+        var chargingProfiles = 0
         var maximumWatts: Int64 = 0
         var violations = 0
     }
@@ -315,15 +327,46 @@ final class DrawRecorder: Sendable {
         powers = Dictionary(uniqueKeysWithValues: (1...BenchLoad.pilesPerStation).map { ($0, fastPiles.contains($0) ? 30_000 : 10_000) })
     }
 
+    private enum Change {
+        case limit(Int64), charging(Bool)
+    }
+
     func received(_ text: String, pile: Int) {
         guard let frame = ServerFrame(text: text) else { return }
+        switch frame {
+        case .setPower(let powerKW, _): apply(.limit(Int64((powerKW * 1_000).rounded())), pile: pile, protocolCount: \.setPowers)
+        case .startCharging: apply(.charging(true), pile: pile)
+        case .stopCharging: apply(.charging(false), pile: pile)
+        default: return
+        }
+    }
+
+    /// An OCPP CALL a charge point received: SetChargingProfile (its first period, W, or A at 230 V on its phases, as
+    /// the simulated charger takes it), RemoteStartTransaction, RemoteStopTransaction.
+    func receivedOCPP(_ text: String, pile: Int) {
+        guard let message = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any], message.count == 4,
+              message[0] as? Int == 2, let action = message[2] as? String, let payload = message[3] as? [String: Any]
+        else { return }
+        switch action {
+        case "SetChargingProfile":
+            let schedule = (payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any]
+            guard let period = (schedule?["chargingSchedulePeriod"] as? [[String: Any]])?.first,
+                  let limit = (period["limit"] as? NSNumber)?.doubleValue else { return }
+            let watts = schedule?["chargingRateUnit"] as? String == "A" ? limit * 230 * Double((period["numberPhases"] as? Int) ?? 3) : limit
+            apply(.limit(Int64(watts.rounded())), pile: pile, protocolCount: \.chargingProfiles)
+        case "RemoteStartTransaction": apply(.charging(true), pile: pile)
+        case "RemoteStopTransaction": apply(.charging(false), pile: pile)
+        default: return
+        }
+    }
+
+    private func apply(_ change: Change, pile: Int, protocolCount: WritableKeyPath<Summary, Int>? = nil) {
         state.withLock { state in
-            switch frame {
-            case .setPower(let powerKW, _): state.piles[pile, default: .init()].limitWatts = Int64((powerKW * 1_000).rounded())
-            case .startCharging: state.piles[pile, default: .init()].charging = true
-            case .stopCharging: state.piles[pile, default: .init()].charging = false
-            default: return
+            switch change {
+            case .limit(let watts): state.piles[pile, default: .init()].limitWatts = watts
+            case .charging(let charging): state.piles[pile, default: .init()].charging = charging
             }
+            if let protocolCount { state.summary[keyPath: protocolCount] += 1 }
             var drawing: Int64 = 0
             for (id, pileState) in state.piles where pileState.charging {
                 drawing += min(powers[id] ?? 0, pileState.limitWatts ?? powers[id] ?? 0)

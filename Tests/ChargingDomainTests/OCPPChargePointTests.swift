@@ -238,6 +238,32 @@ struct OCPPChargePointTests {
         #expect(try result(machine.received(csms("cl", .clearChargingProfile, [:]), now: at(240)), id: "cl") == ["status": "Accepted"])
         #expect(machine.powerLimitW == nil)
         #expect(try result(machine.received(csms("cl2", .clearChargingProfile, [:]), now: at(240)), id: "cl2") == ["status": "Unknown"])
+        // Above its ChargeProfileMaxStackLevel (8): Rejected; at it, Accepted.
+        func stacked(_ level: Int) -> JSONValue {
+            guard case .object(var payload) = profile(0, limit: "7000"), case .object(var inner)? = payload["csChargingProfiles"] else { return nil }
+            inner["stackLevel"] = .number(String(level))
+            payload["csChargingProfiles"] = .object(inner)
+            return .object(payload)
+        }
+        #expect(try result(machine.received(csms("s9", .setChargingProfile, stacked(9)), now: at(240)), id: "s9") == ["status": "Rejected"])
+        #expect(machine.powerLimitW == nil)
+        #expect(try result(machine.received(csms("s8", .setChargingProfile, stacked(8)), now: at(240)), id: "s8") == ["status": "Accepted"])
+        #expect(machine.powerLimitW == 7000)
+    }
+
+    @Test("A Reset loses the charging profile, as the station must expect of a rebooted charger")
+    func resetLosesProfile() throws {
+        var machine = machine(powerKW: 30)
+        try booted(&machine)
+        let profile: JSONValue = ["connectorId": 0, "csChargingProfiles": [
+            "chargingProfileId": 3, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Relative",
+            "chargingSchedule": ["chargingRateUnit": "W", "chargingSchedulePeriod": [["startPeriod": 0, "limit": 6000]]],
+        ]]
+        #expect(try result(machine.received(csms("p", .setChargingProfile, profile), now: at(1)), id: "p") == ["status": "Accepted"])
+        #expect(machine.powerLimitW == 6000)
+        let reset = machine.received(csms("r", .reset, ["type": "Hard"]), now: at(2))
+        #expect(reset.last == .reboot(.hard))
+        #expect(machine.powerLimitW == nil && machine.powerKW == 30)
     }
 
     @Test("A session energy set from outside (the demo's model) is the StopTransaction's meterStop − meterStart")

@@ -183,6 +183,37 @@ struct PowerLimitTests {
         #expect(station.allocatedPowerWatts == [1: 7_500, 2: 7_500])
     }
 
+    @Test("a charger that reboots counts at full power again and is sent its share anew; one that refused gets another chance")
+    func restartedCharger() {
+        var station = station(slow: 3, limitKW: 20)
+        station.submit("a", .slow, "20", at: clock.at("06:00"))
+        station.submit("b", .slow, "20", at: clock.at("06:00"))
+        station.settlePower(at: clock.at("06:00"))
+        #expect(station.allocatedPowerWatts == [1: 10_000, 2: 10_000])
+        station.submit("c", .slow, "20", at: clock.at("06:05"))
+        station.settlePower(at: clock.at("06:05"))
+        #expect(station.allocatedPowerWatts == [1: 6_666, 2: 6_666, 3: 6_666])
+        // Pile 2 reboots with its car still charging: it may draw 10 kW, and is told its share again at once.
+        let restarted = station.must(.chargerRestarted(pileID: 2), at: clock.at("06:10"))
+        #expect(restarted.limitedPowers == [2: 6_666])
+        #expect(station.powerDrawBoundWatts == 6_666 + 10_000 + 6_666)
+        station.acknowledge(pile: 2, watts: 6_666, at: clock.at("06:10"))
+        #expect(station.powerDrawBoundWatts <= 20_000)
+        // A charger that refused is asked again after it reboots.
+        station.must(.powerLimitRefused(pileID: 3), at: clock.at("06:20"))
+        station.settlePower(at: clock.at("06:20"))
+        #expect(station.allocatedPowerWatts == [1: 5_000, 2: 5_000, 3: 10_000])
+        let again = station.must(.chargerRestarted(pileID: 3), at: clock.at("06:30"))
+        #expect(again.limitedPowers == [3: 6_666])
+        station.settlePower(at: clock.at("06:30"))
+        #expect(station.allocatedPowerWatts == [1: 6_666, 2: 6_666, 3: 6_666])
+        #expect(station.powerDrawBoundWatts <= 20_000)
+        // Without a limit a reboot changes nothing.
+        var unlimited = Station.running(settings(slow: 1), at: clock.at("06:00"))
+        unlimited.submit("d", .slow, "20", at: clock.at("06:00"))
+        #expect(unlimited.must(.chargerRestarted(pileID: 1), at: clock.at("06:10")).limitedPowers.isEmpty)
+    }
+
     @Test("a limit lowered while cars charge: reductions first, the latest car paused, never above the acknowledged sum")
     func limitLowered() {
         var station = station(slow: 3, limitKW: 30)

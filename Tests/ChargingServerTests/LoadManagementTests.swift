@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PileSimulator
 import Testing
 import TestSupport
@@ -42,6 +43,45 @@ struct LoadManagementTests {
             #expect(missing.code == -1 && missing.msg == "缺少参数: power_limit_kw")
             let anonymous = try await api.call(.get, "/admin/station/get", query: ["id": "1"])
             #expect(anonymous.code == -1)
+        }
+    }
+
+    @Test("station/set: a pile's minimum power, `default`, together with the limit, and -1 answers that change nothing")
+    func minimumPowerEndpoint() async throws {
+        try await TestServer.run { api in
+            let token = try await api.adminToken()
+            func minimums(_ reply: TestAPI.Reply) -> [Double?] {
+                ((reply.data as? [String: Any])?["piles"] as? [[String: Any]] ?? []).map { $0["minimum_power_kw"] as? Double }
+            }
+            let set = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "pile_id": "3", "minimum_power_kw": "6"]))
+            #expect(set.code == 200 && minimums(set) == [4.14, 4.14, 6, 4.14, 4.14])
+            #expect((set.data as? [String: Any])?["power_limit_kw"] is NSNull)
+            let both = try await api.call(.post, "/admin/station/set", body: .form([
+                "token": token, "id": "1", "power_limit_kw": "40", "pile_id": "1", "minimum_power_kw": "7.5"]))
+            #expect(both.code == 200 && minimums(both) == [7.5, 4.14, 6, 4.14, 4.14])
+            #expect((both.data as? [String: Any])?["power_limit_kw"] as? Double == 40)
+            let reset = try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "pile_id": "3", "minimum_power_kw": "default"]))
+            #expect(reset.code == 200 && minimums(reset) == [7.5, 4.14, 4.14, 4.14, 4.14])
+
+            let bad: [([String: String], String)] = [
+                (["pile_id": "3"], "缺少参数: minimum_power_kw"),
+                (["minimum_power_kw": "6"], "缺少参数: pile_id"),
+                (["pile_id": "abc", "minimum_power_kw": "6"], "参数格式错误: pile_id"),
+                (["pile_id": "9", "minimum_power_kw": "6"], "充电桩不存在"),
+                (["pile_id": "99999999999", "minimum_power_kw": "6"], "充电桩不存在"),
+                (["pile_id": "3", "minimum_power_kw": "0"], "参数格式错误: minimum_power_kw"),
+                (["pile_id": "3", "minimum_power_kw": "none"], "参数格式错误: minimum_power_kw"),
+                (["pile_id": "3", "minimum_power_kw": "1e30"], "参数格式错误: minimum_power_kw"),
+                (["power_limit_kw": "20", "pile_id": "3", "minimum_power_kw": "-1"], "参数格式错误: minimum_power_kw"),
+                (["power_limit_kw": "abc", "pile_id": "3", "minimum_power_kw": "5"], "参数格式错误: power_limit_kw"),
+            ]
+            for (parameters, message) in bad {
+                let reply = try await api.call(.post, "/admin/station/set", body: .form(parameters.merging(["token": token, "id": "1"]) { a, _ in a }))
+                #expect(reply.code == -1 && reply.msg == message, "\(parameters): \(reply.msg)")
+            }
+            let after = try await api.call(.get, "/admin/station/get", query: ["token": token, "id": "1"])
+            #expect(minimums(after) == [7.5, 4.14, 4.14, 4.14, 4.14])
+            #expect((after.data as? [String: Any])?["power_limit_kw"] as? Double == 40)
         }
     }
 
@@ -116,11 +156,12 @@ struct LoadManagementTests {
             #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": alice, "mode": "T", "request_quantity": "10"])).code == 200)
 
             // alice's share (the pile's 10 kW, under 12) comes before her start, and only its Accepted lets her start.
-            // First the unit its profiles take: a charger that does not know the key gets W.
+            // At a station with a limit, each charger's smart charging configuration is read after its boot: a
+            // charger that knows none of the keys gets W at stack level 0.
             let configuration = try await three.expectCall()
             #expect(configuration.action == "GetConfiguration")
-            #expect(configuration.payload["key"] as? [String] == ["ChargingScheduleAllowedChargingRateUnit"])
-            try await three.reply(configuration.id, #"{"unknownKey":["ChargingScheduleAllowedChargingRateUnit"]}"#)
+            #expect(configuration.payload["key"] as? [String] == ["ChargingScheduleAllowedChargingRateUnit", "ChargeProfileMaxStackLevel", "MaxChargingProfilesInstalled"])
+            try await three.reply(configuration.id, #"{"unknownKey":["ChargingScheduleAllowedChargingRateUnit","ChargeProfileMaxStackLevel","MaxChargingProfilesInstalled"]}"#)
             let profile = try await three.expectCall()
             #expect(profile.action == "SetChargingProfile")
             #expect(profile.payload["connectorId"] as? Int == 0)
@@ -158,12 +199,16 @@ struct LoadManagementTests {
             let reduced = (reduction.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any]
             #expect((reduced?["chargingSchedulePeriod"] as? [[String: Any]])?.first?["limit"] as? Double == 6000)
             try await three.reply(reduction.id, #"{"status":"Accepted"}"#)
-            // Pile 4 takes amperes only: 6000 W on 230 V × 3 phases is 8.69… A, rounded down to 8.6.
+            // Pile 4 takes amperes only: 6000 W on 230 V × 3 phases is 8.69… A, rounded down to 8.6; at its highest stack level.
             let units = try await four.expectCall()
             #expect(units.action == "GetConfiguration")
-            try await four.reply(units.id, #"{"configurationKey":[{"key":"ChargingScheduleAllowedChargingRateUnit","readonly":true,"value":"Current"}]}"#)
+            try await four.reply(units.id, #"""
+                {"configurationKey":[{"key":"ChargingScheduleAllowedChargingRateUnit","readonly":true,"value":"Current"},
+                {"key":"ChargeProfileMaxStackLevel","readonly":true,"value":"3"},{"key":"MaxChargingProfilesInstalled","readonly":true,"value":"2"}]}
+                """#)
             let refused = try await four.expectCall()
             #expect(refused.action == "SetChargingProfile")
+            #expect((refused.payload["csChargingProfiles"] as? [String: Any])?["stackLevel"] as? Int == 3)
             let amperes = (refused.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any]
             #expect(amperes?["chargingRateUnit"] as? String == "A")
             let period = (amperes?["chargingSchedulePeriod"] as? [[String: Any]])?.first
@@ -179,6 +224,83 @@ struct LoadManagementTests {
                 let view = try await api.call(.get, "/user/charge/request", query: ["token": bob]).data as? [String: Any]
                 return view?["state"] as? String == "queued"
             }
+        }
+    }
+
+    @Test("OCPP: a charger that boots again is sent its share anew; one with no room for a profile counts at full power without being sent one")
+    func ocppRebootAndNoRoom() async throws {
+        try await TestServer.run { api in
+            let token = try await api.adminToken()
+            #expect(try await api.call(.post, "/admin/station/set", body: .form(["token": token, "id": "1", "power_limit_kw": "15"])).code == 200)
+            let three = try await OCPPCharger.connect(api, chargePointID: "3")
+            _ = try await three.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
+            _ = try await three.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let configuration = try await three.expectCall()
+            #expect(configuration.action == "GetConfiguration")
+            try await three.reply(configuration.id, #"""
+                {"configurationKey":[{"key":"ChargeProfileMaxStackLevel","readonly":true,"value":"5"},{"key":"MaxChargingProfilesInstalled","readonly":true,"value":"4"}]}
+                """#)
+            let alice = try await api.driverToken("alice")
+            #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": alice, "mode": "T", "request_quantity": "10"])).code == 200)
+            let profile = try await three.expectCall()
+            #expect(profile.action == "SetChargingProfile")
+            #expect((profile.payload["csChargingProfiles"] as? [String: Any])?["stackLevel"] as? Int == 5)
+            try await three.reply(profile.id, #"{"status":"Accepted"}"#)
+            let remoteStart = try await three.expectCall()
+            #expect(remoteStart.action == "RemoteStartTransaction")
+            try await three.reply(remoteStart.id, #"{"status":"Accepted"}"#)
+
+            // It boots again (its profiles may be gone): its configuration is read again, and its share is sent anew.
+            _ = try await three.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
+            let reread = try await three.expectCall()
+            #expect(reread.action == "GetConfiguration")
+            try await three.reply(reread.id, #"""
+                {"configurationKey":[{"key":"ChargeProfileMaxStackLevel","readonly":true,"value":"2"}]}
+                """#)
+            let resent = try await three.expectCall()
+            #expect(resent.action == "SetChargingProfile")
+            let sent = resent.payload["csChargingProfiles"] as? [String: Any]
+            #expect(sent?["stackLevel"] as? Int == 2 && sent?["chargingProfileId"] as? Int == 3)
+            let limit = ((sent?["chargingSchedule"] as? [String: Any])?["chargingSchedulePeriod"] as? [[String: Any]])?.first?["limit"] as? Double
+            #expect(limit == 10000)
+            try await three.reply(resent.id, #"{"status":"Accepted"}"#)
+            try await eventually(timeout: .seconds(10)) {
+                let rows: [String] = try await api.pool.query("""
+                    SELECT state || ' ' || coalesce(answer->>'status', '') AS row FROM pile_commands
+                    WHERE pile_id = 3 AND instruction ? 'setPower' ORDER BY id
+                    """).map { try $0.decode("row") }
+                return rows == ["written Accepted", "written Accepted"]
+            }
+
+            // Pile 4 can hold no profile: its share is refused without a SetChargingProfile, and it counts at full power.
+            let four = try await OCPPCharger.connect(api, chargePointID: "4")
+            _ = try await four.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
+            _ = try await four.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
+            let full = try await four.expectCall()
+            #expect(full.action == "GetConfiguration")
+            try await four.reply(full.id, #"""
+                {"configurationKey":[{"key":"MaxChargingProfilesInstalled","readonly":true,"value":"0"}]}
+                """#)
+            let bob = try await api.driverToken("bob")
+            #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": bob, "mode": "T", "request_quantity": "10"])).code == 200)
+            try await eventually(timeout: .seconds(10)) {
+                let rows: [String] = try await api.pool.query("""
+                    SELECT state || ' ' || coalesce(answer::text, '') AS row FROM pile_commands WHERE pile_id = 4 AND instruction ? 'setPower'
+                    """).map { try $0.decode("row") }
+                return rows == [#"rejected {"MaxChargingProfilesInstalled": 0}"#]
+            }
+            // At its full 10 kW it fits beside alice only once she is down to the 5 kW left: she is reduced first (to
+            // the 7.5 kW of equal shares, sent before pile 4 was found full, then to 5 kW), then bob starts (the next
+            // call pile 4 gets is his start, not a profile).
+            for share in [7500.0, 5000] {
+                let reduction = try await three.expectCall()
+                #expect(reduction.action == "SetChargingProfile")
+                let reduced = ((reduction.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any])?["chargingSchedulePeriod"] as? [[String: Any]]
+                #expect(reduced?.first?["limit"] as? Double == share)
+                try await three.reply(reduction.id, #"{"status":"Accepted"}"#)
+            }
+            let start = try await four.expectCall()
+            #expect(start.action == "RemoteStartTransaction")
         }
     }
 
@@ -214,6 +336,53 @@ struct LoadManagementTests {
                 """).first!.decode("n")
             #expect(acked == 3)
             await three.stop()
+            await four.stop()
+        }
+    }
+}
+
+extension LoadManagementTests {
+    @Test("across two instances, both simulators: an OCPP charge point on A and a pile of our protocol on B share the limit set through B")
+    func bothSimulatorsAcrossInstances() async throws {
+        try await Cluster.run(instances: 2) { cluster in
+            let admin = try await cluster.adminToken(cluster.urls[1])
+            let limit = try await HTTP.call(.post, cluster.urls[1] + "/admin/station/set", ["token": admin, "id": "1", "power_limit_kw": "12"])
+            #expect(limit["code"] as? Int == 200)
+            var logger = Logger(label: "test.charger")
+            logger.logLevel = .critical
+            let charger = SimulatedChargePoint(.init(baseURL: cluster.urls[0], pileID: 3, password: TestServer.pilePassword, powerKW: 10,
+                                                     turnOn: true), logger: logger)
+            let running = Task { try await charger.run() }
+            defer { running.cancel() }
+            let four = try await cluster.connectPile(4, to: cluster.urls[1])
+            #expect(try await cluster.setStatus("on", pile: 4, via: cluster.urls[1], token: admin)["code"] as? Int == 200)
+            _ = try await four.next(matching: { if case .setStatus("on", _) = $0 { true } else { false } })
+            try await eventually(timeout: .seconds(20)) {
+                let on: Int = try await cluster.pool.query("SELECT count(*) AS n FROM piles WHERE id IN (3, 4) AND status = 'on'").first!.decode("n")
+                return on == 2
+            }
+            for driver in ["erin", "frank"] {
+                _ = try await HTTP.call(.post, cluster.urls[0] + "/u/register", ["username": driver, "password": "secret-pass", "battery_capacity": "60"])
+                let token = try #require(try await HTTP.call(.post, cluster.urls[0] + "/u/login", ["username": driver, "password": "secret-pass"])["token"] as? String)
+                let submitted = try await HTTP.call(.post, cluster.urls[0] + "/user/charge/request", ["token": token, "mode": "T", "request_quantity": "10"])
+                #expect(submitted["code"] as? Int == 200, "\(submitted)")
+            }
+            // Both cars charge at 6 kW: the charge point's transaction runs and its profile is in force; every limit acknowledged.
+            try await eventually(timeout: .seconds(20)) {
+                let reply = try await HTTP.call(.get, cluster.urls[0] + "/admin/station/get", ["token": admin, "id": "1"])
+                let piles = ((reply["data"] as? [String: Any])?["piles"] as? [[String: Any]]) ?? []
+                let allocated = piles.compactMap { pile in (pile["allocated_kw"] as? Double).map { (pile["pile_id"] as? Int ?? 0, $0) } }
+                return allocated.map(\.0) == [3, 4] && allocated.map(\.1) == [6, 6] && charger.transaction != nil
+            }
+            try await eventually(timeout: .seconds(10)) {
+                let rows: [(pile: Int, row: String)] = try await cluster.pool.query("""
+                    SELECT pile_id, state || ' ' || coalesce(answer->>'status', '-') || ' ' || (instruction->'setPower'->>'watts') AS row
+                    FROM pile_commands WHERE instruction ? 'setPower' ORDER BY id
+                    """).map { (try $0.decode("pile_id"), try $0.decode("row")) }
+                // The charge point answers its profiles Accepted; our pile acknowledges with an ack frame (no answer).
+                return rows.last(where: { $0.pile == 3 })?.row == "written Accepted 6000" && rows.last(where: { $0.pile == 4 })?.row == "written - 6000"
+                    && rows.allSatisfy { $0.row.hasPrefix("written ") }
+            }
             await four.stop()
         }
     }

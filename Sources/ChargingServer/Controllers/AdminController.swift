@@ -43,25 +43,38 @@ struct AdminController {
         return id
     }
 
-    /// `power_limit_kw`: the station's grid connection in kW, or `none`; `reservation_minutes`: how long a charger
-    /// keeps a pile for the car next in its queue beyond its expected arrival (1…1440). One of them, or both.
+    /// `power_limit_kw`: the station's grid connection in kW, or `none`; `pile_id` with `minimum_power_kw`: the least
+    /// power a car can charge at on that pile, in kW, or `default`; `reservation_minutes`: how long a charger keeps a
+    /// pile for the car next in its queue beyond its expected arrival (1…1440). Any of them; everything is checked
+    /// before anything changes.
     @Sendable func stationSet(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<StationPowerResponse> {
         let parameters = context.input
         let stationID = try Self.stationID(parameters)
+        var limit: Int64??
+        if try parameters.optionalString("power_limit_kw") != nil {
+            limit = .some(try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts))
+        }
+        var minimum: (pileID: Int, watts: Int64?)?
+        if try parameters.optionalString("pile_id") != nil || parameters.optionalString("minimum_power_kw") != nil {
+            let pileID = try parameters.int("pile_id")
+            guard (1...Int(Int32.max)).contains(pileID) else { throw APIError.unknownPile }
+            minimum = (pileID, try parameters.powerKWOrNone("minimum_power_kw", maximumWatts: StationSettings.maximumPowerWatts, none: "default"))
+        }
         let minutes = try parameters.optionalString("reservation_minutes").map { text throws(APIError) -> Int in
             guard let minutes = Int(text.trimmingCharacters(in: .whitespaces)),
                   (1...StationSettings.maximumReservationMinutes).contains(minutes)
             else { throw .invalidParameter("reservation_minutes") }
             return minutes
         }
-        // Both checked before either is applied: a bad one changes nothing.
-        let watts: Int64?? = try parameters.optionalString("power_limit_kw") == nil && minutes != nil
-            ? .none : .some(try parameters.powerKWOrNone("power_limit_kw", maximumWatts: StationSettings.maximumPowerLimitWatts))
+        guard limit != nil || minimum != nil || minutes != nil else { throw APIError.missingParameter("power_limit_kw") }
         if let minutes { try await stations.setReservationMinutes(minutes, stationID: stationID) }
-        guard case .some(let limit) = watts else {
-            return .success("设置成功", data: StationPowerResponse(try await stations.power(stationID: stationID)))
+        if let minimum {
+            _ = try await stations.setMinimumPower(minimum.watts, pileID: minimum.pileID, stationID: stationID)
         }
-        return .success("设置成功", data: StationPowerResponse(try await stations.setPowerLimit(limit, stationID: stationID)))
+        if let limit {
+            _ = try await stations.setPowerLimit(limit, stationID: stationID)
+        }
+        return .success("设置成功", data: StationPowerResponse(try await stations.power(stationID: stationID)))
     }
 
     @Sendable func queue(_ request: Request, context: AdminRequestContext) async throws -> APIResponse<[QueueEntryResponse]> {

@@ -74,9 +74,9 @@ struct RequestParameters: Sendable {
     }
 
     /// A power in kW as whole watts, above 0 and at most `maximumWatts`; `none` for nil (no limit).
-    func powerKWOrNone(_ name: String, maximumWatts: Int64) throws(APIError) -> Int64? {
+    func powerKWOrNone(_ name: String, maximumWatts: Int64, none: String = "none") throws(APIError) -> Int64? {
         let text = try string(name).trimmingCharacters(in: .whitespaces)
-        if text == "none" { return nil }
+        if text == none { return nil }
         guard let number = Double(text), number.isFinite, number > 0, number * 1_000 <= Double(maximumWatts) else {
             throw .invalidParameter(name)
         }

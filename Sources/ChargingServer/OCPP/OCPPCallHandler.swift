@@ -66,6 +66,8 @@ struct OCPPCallHandler {
     let lastConnectorReport: LastConnectorReport
     /// Our call that must follow this answer, sent by the session once the answer is written.
     let followUp: OCPPFollowUp
+    /// Told of a BootNotification recorded for this socket, before it is answered Accepted.
+    var booted: @Sendable (OCPPStore.RecordedBoot) -> Void = { _ in }
 
     /// How far ahead of our clock a charger's timestamp may be before it is flagged.
     static let clockTolerance: TimeInterval = 300
@@ -74,9 +76,11 @@ struct OCPPCallHandler {
         let store = services.store
         switch call {
         case .bootNotification(let boot):
-            try await store.recordBoot(.init(vendor: boot.chargePointVendor, model: boot.chargePointModel,
-                                             serial: boot.chargePointSerialNumber ?? boot.chargeBoxSerialNumber,
-                                             firmware: boot.firmwareVersion), pileID: pileID, epoch: epoch)
+            if let recorded = try await store.recordBoot(.init(vendor: boot.chargePointVendor, model: boot.chargePointModel,
+                                                               serial: boot.chargePointSerialNumber ?? boot.chargeBoxSerialNumber,
+                                                               firmware: boot.firmwareVersion), pileID: pileID, epoch: epoch) {
+                booted(recorded)
+            }
             return try OCPPOutbound.callResult(id: id, BootNotificationResponse(
                 status: .accepted, currentTime: Date(), interval: max(1, Int(services.heartbeatInterval.inSeconds.rounded()))))
 

@@ -25,8 +25,12 @@ final class OCPPChargePointSession: PileSession {
         var commands: [String: Int64] = [:]
         /// The rows of the calls that timed out lately, for an answer that may still come (as many as the machine remembers).
         var timedOutCommands: [(callID: String, commandID: Int64)] = []
-        /// The unit its charging profiles take, once read on this connection.
-        var chargingRateUnit: ChargingRateUnit?
+        /// How its charging profiles must be sent, once read on this connection.
+        var smartCharging: ChargerSmartCharging?
+        /// The read after its last boot, which a profile waits for rather than asking again.
+        var smartChargingRead: Task<ChargerSmartCharging?, Never>?
+        /// A BootNotification was answered Accepted: what to do once the answer is written.
+        var boot: OCPPStore.RecordedBoot?
         /// Its last BootNotification was answered Pending: until one is Accepted it may send nothing else.
         var bootPending = false
     }
@@ -64,6 +68,9 @@ final class OCPPChargePointSession: PileSession {
                 _ = await connection.write(await answer(call, id: id, on: connection))
                 if let next = followUp.take() { sendFollowUp(next, on: connection) }
                 action = state.withLock { $0.machine.answered(id: id) }
+                if let boot = state.withLock({ state in defer { state.boot = nil }; return state.boot }) {
+                    booted(boot, on: connection)
+                }
             }
             perform(action, on: connection)
         }
@@ -98,10 +105,15 @@ final class OCPPChargePointSession: PileSession {
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
             case .setPower(let watts, _):
-                guard let unit = await chargingRateUnit(as: command, on: connection) else {
+                guard let smartCharging = await smartCharging(as: command, on: connection) else {
                     return .failed("no answer to GetConfiguration by the command's deadline")
                 }
-                let profile = Self.powerLimitProfile(watts: watts, pileID: connection.pileID, unit: unit, supply: services.supply)
+                guard smartCharging.hasRoomForProfile else {
+                    return .rejected(answer: JSONValue.object([
+                        ChargerSmartCharging.maxProfilesKey: .number(String(smartCharging.maxProfilesInstalled ?? 0)),
+                    ]).jsonText)
+                }
+                let profile = smartCharging.powerLimitProfile(watts: watts, pileID: connection.pileID, supply: services.supply)
                 return try await call(profile, as: command, on: connection) { response in
                     response.status == .accepted ? .delivered(answer: Self.json(response)) : .rejected(answer: Self.json(response))
                 }
@@ -191,15 +203,16 @@ final class OCPPChargePointSession: PileSession {
         }
     }
 
-    /// Sends a CALL for a command row; it times out at the row's deadline.
-    private func send(_ action: OCPPAction, payload: JSONValue, as command: CommandTicket,
+    /// Sends a CALL for a command row; it times out at the row's deadline. Without a row (the session's own
+    /// reads), at `deadline`, else at the call timeout.
+    private func send(_ action: OCPPAction, payload: JSONValue, as command: CommandTicket?, deadline: ContinuousClock.Instant? = nil,
                       on connection: PileConnection) async -> OCPPSessionStateMachine.CallOutcome {
         let id = UUID().uuidString.lowercased()
         return await withCheckedContinuation { continuation in
             let next = state.withLock { state in
                 state.waiting[id] = continuation
-                state.commands[id] = command.id
-                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now, deadline: command.deadline)
+                state.commands[id] = command?.id
+                return state.machine.enqueueCall(action, payload: payload, callID: id, now: .now, deadline: command?.deadline ?? deadline)
             }
             perform(next, on: connection)
         }
@@ -263,47 +276,60 @@ final class OCPPChargePointSession: PileSession {
         }
     }
 
-    /// The station's limit for a pile's car: the connector-0 TxDefaultProfile, one period from the start of
-    /// every transaction (Relative: no startSchedule), in W, or in A per phase on `supply`'s phases. Its id
-    /// is the pile's, so each new limit replaces the last (same chargingProfileId, stack level and purpose).
-    static func powerLimitProfile(watts: Int64, pileID: Int, unit: ChargingRateUnit = .watts,
-                                  supply: OCPPSupply = OCPPSupply()) -> SetChargingProfileRequest {
-        let period = switch unit {
-        case .watts: ChargingSchedulePeriod(startPeriod: 0, limit: Double(max(0, watts)))
-        case .amperes: ChargingSchedulePeriod(startPeriod: 0, limit: supply.amperes(watts: watts), numberPhases: supply.phases)
-        }
-        return SetChargingProfileRequest(connectorId: 0, csChargingProfiles: ChargingProfile(
-            chargingProfileId: pileID, stackLevel: 0, chargingProfilePurpose: .txDefaultProfile, chargingProfileKind: .relative,
-            chargingSchedule: ChargingSchedule(chargingRateUnit: unit, chargingSchedulePeriod: [period])))
+    /// How this charger takes charging profiles: read after its boot (waited for when under way), else (a
+    /// connection without a BootNotification, a read after boot that got no answer) before its first profile
+    /// with the command's deadline, and kept for the connection; nil when it did not answer.
+    private func smartCharging(as command: CommandTicket, on connection: PileConnection) async -> ChargerSmartCharging? {
+        let (known, afterBoot) = state.withLock { ($0.smartCharging, $0.smartChargingRead) }
+        if let known { return known }
+        if let afterBoot, let read = await afterBoot.value { return read }
+        return await readSmartCharging(as: command, on: connection)
     }
 
-    static let rateUnitKey = "ChargingScheduleAllowedChargingRateUnit"
+    /// How long the read after a boot may take: as long as a power limit's command.
+    static let configurationReadTimeout: Duration = .seconds(10)
 
-    /// The unit of `ChargingScheduleAllowedChargingRateUnit` ("Current", "Power" or both): A only when the
-    /// charger lists Current and not Power; W otherwise, a charger that does not say included.
-    static func chargingRateUnit(allowed value: String?) -> ChargingRateUnit {
-        let units = Set((value ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
-        return units.contains("current") && !units.contains("power") ? .amperes : .watts
-    }
-
-    /// The unit this charger's profiles take, read (GetConfiguration, within the command's deadline) before
-    /// the first profile of each connection and kept for the connection; nil when the charger did not answer.
-    private func chargingRateUnit(as command: CommandTicket, on connection: PileConnection) async -> ChargingRateUnit? {
-        if let known = state.withLock({ $0.chargingRateUnit }) { return known }
-        guard let payload = try? JSONValue(encoding: GetConfigurationRequest(key: [Self.rateUnitKey])) else { return .watts }
-        let unit: ChargingRateUnit
-        switch await send(.getConfiguration, payload: payload, as: command, on: connection) {
+    private func readSmartCharging(as command: CommandTicket?, on connection: PileConnection) async -> ChargerSmartCharging? {
+        guard let payload = try? JSONValue(encoding: GetConfigurationRequest(key: ChargerSmartCharging.keys)) else { return .unknown }
+        let configuration: ChargerSmartCharging
+        switch await send(.getConfiguration, payload: payload, as: command, deadline: .now + Self.configurationReadTimeout, on: connection) {
         case .result(let answer):
-            let keys = (try? answer.decode(GetConfigurationResponse.self))?.configurationKey ?? []
-            unit = Self.chargingRateUnit(allowed: keys.first { $0.key == Self.rateUnitKey }?.value)
+            configuration = ChargerSmartCharging((try? answer.decode(GetConfigurationResponse.self))?.configurationKey ?? [])
         case .error, .invalidResult:
-            unit = .watts  // it cannot say: its answer to the profile will
+            configuration = .unknown  // it cannot say: its answer to the profile will
         case .timedOut, .connectionClosed:
             return nil
         }
-        state.withLock { $0.chargingRateUnit = unit }
-        connection.logger.debug("OCPP charging profiles in \(unit.rawValue)")
-        return unit
+        state.withLock { $0.smartCharging = configuration }
+        connection.logger.debug("OCPP smart charging configuration", metadata: [
+            "unit": "\(configuration.unit.rawValue)", "maxStackLevel": "\(configuration.maxStackLevel.map(String.init) ?? "-")",
+            "maxProfiles": "\(configuration.maxProfilesInstalled.map(String.init) ?? "-")",
+        ])
+        return configuration
+    }
+
+    /// After a BootNotification is answered Accepted, at a station with a power limit: the charger's smart
+    /// charging configuration is read again (a reboot may have changed it), and a charger the engine holds to a
+    /// limit is taken to have lost it (a reboot may clear its profiles): it counts at full power and is sent its
+    /// share anew. Elsewhere nothing is asked; a limit set later reads the configuration before its first profile.
+    private func booted(_ boot: OCPPStore.RecordedBoot, on connection: PileConnection) {
+        guard boot.stationHasPowerLimit || boot.holdsPowerLimit else {
+            state.withLock { $0.smartCharging = nil; $0.smartChargingRead = nil }
+            return
+        }
+        // In place before anything else runs on this socket, so that a profile waits for this read.
+        state.withLock { $0.smartCharging = nil }
+        let read = Task { await self.readSmartCharging(as: nil, on: connection) }
+        state.withLock { $0.smartChargingRead = read }
+        guard boot.holdsPowerLimit else { return }
+        Task {
+            _ = await read.value
+            do {
+                _ = try await services.stations.apply(.chargerRestarted(pileID: connection.pileID), pileID: connection.pileID)
+            } catch {
+                connection.logger.warning("a rebooted charger's power limit was not sent again", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     private static func json(_ payload: some Encodable) -> String {
@@ -363,7 +389,8 @@ final class OCPPChargePointSession: PileSession {
         }
         if let early = admissionAnswer(call, id: id) { return early }
         let handler = OCPPCallHandler(services: services, pileID: connection.pileID, chargePointID: chargePointID, epoch: epoch, logger: connection.logger,
-                                      lastConnectorReport: lastConnectorReport, followUp: followUp)
+                                      lastConnectorReport: lastConnectorReport, followUp: followUp,
+                                      booted: { [self] boot in state.withLock { $0.boot = boot } })
         let deadline = ContinuousClock.now + services.busyDeadline
         var pause = Duration.milliseconds(50)
         while true {

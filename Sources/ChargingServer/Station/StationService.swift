@@ -193,6 +193,13 @@ public struct StationService: Sendable {
         return try await power(stationID: stationID)
     }
 
+    /// The least power a car can charge at on a pile of the station (nil: the station's default); the shares follow
+    /// at once. Answers the station's power afterwards.
+    public func setMinimumPower(_ watts: Int64?, pileID: Int, stationID: Int) async throws -> StationPower {
+        _ = try await apply(.setMinimumPower(pileID: pileID, watts: watts), stationID: stationID)
+        return try await power(stationID: stationID)
+    }
+
     public func power(stationID: Int) async throws -> StationPower {
         guard let station = try await store.snapshot(stationID: stationID)?.station else { throw APIError("充电站不存在") }
         var power = station.power(stationID: stationID)

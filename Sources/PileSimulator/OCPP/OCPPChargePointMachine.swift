@@ -9,7 +9,7 @@ import OCPP16
 ///   Rejected: Boot again after `interval`.
 /// - Every CSMS call is answered: ChangeAvailability, RemoteStart/StopTransaction, Reset,
 ///   Get/ChangeConfiguration, ClearCache, UnlockConnector, DataTransfer (UnknownVendorId), TriggerMessage,
-///   SetChargingProfile and ClearChargingProfile (Smart Charging, one limit: see `powerLimitW`).
+///   SetChargingProfile and ClearChargingProfile (Smart Charging, one limit: see `powerLimitW`; lost at a Reset).
 /// - A transaction: StartTransaction (meterStart = the energy register in Wh), StatusNotification
 ///   Charging, MeterValues `Energy.Active.Import.Register` every `meterInterval` (if any), and on a stop
 ///   StopTransaction (meterStop) and StatusNotification Available (Unavailable after a scheduled
@@ -262,6 +262,8 @@ public struct OCPPChargePointMachine: Sendable {
         }
         if let reset = resetPending, session.nextDeadline == nil {
             resetPending = nil
+            // Like many chargers, it keeps no charging profile across a reboot.
+            setPowerLimit(nil, now: now)
             outputs += [.event(.rebooting(reset)), .reboot(reset)]
         }
         return outputs
@@ -393,8 +395,9 @@ public struct OCPPChargePointMachine: Sendable {
             let profile = request.csChargingProfiles
             let schedule = profile.chargingSchedule
             // One connector, one limit: a profile for another connector, a TxProfile for no running transaction,
-            // or one with no period from its start is refused.
-            guard request.connectorId == 0 || request.connectorId == 1,
+            // one above its ChargeProfileMaxStackLevel, or one with no period from its start is refused.
+            let maxStackLevel = configurationKeys["ChargeProfileMaxStackLevel"].flatMap { Int($0.value) } ?? 0
+            guard request.connectorId == 0 || request.connectorId == 1, profile.stackLevel <= maxStackLevel,
                   profile.chargingProfilePurpose != .txProfile
                     || (request.connectorId == 1 && profile.transactionId != nil && profile.transactionId == transaction?.transactionID),
                   let first = schedule.chargingSchedulePeriod.first(where: { $0.startPeriod == 0 }), first.limit >= 0

@@ -13,7 +13,7 @@
   const MODE_NAMES = { F: "快充", T: "慢充" };
   const ENDED_BY = { completed: "充满", cancelled: "取消", fault: "故障", off: "关闭" };
   const COMMAND_STATES = { pending: "执行中", written: "已写入", rejected: "被拒绝", failed: "失败", expired: "超时" };
-  const COMMAND_KINDS = { startCharging: "开始充电", stopCharging: "停止充电", ocppCall: "OCPP调用" };
+  const COMMAND_KINDS = { startCharging: "开始充电", stopCharging: "停止充电", setPower: "功率上限", ocppCall: "OCPP调用" };
   const OPERATION_STATES = { waiting: "等待下发", sending: "下发中", running: "进行中", done: "完成", failed: "失败" };
   const OPERATION_KINDS = { firmware: "固件升级", diagnostics: "诊断上传" };
   const PILE_COLORS = ["#0b63c5", "#e8710a", "#1a7f37", "#a142f4", "#b42318", "#12b5cb", "#795548", "#607d8b"];
@@ -230,9 +230,9 @@
   }
 
   const TOPIC_LOADERS = {
-    piles: ["piles", "stations"],
-    commands: ["piles", "commands"],
-    station: ["piles", "queues", "clock", "stations"],
+    piles: ["piles", "stations", "power"],
+    commands: ["piles", "commands", "power"],
+    station: ["piles", "queues", "clock", "stations", "power"],
     bills: ["piles", "reports", "bills", "stations"],
     ocpp: ["ocpp"],
   };
@@ -248,11 +248,11 @@
     }, 60);
   }
 
-  function refreshAll() { for (const name of ["stations", "clock", "piles", "queues", "commands", "reports", "bills", "ocpp"]) load(name); }
+  function refreshAll() { for (const name of ["stations", "clock", "piles", "power", "queues", "commands", "reports", "bills", "ocpp"]) load(name); }
 
   const LOADERS = {
     clock: loadClock, piles: loadPiles, queues: loadQueues, commands: loadCommands, reports: loadReports, bills: loadBills,
-    stations: loadStations, ocpp: loadOCPP,
+    stations: loadStations, ocpp: loadOCPP, power: loadPower,
   };
   const running = new Map();  // a loader runs once at a time; a call meanwhile runs it again after
 
@@ -333,6 +333,21 @@
       tr.setAttribute("data-status", pile.status);
       return tr;
     }));
+  }
+
+  /// The station's power limit, what is allocated now, and each charging car's share against its meter.
+  async function loadPower() {
+    const { data } = await api("GET", "/admin/station/get", { id: state.station });
+    const charging = data.piles.filter((pile) => typeof pile.allocated_kw === "number");
+    const parts = [
+      data.power_limit_kw === null ? "站点功率上限：无" : `站点功率上限 ${fixed(data.power_limit_kw, 1)} kW`,
+      `已分配 ${fixed(data.allocated_kw, 1)} kW`,
+      ...charging.map((pile) => `${pile.pile_id}号桩 分配 ${fixed(pile.allocated_kw, 1)} / 实测 ${fixed(pile.measured_kw, 1)} kW`),
+    ];
+    const line = $("station-power");
+    line.textContent = parts.join(" · ");
+    line.setAttribute("data-limit", data.power_limit_kw === null ? "" : String(data.power_limit_kw));
+    line.setAttribute("data-allocated", String(data.allocated_kw));
   }
 
   function outcomeText(outcome) {
@@ -633,7 +648,7 @@
     for (const select of document.querySelectorAll(".pile-select")) select.value = "";
     renderStationPicker();
     renderStations();
-    for (const name of ["clock", "piles", "queues", "commands", "reports", "bills"]) load(name);
+    for (const name of ["clock", "piles", "power", "queues", "commands", "reports", "bills"]) load(name);
   }
 
   // ---------------------------------------------------------------- CSV
