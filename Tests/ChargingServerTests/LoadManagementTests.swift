@@ -161,8 +161,9 @@ struct LoadManagementTests {
             let configuration = try await three.expectCall()
             #expect(configuration.action == "GetConfiguration")
             #expect(configuration.payload["key"] as? [String] == ["ChargingScheduleAllowedChargingRateUnit", "ChargeProfileMaxStackLevel", "MaxChargingProfilesInstalled"])
-            try await three.reply(configuration.id, #"{"unknownKey":["ChargingScheduleAllowedChargingRateUnit","ChargeProfileMaxStackLevel","MaxChargingProfilesInstalled"]}"#)
-            let profile = try await three.expectCall()
+            let unknownKeys = #"{"unknownKey":["ChargingScheduleAllowedChargingRateUnit","ChargeProfileMaxStackLevel","MaxChargingProfilesInstalled"]}"#
+            try await three.reply(configuration.id, unknownKeys)
+            let profile = try await three.expectCall(answeringConfigurationWith: unknownKeys)
             #expect(profile.action == "SetChargingProfile")
             #expect(profile.payload["connectorId"] as? Int == 0)
             let sent = try #require(profile.payload["csChargingProfiles"] as? [String: Any])
@@ -202,11 +203,12 @@ struct LoadManagementTests {
             // Pile 4 takes amperes only: 6000 W on 230 V × 3 phases is 8.69… A, rounded down to 8.6; at its highest stack level.
             let units = try await four.expectCall()
             #expect(units.action == "GetConfiguration")
-            try await four.reply(units.id, #"""
+            let currentOnly = #"""
                 {"configurationKey":[{"key":"ChargingScheduleAllowedChargingRateUnit","readonly":true,"value":"Current"},
                 {"key":"ChargeProfileMaxStackLevel","readonly":true,"value":"3"},{"key":"MaxChargingProfilesInstalled","readonly":true,"value":"2"}]}
-                """#)
-            let refused = try await four.expectCall()
+                """#
+            try await four.reply(units.id, currentOnly)
+            let refused = try await four.expectCall(answeringConfigurationWith: currentOnly)
             #expect(refused.action == "SetChargingProfile")
             #expect((refused.payload["csChargingProfiles"] as? [String: Any])?["stackLevel"] as? Int == 3)
             let amperes = (refused.payload["csChargingProfiles"] as? [String: Any])?["chargingSchedule"] as? [String: Any]
@@ -237,15 +239,20 @@ struct LoadManagementTests {
             _ = try await three.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
             let configuration = try await three.expectCall()
             #expect(configuration.action == "GetConfiguration")
-            try await three.reply(configuration.id, #"""
+            let stackOfFive = #"""
                 {"configurationKey":[{"key":"ChargeProfileMaxStackLevel","readonly":true,"value":"5"},{"key":"MaxChargingProfilesInstalled","readonly":true,"value":"4"}]}
-                """#)
+                """#
+            try await three.reply(configuration.id, stackOfFive)
             let alice = try await api.driverToken("alice")
             #expect(try await api.call(.post, "/user/charge/request", body: .form(["token": alice, "mode": "T", "request_quantity": "10"])).code == 200)
-            let profile = try await three.expectCall()
+            let profile = try await three.expectCall(answeringConfigurationWith: stackOfFive)
             #expect(profile.action == "SetChargingProfile")
             #expect((profile.payload["csChargingProfiles"] as? [String: Any])?["stackLevel"] as? Int == 5)
             try await three.reply(profile.id, #"{"status":"Accepted"}"#)
+            // The charger keeps the pile for her until her start uses it up (reservations from the queue).
+            let reserve = try await three.expectCall()
+            #expect(reserve.action == "ReserveNow")
+            try await three.reply(reserve.id, #"{"status":"Accepted"}"#)
             let remoteStart = try await three.expectCall()
             #expect(remoteStart.action == "RemoteStartTransaction")
             try await three.reply(remoteStart.id, #"{"status":"Accepted"}"#)
@@ -254,10 +261,11 @@ struct LoadManagementTests {
             _ = try await three.call("BootNotification", #"{"chargePointVendor":"ACME","chargePointModel":"X1"}"#)
             let reread = try await three.expectCall()
             #expect(reread.action == "GetConfiguration")
-            try await three.reply(reread.id, #"""
+            let stackOfTwo = #"""
                 {"configurationKey":[{"key":"ChargeProfileMaxStackLevel","readonly":true,"value":"2"}]}
-                """#)
-            let resent = try await three.expectCall()
+                """#
+            try await three.reply(reread.id, stackOfTwo)
+            let resent = try await three.expectCall(answeringConfigurationWith: stackOfTwo)
             #expect(resent.action == "SetChargingProfile")
             let sent = resent.payload["csChargingProfiles"] as? [String: Any]
             #expect(sent?["stackLevel"] as? Int == 2 && sent?["chargingProfileId"] as? Int == 3)
@@ -299,6 +307,10 @@ struct LoadManagementTests {
                 #expect(reduced?.first?["limit"] as? Double == share)
                 try await three.reply(reduction.id, #"{"status":"Accepted"}"#)
             }
+            // Pile 4 is kept for bob while he waits for his share, then his start comes.
+            let bobReserve = try await four.expectCall()
+            #expect(bobReserve.action == "ReserveNow")
+            try await four.reply(bobReserve.id, #"{"status":"Accepted"}"#)
             let start = try await four.expectCall()
             #expect(start.action == "RemoteStartTransaction")
         }
@@ -415,5 +427,17 @@ extension TestAPI {
 
     func lastCommandID(pile: Int) async throws -> Int64 {
         try await pool.query("SELECT max(id) AS id FROM pile_commands WHERE pile_id = \(pile) AND instruction ? 'setPower'").first!.decode("id")
+    }
+}
+
+extension OCPPCharger {
+    /// The next call that is not a GetConfiguration, each GetConfiguration answered with `configuration` as a
+    /// charger does: on a busy machine a read answered after its deadline is asked again.
+    func expectCall(answeringConfigurationWith configuration: String) async throws -> (id: String, action: String, payload: [String: Any]) {
+        while true {
+            let call = try await expectCall()
+            guard call.action == "GetConfiguration" else { return call }
+            try await reply(call.id, configuration)
+        }
     }
 }

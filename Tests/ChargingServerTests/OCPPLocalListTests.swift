@@ -107,7 +107,8 @@ struct OCPPLocalListTests {
             #expect(shown.first?["tag_count"] as? Int == 2 && shown.first?["failure"] is NSNull)
 
             // A card that expires: accepted until then, Expired after.
-            let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
+            // Far enough ahead that a busy machine sends the update before the card expires.
+            let expiry = ISO8601DateFormatter().string(from: Date().addingTimeInterval(15))
             #expect(try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "CARD-11", "username": "bob", "expires_at": expiry]).code == 200)
             let expiring = try await calls.next(charger, pile: 2)
             #expect(expiring.payload["listVersion"] as? Int == 5 && Self.list(expiring.payload) == ["CARD-11": "Accepted"])
