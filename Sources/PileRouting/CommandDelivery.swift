@@ -54,7 +54,9 @@ public final class CommandDelivery: Sendable {
     }
 
     /// One statement, so one round trip: the pile's row is locked while the command row is written
-    /// (its owner and epoch can't change meanwhile), and the owner's NOTIFY goes out at its commit.
+    /// (its owner and epoch can't change meanwhile), and the owner's NOTIFY goes out at its commit. The
+    /// NOTIFY is `instanceChannel(owner)` and `RoutingMessage.command`'s payload, spelled in SQL (the
+    /// owner is only known there); `RoutingMessageTests` and the cluster tests hold the two together.
     private func send(_ content: Content, toPile pileID: Int, timeout: Duration) async throws -> CommandResult {
         let seconds = Double(Int64(timeout.inMilliseconds.rounded(.up))) / 1000
         let (status, instruction): (String?, String?) = switch content {
