@@ -10,8 +10,8 @@ public struct ConsoleStore: Sendable {
     public init(pool: PostgresPool) { self.pool = pool }
 
     /// How many changes each console topic has seen (`console_change_counters`, migration 0014), and the
-    /// transactions running at the time: `runningBefore` is the first transaction id not yet started,
-    /// `runningFrom` the oldest one still running.
+    /// transactions running at the time: `runningFrom` is the oldest one still running, `runningBefore`
+    /// a transaction id past every one running.
     public struct ChangeCounters: Sendable, Equatable {
         public var topics: [String: Int64]
         public var runningFrom: Int64

@@ -73,8 +73,8 @@ struct ConsoleChangeTracker {
     static let settleLimit: Duration = .seconds(5)
 
     private struct Unpushed {
-        /// The first transaction id not started when the change was seen: once the oldest running one is
-        /// past it, every transaction that could have counted the change has ended.
+        /// Past every transaction running when the change was seen: once the oldest running one is past
+        /// it, every transaction that could have counted the change has ended.
         var until: Int64
         var since: ContinuousClock.Instant
         var count: Int64

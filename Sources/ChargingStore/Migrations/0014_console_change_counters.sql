@@ -30,4 +30,6 @@ SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_chang
        (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_bills) AS bills,
        (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM console_changes_ocpp) AS ocpp,
        pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS running_from,
-       pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS running_before;
+       -- Past every transaction running now: a running one can be at or beyond the snapshot's xmax.
+       greatest(pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+                (SELECT max(x::text::bigint) + 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x)) AS running_before;
