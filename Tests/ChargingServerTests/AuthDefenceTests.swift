@@ -28,7 +28,8 @@ struct AuthDefenceTests {
         configuration.loginDefence.addressLockAt = 1000
         configuration.loginDefence.baseDelay = .milliseconds(50)
         configuration.loginDefence.maxDelay = .milliseconds(100)
-        configuration.loginDefence.lockout = .seconds(10)
+        // Longer than a busy machine takes for the guesses below: a lockout that ends mid-loop lets a 5th through.
+        configuration.loginDefence.lockout = .seconds(30)
         configuration.loginDefence.window = .seconds(60)
         configuration.trustedProxies = try! TrustedNetworks(["127.0.0.1"])
     }
@@ -79,8 +80,8 @@ struct AuthDefenceTests {
                                                          forwardedFor: "192.0.2.7")
                     #expect(locked["msg"] as? String == Self.tooMany)
                 }
-                // The lockout ends by itself (10 s here).
-                try await eventually("the lockout ends", timeout: .seconds(40)) {
+                // The lockout ends by itself (30 s here).
+                try await eventually("the lockout ends", timeout: .seconds(90)) {
                     try await Self.rawLogin(port: port2, username: "admin", password: TestServer.adminPassword,
                                             forwardedFor: "192.0.2.7")["code"] as? Int == 200
                 }
