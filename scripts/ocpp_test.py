@@ -41,6 +41,9 @@ Scenarios (each uses its own piles; d kills an instance, so it runs last):
      forged TLS headers refused for a profile-2 pile, wss:// with Basic accepted; its SignCertificate → CertificateSigned
      with a chain openssl verifies against the CA, then the same charger on profile 3 with that certificate; a
      profile-3 pile with its certificate (no Basic), another pile's certificate (403), another CA's (nginx 400)
+  v  reservations from the queue: a car queued behind another at a charger that answers ReserveNow → ReserveNow with
+     its driver's idTag, CancelReservation when that driver cancels, an Occupied answer that keeps the car's place;
+     an operator's window (POST /admin/reservations) shown in psql
   d  kill -9 of the instance holding a charger; it reconnects through nginx and is controllable again
 """
 
