@@ -54,9 +54,7 @@ public final class CommandDelivery: Sendable {
     }
 
     /// One statement, so one round trip: the pile's row is locked while the command row is written
-    /// (its owner and epoch can't change meanwhile), and the owner's NOTIFY goes out at its commit. The
-    /// NOTIFY is `instanceChannel(owner)` and `RoutingMessage.command`'s payload, spelled in SQL (the
-    /// owner is only known there); `RoutingMessageTests` and the cluster tests hold the two together.
+    /// (its owner and epoch can't change meanwhile), and the owner's NOTIFY goes out at its commit.
     private func send(_ content: Content, toPile pileID: Int, timeout: Duration) async throws -> CommandResult {
         let seconds = Double(Int64(timeout.inMilliseconds.rounded(.up))) / 1000
         let (status, instruction): (String?, String?) = switch content {
@@ -72,9 +70,7 @@ public final class CommandDelivery: Sendable {
                 FROM owner WHERE owner_instance IS NOT NULL
                 RETURNING id, pile_id, owner_instance)
             SELECT (SELECT count(*) FROM owner) > 0 AS pile_exists, command.id,
-                   CASE WHEN command.id IS NOT NULL
-                        THEN pg_notify('chargepile_' || replace(command.owner_instance::text, '-', ''),
-                                       'command:' || command.id || ':' || command.pile_id) END AS notified
+                   CASE WHEN command.id IS NOT NULL THEN \(unsafeRaw: Self.notifyOwner) END AS notified
             FROM (SELECT 1) AS always LEFT JOIN command ON true
             """).first!
         guard try row.decode("pile_exists", as: Bool.self) else { return CommandResult(outcome: .unknownPile, answer: nil) }
@@ -83,22 +79,27 @@ public final class CommandDelivery: Sendable {
     }
 
     /// Queues an instruction of the station engine for the pile, in the transaction that decided
-    /// it; nobody waits for it. Nothing is queued when no instance holds the pile, nor, with `onlyOverProtocol`,
+    /// it, in one statement; nobody waits for it. Nothing is queued when no instance holds the pile, nor, with `onlyOverProtocol`,
     /// when the pile speaks another protocol (an instruction only that protocol has a message for).
     public static func enqueue(_ instruction: PileInstruction, toPile pileID: Int, deadline: Duration,
                                onlyOverProtocol wanted: String? = nil, on connection: PostgresConnection) async throws {
-        guard let row = try await connection.query("SELECT owner_instance, owner_epoch, protocol FROM piles WHERE id = \(pileID)").first,
-              let owner = try row.decode("owner_instance", as: UUID?.self)
-        else { return }
-        if let wanted, try row.decode("protocol", as: String.self) != wanted { return }
-        let id: Int64 = try await connection.query("""
-            INSERT INTO pile_commands (pile_id, instruction, owner_instance, owner_epoch, deadline)
-            VALUES (\(pileID), \(try json(instruction))::jsonb, \(owner), \(try row.decode("owner_epoch", as: Int64.self)),
-                    now() + make_interval(secs => \(deadline.inSeconds)))
-            RETURNING id
-            """).first!.decode("id")
-        try await notify(owner, .command(id: id, pileID: pileID), on: connection)
+        _ = try await connection.query("""
+            WITH command AS (
+                INSERT INTO pile_commands (pile_id, instruction, owner_instance, owner_epoch, deadline)
+                SELECT id, \(try json(instruction))::jsonb, owner_instance, owner_epoch, now() + make_interval(secs => \(deadline.inSeconds))
+                FROM piles
+                WHERE id = \(pileID) AND owner_instance IS NOT NULL AND (\(wanted)::text IS NULL OR protocol = \(wanted))
+                RETURNING id, pile_id, owner_instance)
+            SELECT \(unsafeRaw: notifyOwner) FROM command
+            """)
     }
+
+    /// The owner's `command` NOTIFY of a `command` row just inserted (`id`, `pile_id`, `owner_instance`):
+    /// `instanceChannel(owner)` and `RoutingMessage.command`'s payload, spelled in SQL because the owner is
+    /// only known there; `RoutingMessageTests` and the cluster tests hold the two together.
+    private static let notifyOwner = """
+        pg_notify('chargepile_' || replace(command.owner_instance::text, '-', ''), 'command:' || command.id || ':' || command.pile_id)
+        """
 
     static func json(_ instruction: PileInstruction) throws -> String {
         String(decoding: try JSONEncoder().encode(instruction), as: UTF8.self)
@@ -251,8 +252,8 @@ public final class CommandDelivery: Sendable {
         let change = PileStateChange(pileID: pileID, stationID: try row.decode("station_id"), statusChanged: try row.decode("changed"),
                                      stationHasCars: try row.decode("has_cars"))
         await statusWritten(change)
-        if change.engineMustHear, let wake {
-            try await pool.execute("SELECT pg_notify(\(wake.channel), \(wake.payload))")
+        if change.engineMustHear, let requester = command.requester {
+            try await pool.withConnection { try await notify(requester, .result(id: command.id, outcome: state), on: $0) }
         }
     }
 }
