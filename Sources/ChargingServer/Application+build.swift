@@ -37,7 +37,7 @@ public func buildApplication(
     let stations = StationService(
         store: stationStore, offlineGrace: configuration.offlineGrace,
         statusChangeLimit: configuration.statusChangeLimit, statusChangeWindow: configuration.statusChangeWindow, logger: logger)
-    let pileStates = PileStates(store: PileStateStore(pool: pool, instance: instance), stations: stations)
+    let pileStates = PileStates(store: PileStateStore(pool: pool, instance: instance, tellPreviousOwner: PileOwnership.replacedNotice), stations: stations)
     let delivery = CommandDelivery(pool: pool, instance: instance, sockets: hub, logger: logger, statusWritten: pileStates.hear,
                                    instructionFinished: { await stations.instructionFinished(pileID: $0, instruction: $1, outcome: $2) })
     let hasher = configuration.passwordHasher
@@ -111,7 +111,7 @@ public func buildApplication(
             PoolService(pool: controlPool),
             RoutingService(listener: listener, channel: instanceChannel(instance), delivery: delivery, hub: hub, logger: logger),
             InstanceService(registry: InstanceRegistry(pool: controlPool, instance: instance),
-                            pileStates: PileStates(store: PileStateStore(pool: controlPool, instance: instance), stations: stations), hub: hub, address: address, heartbeatInterval: configuration.heartbeatInterval,
+                            pileStates: PileStates(store: PileStateStore(pool: controlPool, instance: instance, tellPreviousOwner: PileOwnership.replacedNotice), stations: stations), hub: hub, address: address, heartbeatInterval: configuration.heartbeatInterval,
                             instanceExpiry: configuration.instanceExpiry, logger: logger),
             StationTicker(stations: stations, interval: configuration.tickInterval, logger: logger),
             OCPPOperationsService(store: operations, delivery: delivery, interval: configuration.ocppOperationInterval,

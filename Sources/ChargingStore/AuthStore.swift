@@ -5,14 +5,14 @@ import PostgresClient
 /// every instance through PostgreSQL.
 public struct AuthStore: Sendable {
     let pool: PostgresPool
-    /// Audit lines of many logins and charger handshakes, written together (group commit), and their
-    /// throttle counters, read together.
+    /// Audit lines of many logins and charger handshakes, written together (group commit, at low pool
+    /// priority: bookkeeping waits behind the chargers being served), and their throttle counters, read together.
     private let auditLines: PostgresBatcher<AuditLine>
     private let loginCounterReads: PostgresBatcher<LoginKeys>
 
     public init(pool: PostgresPool) {
         self.pool = pool
-        auditLines = PostgresBatcher(pool: pool, statement: Self.insertAuditLinesQuery)
+        auditLines = PostgresBatcher(pool: pool, priority: .low, statement: Self.insertAuditLinesQuery)
         loginCounterReads = PostgresBatcher(pool: pool, statement: Self.loginCountersQuery)
     }
 

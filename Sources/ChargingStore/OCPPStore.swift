@@ -6,7 +6,8 @@ import PostgresClient
 /// report, idTags and transactions. Writes about a pile's socket are fenced by its epoch.
 public struct OCPPStore: Sendable {
     let pool: PostgresPool
-    /// BootNotifications of many chargers, written together (group commit).
+    /// BootNotifications of many chargers, written together (group commit). Boots and handshakes admit
+    /// chargers: they run at low pool priority, behind the chargers already served.
     private let boots: PostgresBatcher<BootRecord>
     /// Charger handshakes' identity and throttle counters, read together.
     private let handshakeReads: PostgresBatcher<HandshakeKeys>
@@ -15,8 +16,8 @@ public struct OCPPStore: Sendable {
 
     public init(pool: PostgresPool) {
         self.pool = pool
-        boots = PostgresBatcher(pool: pool, statement: Self.recordBootsQuery)
-        handshakeReads = PostgresBatcher(pool: pool, statement: Self.handshakeQuery)
+        boots = PostgresBatcher(pool: pool, priority: .low, statement: Self.recordBootsQuery)
+        handshakeReads = PostgresBatcher(pool: pool, priority: .low, statement: Self.handshakeQuery)
         meterValues = PostgresBatcher(pool: pool) { StationStore.storeMeterReadingsQuery(.ocppTransactions, batch: $0) }
     }
 

@@ -11,16 +11,25 @@ public struct PileStateStore: Sendable {
     let pool: PostgresPool
     /// The instance whose sockets claim and release piles through this store.
     public let instance: UUID
-    /// Claims of piles nobody holds, written together (group commit): a reconnect storm's connects.
-    private let freeClaims: PostgresBatcher<FreeClaim>
+    /// Claims of piles for new sockets, written together (group commit) at low pool priority: a
+    /// reconnect storm's thousands of connects are a few statements, behind the chargers already served.
+    private let claims: PostgresBatcher<ClaimInput>
     /// StatusNotifications of many chargers, written together.
     private let connectorReports: PostgresBatcher<ConnectorReport>
+    /// Our protocol's `status` frames, written together.
+    private let statusReports: PostgresBatcher<StatusReport>
 
-    public init(pool: PostgresPool, instance: UUID) {
+    /// - Parameter tellPreviousOwner: the SQL expression a claim evaluates for each pile it took from
+    ///   another socket, over the columns `previous_owner`, `id` and `owner_epoch` (routing's notice to
+    ///   the old owner, `PileOwnership.replacedNotice`), so that it is sent in the claiming transaction.
+    public init(pool: PostgresPool, instance: UUID, tellPreviousOwner: String) {
         self.pool = pool
         self.instance = instance
-        freeClaims = PostgresBatcher(pool: pool) { batch in Self.claimFreePilesQuery(batch, instance: instance) }
+        claims = PostgresBatcher(pool: pool, priority: .low) { batch in
+            Self.claimPilesQuery(batch, instance: instance, tellPreviousOwner: tellPreviousOwner)
+        }
         connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
+        statusReports = PostgresBatcher(pool: pool) { batch in Self.recordStatusesQuery(batch, instance: instance) }
     }
 
     // MARK: Sockets
@@ -31,69 +40,60 @@ public struct PileStateStore: Sendable {
         public var change: PileStateChange
     }
 
-    private struct FreeClaim: Encodable, Sendable {
+    private struct ClaimInput: Encodable, Sendable {
         var pile_id: Int
         var claim_protocol: String
     }
 
-    /// Takes the piles of the batch that nobody holds for this instance; commands queued for their
-    /// older sockets expire. The status a claim gives the pile: our protocol's pile starts `off` (seed)
-    /// and is switched on by an admin; an OCPP charger reports its own status once connected, and one
-    /// that reconnects (its instance died, its link dropped) keeps the status the station held for it,
-    /// so a car charging there is not stopped by the reconnect itself.
-    private static func claimFreePilesQuery(_ batch: String, instance: UUID) -> PostgresQuery {
+    /// Takes the piles of the batch for this instance, in a new epoch; commands queued for their older
+    /// sockets expire, and each pile's previous owner (another instance, or this one for an older
+    /// socket) is told. The status a claim gives the pile: our protocol's pile starts `off` (seed) and
+    /// is switched on by an admin; an OCPP charger reports its own status once connected, and one that
+    /// reconnects (its instance died, its link dropped) keeps the status the station held for it, so a
+    /// car charging there is not stopped by the reconnect itself. Every input gets a row: `claimed`
+    /// false when the pile does not exist, or when the same pile came twice in the batch and the other
+    /// input took it.
+    private static func claimPilesQuery(_ batch: String, instance: UUID, tellPreviousOwner: String) -> PostgresQuery {
         """
         WITH claim AS (
             SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
                 jsonb_to_record(element) AS c(n integer, pile_id integer, claim_protocol text)
         ), locked AS (
-            SELECT p.id, p.status FROM piles p JOIN claim c ON p.id = c.pile_id WHERE p.owner_instance IS NULL ORDER BY p.id FOR UPDATE OF p
+            SELECT p.id, p.status, p.owner_instance FROM piles p JOIN claim c ON p.id = c.pile_id ORDER BY p.id FOR UPDATE OF p
         ), claimed AS (
             UPDATE piles p SET owner_instance = \(instance), owner_epoch = p.owner_epoch + 1, connected_since = now(),
                                status = CASE WHEN c.claim_protocol = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
                                              THEN p.engine_status ELSE 'off' END,
                                status_changed_at = now(), protocol = c.claim_protocol
             FROM claim c JOIN locked ON locked.id = c.pile_id
-            WHERE p.id = c.pile_id AND p.owner_instance IS NULL
-            RETURNING c.n, p.id, p.owner_epoch, p.station_id, p.status IS DISTINCT FROM locked.status AS changed
+            WHERE p.id = c.pile_id
+            RETURNING c.n, p.id, p.owner_epoch, p.station_id, p.status IS DISTINCT FROM locked.status AS changed,
+                      locked.owner_instance AS previous_owner
         ), expired AS (
             UPDATE pile_commands pc SET state = 'expired', finished_at = now(), error = 'replaced'
             FROM claimed WHERE pc.pile_id = claimed.id AND pc.state = 'pending' AND pc.owner_epoch < claimed.owner_epoch
+        ), told AS (
+            SELECT n, \(unsafeRaw: tellPreviousOwner) FROM claimed WHERE previous_owner IS NOT NULL
         )
-        SELECT n, id, owner_epoch, station_id, changed, station_has_cars(station_id) FROM claimed
+        SELECT c.n, claimed.id IS NOT NULL AS claimed, EXISTS (SELECT 1 FROM piles WHERE id = c.pile_id) AS pile_exists,
+               claimed.id, claimed.owner_epoch, claimed.station_id, claimed.changed, claimed.previous_owner,
+               claimed.id IS NOT NULL AND station_has_cars(claimed.station_id) AS station_has_cars,
+               (SELECT count(*) FROM told) AS told
+        FROM claim c LEFT JOIN claimed ON claimed.n = c.n
         """
     }
 
-    /// Takes the pile for a new socket on this instance (nil: no such pile). A previous owner, if any,
-    /// is handed to `replacing` inside the transaction, to be told to close its older socket.
-    public func claim(pileID: Int, protocol: String,
-                      replacing: (UUID, Int64, PostgresConnection) async throws -> Void) async throws -> Claim? {
-        // A pile nobody holds (the usual connect, and every one of a reconnect storm): one statement, shared.
-        if let row = try await freeClaims.run(FreeClaim(pile_id: pileID, claim_protocol: `protocol`)).first {
-            return Claim(epoch: try row.decode("owner_epoch"), previousOwner: nil, change: try PileStateChange(row))
-        }
-        return try await pool.withTransaction { connection in
-            guard let previous = try await connection.query(
-                "SELECT owner_instance, status FROM piles WHERE id = \(pileID) FOR UPDATE").first
+    /// Takes the pile for a new socket on this instance (nil: no such pile); its previous owner, if any,
+    /// is told in the same transaction to close its older socket.
+    public func claim(pileID: Int, protocol: String) async throws -> Claim? {
+        while true {
+            guard let row = try await claims.run(ClaimInput(pile_id: pileID, claim_protocol: `protocol`)).first,
+                  try row.decode("pile_exists", as: Bool.self)
             else { return nil }
-            let previousOwner = try previous.decode("owner_instance", as: UUID?.self)
-            let claimed = try await connection.query("""
-                UPDATE piles p SET owner_instance = \(instance), owner_epoch = owner_epoch + 1, connected_since = now(),
-                                   status = CASE WHEN \(`protocol`) = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
-                                                 THEN p.engine_status ELSE 'off' END,
-                                   status_changed_at = now(), protocol = \(`protocol`)
-                WHERE id = \(pileID)
-                RETURNING id, owner_epoch, station_id, status IS DISTINCT FROM \(try previous.decode("status", as: String.self)) AS changed,
-                          station_has_cars(station_id)
-                """).first!
-            let epoch: Int64 = try claimed.decode("owner_epoch")
-            // Commands queued for an older socket must not fire on this one.
-            try await connection.execute("""
-                UPDATE pile_commands SET state = 'expired', finished_at = now(), error = 'replaced'
-                WHERE pile_id = \(pileID) AND state = 'pending' AND owner_epoch < \(epoch)
-                """)
-            if let previousOwner { try await replacing(previousOwner, epoch, connection) }
-            return Claim(epoch: epoch, previousOwner: previousOwner, change: try PileStateChange(claimed))
+            // Two sockets of one pile in the same batch: the other one took it; take it from that one now.
+            guard try row.decode("claimed", as: Bool.self) else { continue }
+            return Claim(epoch: try row.decode("owner_epoch"), previousOwner: try row.decode("previous_owner"),
+                         change: try PileStateChange(row))
         }
     }
 
@@ -133,13 +133,26 @@ public struct PileStateStore: Sendable {
 
     /// The pile's own status button; nil (refused) when a newer socket holds the pile.
     public func recordStatus(pileID: Int, epoch: Int64, status: PileStatus) async throws -> PileStateChange? {
-        try await pool.query("""
-            WITH before AS (SELECT id, status FROM piles WHERE id = \(pileID) FOR UPDATE)
-            UPDATE piles p SET status = \(status.rawValue), status_changed_at = now()
-            FROM before
-            WHERE p.id = before.id AND p.owner_epoch = \(epoch) AND p.owner_instance = \(instance)
-            RETURNING p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id)
-            """).first.map(PileStateChange.init)
+        try await statusReports.run(StatusReport(pile_id: pileID, epoch: epoch, status: status.rawValue)).first.map(PileStateChange.init)
+    }
+
+    private struct StatusReport: Encodable, Sendable {
+        var pile_id: Int, epoch: Int64, status: String
+    }
+
+    private static func recordStatusesQuery(_ batch: String, instance: UUID) -> PostgresQuery {
+        """
+        WITH report AS (
+            SELECT * FROM batch_rows(\(batch)::jsonb) AS element, jsonb_to_record(element) AS r(n integer, pile_id integer, epoch bigint, status text)
+        ), before AS (
+            SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch
+            WHERE p.owner_instance = \(instance) ORDER BY p.id FOR UPDATE OF p
+        )
+        UPDATE piles p SET status = r.status, status_changed_at = now()
+        FROM report r JOIN before ON before.id = r.pile_id
+        WHERE p.id = r.pile_id AND p.owner_epoch = r.epoch AND p.owner_instance = \(instance)
+        RETURNING r.n, p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id)
+        """
     }
 
     /// An OCPP StatusNotification: the connector's report is kept as sent, and the pile's status follows

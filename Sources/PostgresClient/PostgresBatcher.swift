@@ -22,6 +22,8 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
 
     private let pool: PostgresPool
     private let maxBatch: Int
+    /// The pool priority every batch runs at, whoever's call started it.
+    private let priority: PostgresPool.Priority
     private let statement: Statement
     private var waiting: [Waiting] = []
     private var running = false
@@ -31,9 +33,11 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
     /// A batch is being written and nobody waits for the next one yet.
     var onlyOneBatchRunning: Bool { running && waiting.isEmpty }
 
-    public init(pool: PostgresPool, maxBatch: Int = 256, statement: @escaping Statement) {
+    public init(pool: PostgresPool, maxBatch: Int = 256, priority: PostgresPool.Priority = .normal,
+                statement: @escaping Statement) {
         self.pool = pool
         self.maxBatch = maxBatch
+        self.priority = priority
         self.statement = statement
     }
 
@@ -43,7 +47,7 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
             waiting.append(Waiting(input: input, caller: caller))
             if !running {
                 running = true
-                Task { await drain() }
+                Task { [priority] in await PostgresPool.$priority.withValue(priority) { await drain() } }
             }
         }
     }

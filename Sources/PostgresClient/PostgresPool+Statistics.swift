@@ -21,7 +21,7 @@ extension PostgresPool {
                 open: state.open,
                 inUse: state.inUse,
                 idle: state.idle.count,
-                waiting: state.waiters.count,
+                waiting: state.waiters.count + state.lowWaiters.count,
                 acquireCount: state.acquireCount,
                 timeoutCount: state.timeoutCount,
                 totalAcquireWait: state.totalAcquireWait

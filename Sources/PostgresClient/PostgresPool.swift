@@ -3,10 +3,24 @@ import Synchronization
 
 /// A bounded pool of lazily opened connections.
 ///
-/// Past `maxConnections`, acquiring waits (first come, first served) and fails with
-/// `.poolTimeout` after `acquireTimeout`. A connection that comes back broken is closed;
+/// Past `maxConnections`, acquiring waits (first come, first served within a priority) and fails
+/// with `.poolTimeout` after `acquireTimeout`. A connection that comes back broken is closed;
 /// an idle one that turns out broken on acquire is replaced by a new one.
+///
+/// Work acquired at `.low` priority (a task running with `PostgresPool.$priority` set so) is
+/// served only when no normal work waits, and never holds more than `lowPriorityLimit`
+/// connections: a reconnect storm's thousands of logins and claims queue behind the clients
+/// already being served instead of in front of them, and a connection is left for those.
 public final class PostgresPool: Sendable {
+    public enum Priority: Sendable {
+        case normal
+        /// Admitting newcomers: served after everyone else, on part of the pool.
+        case low
+    }
+
+    /// The priority of the connections this task acquires.
+    @TaskLocal public static var priority: Priority = .normal
+
     enum Grant: Sendable {
         case connection(PostgresConnection)
         /// A slot is reserved: open a new connection for it.
@@ -15,6 +29,7 @@ public final class PostgresPool: Sendable {
 
     struct Waiter {
         var id: UInt64
+        var priority: Priority
         var continuation: CheckedContinuation<Grant, any Error>
     }
 
@@ -23,7 +38,10 @@ public final class PostgresPool: Sendable {
         /// Open or being opened; never above `maxConnections`.
         var open = 0
         var inUse = 0
+        /// Of `inUse`, those acquired at `.low` priority.
+        var lowInUse = 0
         var waiters: [Waiter] = []
+        var lowWaiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
         var closed = false
         var acquireCount = 0
@@ -35,6 +53,8 @@ public final class PostgresPool: Sendable {
     private let conninfo: String
     private let overrides: [String: String]
     public let maxConnections: Int
+    /// The most connections `.low` priority work holds at once (three quarters of the pool, at least one).
+    public let lowPriorityLimit: Int
     public let acquireTimeout: Duration
     private let logger: Logger
 
@@ -49,6 +69,7 @@ public final class PostgresPool: Sendable {
         self.conninfo = conninfo
         self.overrides = overrides
         self.maxConnections = maxConnections
+        self.lowPriorityLimit = max(1, maxConnections * 3 / 4)
         self.acquireTimeout = acquireTimeout
         self.logger = logger
     }
@@ -59,17 +80,18 @@ public final class PostgresPool: Sendable {
     public func withConnection<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let connection = try await acquire()
+        let priority = Self.priority
+        let connection = try await acquire(priority)
         let result: Result
         do {
             result = try await withTaskExecutorPreference(connection.executor) {
                 try await body(connection)
             }
         } catch {
-            await release(connection)
+            await release(connection, priority)
             throw error
         }
-        await release(connection)
+        await release(connection, priority)
         return result
     }
 
@@ -101,8 +123,9 @@ public final class PostgresPool: Sendable {
                 state.open -= state.idle.count
                 state.idle = []
                 state.waiters = []
+                state.lowWaiters = []
             }
-            return (state.idle, state.waiters)
+            return (state.idle, state.waiters + state.lowWaiters)
         }
         for waiter in waiters {
             waiter.continuation.resume(throwing: PostgresError(kind: .closed, message: "the pool was closed"))
@@ -114,7 +137,7 @@ public final class PostgresPool: Sendable {
 
     // MARK: - Acquire and release
 
-    private func acquire() async throws -> PostgresConnection {
+    private func acquire(_ priority: Priority) async throws -> PostgresConnection {
         let start = ContinuousClock.now
         defer {
             let waited = ContinuousClock.now - start
@@ -123,7 +146,7 @@ public final class PostgresPool: Sendable {
                 state.totalAcquireWait += waited
             }
         }
-        var grant = try await nextGrant()
+        var grant = try await nextGrant(priority)
         while true {
             switch grant {
             case .connection(let connection):
@@ -137,24 +160,25 @@ public final class PostgresPool: Sendable {
                 do {
                     return try await PostgresConnection.connect(conninfo, overrides: overrides, logger: logger)
                 } catch {
-                    giveUpSlot()
+                    giveUpSlot(priority)
                     throw error
                 }
             }
         }
     }
 
-    private func nextGrant() async throws -> Grant {
+    private func nextGrant(_ priority: Priority) async throws -> Grant {
         enum Decision { case grant(Grant), wait, closed }
         let decision: Decision = state.withLock { state in
             if state.closed { return .closed }
+            if priority == .low, state.lowInUse >= lowPriorityLimit || !state.waiters.isEmpty { return .wait }
             if let connection = state.idle.popLast() {
-                state.inUse += 1
+                state.take(priority)
                 return .grant(.connection(connection))
             }
             if state.open < maxConnections {
                 state.open += 1
-                state.inUse += 1
+                state.take(priority)
                 return .grant(.create)
             }
             return .wait
@@ -162,11 +186,11 @@ public final class PostgresPool: Sendable {
         switch decision {
         case .grant(let grant): return grant
         case .closed: throw PostgresError(kind: .closed, message: "the pool is closed")
-        case .wait: return try await waitForGrant()
+        case .wait: return try await waitForGrant(priority)
         }
     }
 
-    private func waitForGrant() async throws -> Grant {
+    private func waitForGrant(_ priority: Priority) async throws -> Grant {
         let id = state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -183,7 +207,8 @@ public final class PostgresPool: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 let closed = state.withLock { state in
                     if state.closed { return true }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    let waiter = Waiter(id: id, priority: priority, continuation: continuation)
+                    if priority == .low { state.lowWaiters.append(waiter) } else { state.waiters.append(waiter) }
                     return false
                 }
                 if closed {
@@ -199,9 +224,16 @@ public final class PostgresPool: Sendable {
 
     private func failWaiter(_ id: UInt64, with error: any Error, countAsTimeout: Bool = false) {
         let waiter: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            let removed: Waiter
+            if let index = state.waiters.firstIndex(where: { $0.id == id }) {
+                removed = state.waiters.remove(at: index)
+            } else if let index = state.lowWaiters.firstIndex(where: { $0.id == id }) {
+                removed = state.lowWaiters.remove(at: index)
+            } else {
+                return nil
+            }
             if countAsTimeout { state.timeoutCount += 1 }
-            return state.waiters.remove(at: index)
+            return removed
         }
         waiter?.continuation.resume(throwing: error)
     }
@@ -213,17 +245,17 @@ public final class PostgresPool: Sendable {
     }
 
     /// A connection attempt failed: free its slot, or hand it to the next waiter to try.
-    private func giveUpSlot() {
+    private func giveUpSlot(_ priority: Priority) {
         let waiter: Waiter? = state.withLock { state in
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.give(priority)
+            if let waiter = state.nextWaiter(lowPriorityLimit: lowPriorityLimit) { return waiter }
             state.open -= 1
-            state.inUse -= 1
             return nil
         }
         waiter?.continuation.resume(returning: .create)
     }
 
-    private func release(_ connection: PostgresConnection) async {
+    private func release(_ connection: PostgresConnection, _ priority: Priority) async {
         if !connection.isBroken, connection.isInTransaction {
             // The body left a transaction open (or aborted); never hand that to the next user.
             do {
@@ -234,19 +266,18 @@ public final class PostgresPool: Sendable {
         }
         if connection.isBroken {
             await connection.close()
-            giveUpSlot()
+            giveUpSlot(priority)
             return
         }
         enum Next { case handOver(Waiter), keep, close }
         let next: Next = state.withLock { state in
+            state.give(priority)
             if state.closed {
                 state.open -= 1
-                state.inUse -= 1
                 return .close
             }
-            if !state.waiters.isEmpty { return .handOver(state.waiters.removeFirst()) }
+            if let waiter = state.nextWaiter(lowPriorityLimit: lowPriorityLimit) { return .handOver(waiter) }
             state.idle.append(connection)
-            state.inUse -= 1
             return .keep
         }
         switch next {
@@ -254,5 +285,31 @@ public final class PostgresPool: Sendable {
         case .close: await connection.close()
         case .keep: break
         }
+    }
+}
+
+extension PostgresPool.State {
+    mutating func take(_ priority: PostgresPool.Priority) {
+        inUse += 1
+        if priority == .low { lowInUse += 1 }
+    }
+
+    mutating func give(_ priority: PostgresPool.Priority) {
+        inUse -= 1
+        if priority == .low { lowInUse -= 1 }
+    }
+
+    /// Who gets a connection coming free: the first normal waiter, else the first low one while low
+    /// work holds fewer than its limit. The one returned holds it from now on.
+    mutating func nextWaiter(lowPriorityLimit: Int) -> PostgresPool.Waiter? {
+        if !waiters.isEmpty {
+            take(.normal)
+            return waiters.removeFirst()
+        }
+        if !lowWaiters.isEmpty, lowInUse < lowPriorityLimit {
+            take(.low)
+            return lowWaiters.removeFirst()
+        }
+        return nil
     }
 }

@@ -77,6 +77,70 @@ import TestSupport
         await pool.close()
     }
 
+    /// Low-priority work (a reconnect storm's claims) holds at most `lowPriorityLimit` connections, so
+    /// normal work is answered at once while it waits.
+    @Test func lowPriorityLeavesConnectionsForNormalWork() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 4, acquireTimeout: .seconds(30))
+        #expect(pool.lowPriorityLimit == 3)
+        let release = AsyncStream.makeStream(of: Void.self)
+        let lows = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await PostgresPool.$priority.withValue(.low) {
+                            try await pool.withConnection { _ in for await _ in release.stream { break } }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await waitUntil { pool.statistics.inUse == 3 && pool.statistics.waiting == 3 }
+        #expect(try await pool.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
+        #expect(pool.statistics.inUse == 3)
+        release.continuation.finish()
+        try await lows.value
+        #expect(pool.statistics.inUse == 0 && pool.statistics.waiting == 0)
+        await pool.close()
+    }
+
+    /// A connection coming free goes to normal work waiting, even when low work waited longer.
+    @Test func normalWaitersGoBeforeLowOnes() async throws {
+        let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2, acquireTimeout: .seconds(30))
+        let first = AsyncStream.makeStream(of: Void.self), second = AsyncStream.makeStream(of: Void.self)
+        let holders = [first.stream, second.stream].map { release in
+            Task { try await pool.withConnection { _ in for await _ in release { break } } }
+        }
+        try await waitUntil { pool.statistics.inUse == 2 }
+        let low = Task { try await PostgresPool.$priority.withValue(.low) { try await pool.query("SELECT 'low' AS who") } }
+        try await waitUntil { pool.statistics.waiting == 1 }
+        let normalHolds = AsyncStream.makeStream(of: Void.self), normalRelease = AsyncStream.makeStream(of: Void.self)
+        let normal = Task {
+            try await pool.withConnection { _ in
+                normalHolds.continuation.yield()
+                for await _ in normalRelease.stream { break }
+            }
+        }
+        try await waitUntil { pool.statistics.waiting == 2 }
+        first.continuation.finish()
+        for await _ in normalHolds.stream { break }
+        #expect(pool.statistics.waiting == 1)  // the low one, which waited longer
+        normalRelease.continuation.finish()
+        second.continuation.finish()
+        _ = try await low.value
+        try await normal.value
+        for holder in holders { try await holder.value }
+        await pool.close()
+    }
+
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw PostgresError(kind: .poolTimeout, message: "condition not reached") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     @Test func transactionRollsBackOnThrow() async throws {
         let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 1)
         try await pool.execute("CREATE TABLE t (n int)")
@@ -183,3 +247,4 @@ import TestSupport
         await pool.close()
     }
 }
+

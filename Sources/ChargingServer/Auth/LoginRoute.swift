@@ -1,5 +1,6 @@
 import ChargingStore
 import Hummingbird
+import PostgresClient
 
 /// Everything a login route needs: tokens, bcrypt, the throttle and the audit trail.
 struct LoginServices: Sendable {
@@ -31,8 +32,10 @@ struct LoginRoute: Sendable {
             if case .retry(let seconds) = admission?.admit() {
                 throw APIError.admissionFull(retryAfterSeconds: seconds)
             }
-            let token = try await services.logIn(parameters, role: role, context: context, account: account, name: name,
-                                                 credentials: credentials)
+            // An admitted pile's login still waits behind the piles already served.
+            let token = try await PostgresPool.$priority.withValue(admission == nil ? .normal : .low) {
+                try await services.logIn(parameters, role: role, context: context, account: account, name: name, credentials: credentials)
+            }
             return .success("登录成功", token: token)
         }
     }

@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import PostgresClient
 import Synchronization
 
 /// One pile protocol's door: which upgrade requests it takes, and the session it gives a socket.
@@ -100,8 +101,13 @@ struct PileSocketChannel: ServerChildChannel, HTTPChannelHandler {
                     let request = Request(head: HTTPRequest(head), body: .init(buffer: ByteBuffer()))
                     let peer = channel.remoteAddress
                     let authenticated = channel.eventLoop.makePromise(of: PileSocketAcceptance.self)
+                    // A connecting pile's checks wait behind the piles already served (a storm is thousands at once).
                     authenticated.completeWithTask {
-                        do { return try await acceptor.accept(upgrading: request, peer: peer) } catch { return .refused(.envelope(.unavailable)) }
+                        do {
+                            return try await PostgresPool.$priority.withValue(.low) { try await acceptor.accept(upgrading: request, peer: peer) }
+                        } catch {
+                            return .refused(.envelope(.unavailable))
+                        }
                     }
                     return authenticated.futureResult.map { acceptance in
                         switch acceptance {

@@ -12,9 +12,7 @@ struct PileStates: Sendable {
 
     /// Takes the pile for a new socket here (nil: no such pile); an older socket elsewhere is told to close.
     func claim(pileID: Int, protocol: PileProtocolName) async throws -> PileStateStore.Claim? {
-        let claim = try await store.claim(pileID: pileID, protocol: `protocol`.rawValue) { previousOwner, epoch, connection in
-            try await PileOwnership.tellReplaced(previousOwner, pileID: pileID, epoch: epoch, on: connection)
-        }
+        let claim = try await store.claim(pileID: pileID, protocol: `protocol`.rawValue)
         await hear(claim?.change)
         return claim
     }
