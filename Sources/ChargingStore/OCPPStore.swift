@@ -147,12 +147,12 @@ public struct OCPPStore: Sendable {
             SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
                 jsonb_to_record(element) AS b(n integer, pile_id integer, epoch bigint, vendor text, model text, serial text, firmware text)
         ), locked AS (
-            SELECT p.id FROM piles p JOIN boot b ON p.id = b.pile_id AND p.owner_epoch = b.epoch ORDER BY p.id FOR UPDATE OF p
+            SELECT b.* FROM boot b JOIN piles p ON p.id = b.pile_id AND p.owner_epoch = b.epoch ORDER BY p.id FOR UPDATE OF p
         )
         UPDATE piles p SET boot_vendor = b.vendor, boot_model = b.model, boot_serial = b.serial, boot_firmware = b.firmware,
                            booted_at = now()
-        FROM boot b JOIN locked ON locked.id = b.pile_id
-        WHERE p.id = b.pile_id AND p.owner_epoch = b.epoch
+        FROM locked b
+        WHERE p.id = b.pile_id
         RETURNING b.n,
             coalesce(p.engine_state->'power'->>'acknowledged_w', p.engine_state->'power'->>'pending_w') IS NOT NULL
                 OR coalesce((p.engine_state->'power'->>'refuses_limits')::boolean, false) AS holds_power_limit,

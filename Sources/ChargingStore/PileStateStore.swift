@@ -50,36 +50,35 @@ public struct PileStateStore: Sendable {
     /// socket) is told. The status a claim gives the pile: our protocol's pile starts `off` (seed) and
     /// is switched on by an admin; an OCPP charger reports its own status once connected, and one that
     /// reconnects (its instance died, its link dropped) keeps the status the station held for it, so a
-    /// car charging there is not stopped by the reconnect itself. Every input gets a row: `claimed`
-    /// false when the pile does not exist, or when the same pile came twice in the batch and the other
-    /// input took it.
+    /// car charging there is not stopped by the reconnect itself. An input gets no row when its pile
+    /// does not exist, or when the same pile came twice in the batch and the other input took it.
+    /// (Each CTE carries the batch's columns along, so every join is a primary-key probe: joining two
+    /// CTEs would be a nested loop over both, quadratic in the batch.)
     private static func claimPilesQuery(_ batch: String, instance: UUID, tellPreviousOwner: String) -> PostgresQuery {
         """
         WITH claim AS (
             SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
                 jsonb_to_record(element) AS c(n integer, pile_id integer, claim_protocol text)
         ), locked AS (
-            SELECT p.id, p.status, p.owner_instance FROM piles p JOIN claim c ON p.id = c.pile_id ORDER BY p.id FOR UPDATE OF p
+            SELECT c.n, c.claim_protocol, p.id, p.status, p.owner_instance
+            FROM claim c JOIN piles p ON p.id = c.pile_id ORDER BY p.id FOR UPDATE OF p
         ), claimed AS (
             UPDATE piles p SET owner_instance = \(instance), owner_epoch = p.owner_epoch + 1, connected_since = now(),
-                               status = CASE WHEN c.claim_protocol = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
+                               status = CASE WHEN l.claim_protocol = 'ocpp1.6' AND p.engine_status IN ('on', 'off', 'repair')
                                              THEN p.engine_status ELSE 'off' END,
-                               status_changed_at = now(), protocol = c.claim_protocol
-            FROM claim c JOIN locked ON locked.id = c.pile_id
-            WHERE p.id = c.pile_id
-            RETURNING c.n, p.id, p.owner_epoch, p.station_id, p.status IS DISTINCT FROM locked.status AS changed,
-                      locked.owner_instance AS previous_owner
+                               status_changed_at = now(), protocol = l.claim_protocol
+            FROM locked l
+            WHERE p.id = l.id
+            RETURNING l.n, p.id, p.owner_epoch, p.station_id, p.status IS DISTINCT FROM l.status AS changed,
+                      l.owner_instance AS previous_owner
         ), expired AS (
             UPDATE pile_commands pc SET state = 'expired', finished_at = now(), error = 'replaced'
             FROM claimed WHERE pc.pile_id = claimed.id AND pc.state = 'pending' AND pc.owner_epoch < claimed.owner_epoch
         ), told AS (
-            SELECT n, \(unsafeRaw: tellPreviousOwner) FROM claimed WHERE previous_owner IS NOT NULL
+            SELECT \(unsafeRaw: tellPreviousOwner) FROM claimed WHERE previous_owner IS NOT NULL
         )
-        SELECT c.n, claimed.id IS NOT NULL AS claimed, EXISTS (SELECT 1 FROM piles WHERE id = c.pile_id) AS pile_exists,
-               claimed.id, claimed.owner_epoch, claimed.station_id, claimed.changed, claimed.previous_owner,
-               claimed.id IS NOT NULL AND station_has_cars(claimed.station_id) AS station_has_cars,
-               (SELECT count(*) FROM told) AS told
-        FROM claim c LEFT JOIN claimed ON claimed.n = c.n
+        SELECT n, id, owner_epoch, station_id, changed, previous_owner, station_has_cars(station_id), (SELECT count(*) FROM told) AS told
+        FROM claimed
         """
     }
 
@@ -87,13 +86,14 @@ public struct PileStateStore: Sendable {
     /// is told in the same transaction to close its older socket.
     public func claim(pileID: Int, protocol: String) async throws -> Claim? {
         while true {
-            guard let row = try await claims.run(ClaimInput(pile_id: pileID, claim_protocol: `protocol`)).first,
-                  try row.decode("pile_exists", as: Bool.self)
+            if let row = try await claims.run(ClaimInput(pile_id: pileID, claim_protocol: `protocol`)).first {
+                return Claim(epoch: try row.decode("owner_epoch"), previousOwner: try row.decode("previous_owner"),
+                             change: try PileStateChange(row))
+            }
+            // Not claimed: no such pile, or two sockets of it came in one batch and the other one took it
+            // (this one then takes it from that one).
+            guard try await pool.query("SELECT EXISTS (SELECT 1 FROM piles WHERE id = \(pileID)) AS found").first!.decode("found")
             else { return nil }
-            // Two sockets of one pile in the same batch: the other one took it; take it from that one now.
-            guard try row.decode("claimed", as: Bool.self) else { continue }
-            return Claim(epoch: try row.decode("owner_epoch"), previousOwner: try row.decode("previous_owner"),
-                         change: try PileStateChange(row))
         }
     }
 
@@ -140,18 +140,22 @@ public struct PileStateStore: Sendable {
         var pile_id: Int, epoch: Int64, status: String
     }
 
+    /// The owner is checked on the locked rows, not in the join with `piles`: there, right after a storm
+    /// of claims (statistics not yet analysed), the planner took the index of owned piles for one row
+    /// and scanned all 10,000 for each report.
     private static func recordStatusesQuery(_ batch: String, instance: UUID) -> PostgresQuery {
         """
         WITH report AS (
             SELECT * FROM batch_rows(\(batch)::jsonb) AS element, jsonb_to_record(element) AS r(n integer, pile_id integer, epoch bigint, status text)
         ), before AS (
-            SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch
-            WHERE p.owner_instance = \(instance) ORDER BY p.id FOR UPDATE OF p
+            SELECT r.n, r.status AS reported, p.id, p.status, p.owner_instance
+            FROM report r JOIN piles p ON p.id = r.pile_id AND p.owner_epoch = r.epoch
+            ORDER BY p.id FOR UPDATE OF p
         )
-        UPDATE piles p SET status = r.status, status_changed_at = now()
-        FROM report r JOIN before ON before.id = r.pile_id
-        WHERE p.id = r.pile_id AND p.owner_epoch = r.epoch AND p.owner_instance = \(instance)
-        RETURNING r.n, p.id, p.station_id, before.status <> p.status AS changed, station_has_cars(p.station_id)
+        UPDATE piles p SET status = b.reported, status_changed_at = now()
+        FROM before b
+        WHERE p.id = b.id AND b.owner_instance = \(instance)
+        RETURNING b.n, p.id, p.station_id, b.status <> p.status AS changed, station_has_cars(p.station_id)
         """
     }
 
@@ -177,16 +181,17 @@ public struct PileStateStore: Sendable {
             SELECT * FROM batch_rows(\(batch)::jsonb) AS element,
                 jsonb_to_record(element) AS r(n integer, pile_id integer, epoch bigint, connector_status text, connector_error text, connector_info text, status text)
         ), before AS (
-            SELECT p.id, p.status FROM piles p JOIN report r ON p.id = r.pile_id AND p.owner_epoch = r.epoch ORDER BY p.id FOR UPDATE OF p
+            SELECT r.*, p.status AS status_before FROM report r JOIN piles p ON p.id = r.pile_id AND p.owner_epoch = r.epoch
+            ORDER BY p.id FOR UPDATE OF p
         )
-        UPDATE piles p SET connector_status = r.connector_status, connector_error = r.connector_error, connector_info = r.connector_info,
+        UPDATE piles p SET connector_status = b.connector_status, connector_error = b.connector_error, connector_info = b.connector_info,
                            connector_reported_at = now(),
-                           status = CASE WHEN r.status = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
-                                         THEN 'repair' ELSE r.status END,
-                           status_changed_at = CASE WHEN p.status = r.status THEN p.status_changed_at ELSE now() END
-        FROM report r JOIN before ON before.id = r.pile_id
-        WHERE p.id = r.pile_id AND p.owner_epoch = r.epoch
-        RETURNING r.n, p.id, p.status <> before.status AS changed, p.station_id, station_has_cars(p.station_id)
+                           status = CASE WHEN b.status = 'off' AND p.status = 'repair' AND p.connector_status IS DISTINCT FROM 'Faulted'
+                                         THEN 'repair' ELSE b.status END,
+                           status_changed_at = CASE WHEN p.status = b.status THEN p.status_changed_at ELSE now() END
+        FROM before b
+        WHERE p.id = b.pile_id
+        RETURNING b.n, p.id, p.status <> b.status_before AS changed, p.station_id, station_has_cars(p.station_id)
         """
     }
 
