@@ -193,8 +193,8 @@ struct BenchStorm: AsyncParsableCommand {
         try nginx.reload(upstreams: BenchNginx.servers(a.port, backup: b.port))
 
         let probeLatencies = ProbeLog()
-        let probeTask = Task { await runProbes(b: b, password: password, log: probeLatencies) }
-        defer { probeTask.cancel() }
+        let probeProcess = try await runProbes(b: b, password: password, log: probeLatencies)
+        defer { if probeProcess.isRunning { probeProcess.terminate() } }
         try await waitFor("every probe booted on B", deadline: clock.now + .seconds(60)) { probeLatencies.count >= probes * 4 }
         try await Task.sleep(for: .seconds(5))
 
@@ -205,6 +205,7 @@ struct BenchStorm: AsyncParsableCommand {
 
         print("SIGKILL A (pid \(a.pid))…")
         let killed = clock.now
+        let killedAt = monotonicNanoseconds()
         a.kill()
         sampler.markStorm()
 
@@ -248,10 +249,10 @@ struct BenchStorm: AsyncParsableCommand {
         let noticed = await noticeTask.value
         try await Task.sleep(for: .seconds(1))
         sampling.cancel()
-        probeTask.cancel()
+        probeProcess.terminate()
 
-        let stormLatencies = probeLatencies.latencies(from: killed, to: killed + controllable)
-        let baseline = probeLatencies.latencies(from: killed - .seconds(7), to: killed)
+        let stormLatencies = probeLatencies.latencies(from: killedAt, to: killedAt + UInt64(controllable.inNanoseconds))
+        let baseline = probeLatencies.latencies(from: killedAt - 7_000_000_000, to: killedAt)
         let probeFailures = probeLatencies.failures
         let resources = sampler.summary
         report(allBooted: allBooted, allOwned: allOwned, controllable: controllable, noticed: noticed, sample: sample.count,
@@ -288,51 +289,32 @@ struct BenchStorm: AsyncParsableCommand {
 
     // MARK: Probes
 
-    /// OCPP chargers on B itself: Boot, then a StatusNotification (a new `info` each time, so each is a
-    /// write) every `probeInterval`, one CALL in flight each, timed from send to CALLRESULT.
-    private func runProbes(b: ServeProcess, password: String, log: ProbeLog) async {
-        let interval = Duration.seconds(probeInterval)
-        await withTaskGroup(of: Void.self) { group in
-            for pileID in probeIDs {
-                group.addTask {
-                    var logger = Logger(label: "chargepile.bench.storm.probe")
-                    logger.logLevel = .critical
-                    let identity = String(pileID)
-                    var headers = HTTPFields()
-                    headers[HTTPField.Name("Sec-WebSocket-Protocol")!] = OCPPHandshake.subprotocol
-                    headers[.authorization] = OCPPHandshake.authorization(chargePointID: identity, password: password)
-                    guard let url = try? OCPPHandshake.webSocketURL(baseURL: b.url, chargePointID: identity) else { return }
-                    let client = WebSocketClient(url: url, configuration: .init(maxFrameSize: 1 << 16, additionalHeaders: headers),
-                                                 logger: logger) { inbound, outbound, _ in
-                        var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
-                        func call(_ action: String, _ payload: String) async throws -> String? {
-                            let id = UUID().uuidString
-                            try await outbound.write(.text(#"[2,"\#(id)","\#(action)",\#(payload)]"#))
-                            while let message = try await messages.next() {
-                                guard case .text(let text) = message else { continue }
-                                if text.hasPrefix("[3,\"\(id)\"") { return text }
-                                if text.hasPrefix("[4,\"\(id)\"") { return nil }
-                            }
-                            return nil
-                        }
-                        guard try await call("BootNotification", #"{"chargePointVendor":"bench","chargePointModel":"probe"}"#)?
-                            .contains("Accepted") == true
-                        else { return }
-                        var sequence = 0
-                        let clock = ContinuousClock()
-                        while !Task.isCancelled {
-                            sequence += 1
-                            let sent = clock.now
-                            let answer = try await call("StatusNotification",
-                                                        #"{"connectorId":1,"errorCode":"NoError","status":"Available","info":"probe \#(sequence)"}"#)
-                            log.record(at: sent, latency: answer == nil ? nil : clock.now - sent)
-                            try await Task.sleep(until: sent + interval, clock: .continuous)
-                        }
-                    }
-                    _ = try? await client.run()
+    /// The probes run in a process of their own (`storm-probes`), as chargers already on B are devices of
+    /// their own: in this process, the fleet's 10,000 sockets reconnecting would delay the probes' own
+    /// clock by seconds, and that delay would be counted as B's.
+    private func runProbes(b: ServeProcess, password: String, log: ProbeLog) async throws -> Process {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        child.arguments = ["storm-probes", "--url", b.url, "--first", "\(probeIDs.lowerBound)", "--count", "\(probes)",
+                           "--interval", "\(probeInterval)"]
+        child.environment = ProcessInfo.processInfo.environment.merging(["CHARGEPILE_PILE_PASSWORD": password]) { $1 }
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+        Thread {
+            var pending = Data()
+            while case let chunk = output.fileHandleForReading.availableData, !chunk.isEmpty {
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    let fields = line.split(separator: " ")
+                    guard fields.count == 2, let sent = UInt64(fields[0]), let latency = Int64(fields[1]) else { continue }
+                    log.record(sentNanoseconds: sent, latency: latency < 0 ? nil : .nanoseconds(latency))
                 }
             }
-        }
+        }.start()
+        return child
     }
 
     // MARK: Helpers
@@ -375,24 +357,32 @@ final class BootLog: Sendable {
     }
 }
 
-/// The probes' CALLs: when each was sent and how long its answer took (nil: refused or unanswered).
+/// The probes' CALLs: when each was sent (`monotonicNanoseconds`, the same clock in both processes) and
+/// how long its answer took (nil: refused or unanswered).
 final class ProbeLog: Sendable {
-    private let calls = Mutex<[(sent: ContinuousClock.Instant, latency: Duration?)]>([])
+    private let calls = Mutex<[(sent: UInt64, latency: Duration?)]>([])
 
-    func record(at sent: ContinuousClock.Instant, latency: Duration?) {
+    func record(sentNanoseconds sent: UInt64, latency: Duration?) {
         calls.withLock { $0.append((sent, latency)) }
     }
 
     var count: Int { calls.withLock { $0.count } }
     var failures: Int { calls.withLock { $0.count { $0.latency == nil } } }
 
-    func latencies(from start: ContinuousClock.Instant, to end: ContinuousClock.Instant) -> BenchLatencies {
+    func latencies(from start: UInt64, to end: UInt64) -> BenchLatencies {
         var latencies = BenchLatencies()
         for call in calls.withLock({ $0 }) where call.sent >= start && call.sent <= end {
             if let latency = call.latency { latencies.append(latency) }
         }
         return latencies
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for this process and its children.
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
 /// B's memory and CPU and the database's connections, sampled every 100 ms.

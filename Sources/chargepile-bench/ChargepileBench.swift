@@ -7,5 +7,5 @@ struct ChargepileBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chargepile-bench",
         abstract: "Benchmarks that compare against a reference measured in the same run.",
-        subcommands: [BenchDatabase.self, BenchRouting.self, BenchPiles.self, BenchEngine.self, BenchLoad.self, BenchStorm.self])
+        subcommands: [BenchDatabase.self, BenchRouting.self, BenchPiles.self, BenchEngine.self, BenchLoad.self, BenchStorm.self, BenchStormProbes.self])
 }
