@@ -218,7 +218,14 @@ struct BenchStorm: AsyncParsableCommand {
             return nil
         }
         var reported = killed
-        try await waitFor("every charger booted again", deadline: killed + .seconds(timeout)) {
+        try await waitFor("every charger booted again", deadline: killed + .seconds(timeout), explain: {
+            let missing = pileIDs.filter { !booted.booted($0, since: killed) }.prefix(10)
+            let rows = try await pool.query("""
+                SELECT id, owner_instance = \(instanceB) AS on_b, status, protocol FROM piles WHERE id = ANY(\("{" + missing.map(String.init).joined(separator: ",") + "}")::int[])
+                """)
+            return "not booted: " + (try rows.map { "\(try $0.decode("id", as: Int.self)) (on B: \(try $0.decode("on_b", as: Bool?.self).map(String.init) ?? "nobody"), "
+                + "\(try $0.decode("status", as: String.self)), \(try $0.decode("protocol", as: String?.self) ?? "-"))" }).joined(separator: "; ")
+        }) {
             let count = booted.count(since: killed)
             if clock.now - reported >= .seconds(5) {
                 reported = clock.now
@@ -333,9 +340,10 @@ struct BenchStorm: AsyncParsableCommand {
             """).first!.decode("n")
     }
 
-    private func waitFor(_ what: String, deadline: ContinuousClock.Instant, _ condition: () async throws -> Bool) async throws {
+    private func waitFor(_ what: String, deadline: ContinuousClock.Instant, explain: () async throws -> String = { "" },
+                         _ condition: () async throws -> Bool) async throws {
         while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw BenchFailure("\(what): not within the deadline") }
+            guard ContinuousClock.now < deadline else { throw BenchFailure("\(what): not within the deadline. \(try await explain())") }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -350,6 +358,10 @@ final class BootLog: Sendable {
     func record(_ pileID: Int) {
         let now = ContinuousClock.now
         boots.withLock { $0[pileID] = now }
+    }
+
+    func booted(_ pileID: Int, since instant: ContinuousClock.Instant) -> Bool {
+        boots.withLock { $0[pileID].map { $0 > instant } ?? false }
     }
 
     func count(since instant: ContinuousClock.Instant) -> Int {
