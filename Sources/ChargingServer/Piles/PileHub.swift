@@ -14,8 +14,15 @@ actor PileHub: PileSockets {
     /// The epoch of each pile socket held here, by pile id.
     var heldEpochs: [Int: Int64] { held.mapValues(\.epoch) }
 
-    /// Registers a new socket; an older one for the same pile on this instance is replaced.
+    /// Registers a new socket; an older one for the same pile on this instance is replaced. Two sockets
+    /// of one pile claimed moments apart may attach in either order: the one with the older epoch
+    /// loses, whichever comes second (else the newer socket would be dropped from the hub while its
+    /// pile stays connected to it, unreachable for commands).
     func attach(_ connection: PileConnection, epoch: Int64) async {
+        if let current = held[connection.pileID], current.epoch > epoch {
+            await connection.close(.replaced, reason: "replaced")
+            return
+        }
         let older = held[connection.pileID]
         held[connection.pileID] = Held(epoch: epoch, connection: connection)
         ServerMetrics.setConnectedPiles(held.count)
