@@ -29,7 +29,6 @@ public final class PostgresPool: Sendable {
 
     struct Waiter {
         var id: UInt64
-        var priority: Priority
         var continuation: CheckedContinuation<Grant, any Error>
     }
 
@@ -207,7 +206,7 @@ public final class PostgresPool: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 let closed = state.withLock { state in
                     if state.closed { return true }
-                    let waiter = Waiter(id: id, priority: priority, continuation: continuation)
+                    let waiter = Waiter(id: id, continuation: continuation)
                     if priority == .low { state.lowWaiters.append(waiter) } else { state.waiters.append(waiter) }
                     return false
                 }
