@@ -156,7 +156,7 @@ struct OCPPTests {
 
             let offline = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "2", "status": "offline"])
             #expect(offline.code == 200)
-            let end = try await charger.socket.receive()
+            let end = try await charger.socket.receiveAnsweringPings()
             #expect(end == nil || end?.opcode == RawWebSocket.close, "\(String(describing: end))")
             #expect(try await api.pileStatus(2, token: admin) == "offline")
         }
