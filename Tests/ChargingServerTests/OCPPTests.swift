@@ -148,7 +148,7 @@ struct OCPPTests {
             #expect(get.payload["key"] as? [String] == ["HeartbeatInterval"])
             try await charger.reply(get.id, #"{"configurationKey":[{"key":"HeartbeatInterval","readonly":false,"value":"300"}]}"#)
             let passed = try await operatorCall.value
-            #expect(passed.code == 200)
+            #expect(passed.code == 200, "\(passed.object)")
             #expect(((passed.data as? [String: Any])?["configurationKey"] as? [[String: Any]])?.first?["value"] as? String == "300")
             let invalid = try await api.call(.post, "/admin/ocpp/call", query: ["token": admin, "id": "2", "action": "Reset", "payload": #"{"type":"Sideways"}"#])
             #expect(invalid.code == -1)
@@ -453,7 +453,7 @@ extension OCPPTests {
     }
     @Test("an admin's command and its OCPP call share the row's deadline; a charger's answer after it is recorded on the row, not dropped")
     func lateAnswerRecorded() async throws {
-        try await TestServer.run { api in
+        try await TestServer.run(configure: { $0.commandTimeout = .seconds(2) }) { api in
             let admin = try await api.adminToken()
             let charger = try await OCPPCharger.connect(api, chargePointID: "2")
             _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)

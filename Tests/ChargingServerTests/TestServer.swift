@@ -17,7 +17,9 @@ enum TestServer {
         configuration.passwordHasher = PasswordHasher(cost: 4)
         configuration.firstStart.adminPassword = adminPassword
         configuration.firstStart.pilePassword = pilePassword
-        configuration.commandTimeout = .seconds(2)
+        // Long enough for a test that plays the charger to answer on a machine busy with the whole suite
+        // (at 2 s, an answered ChangeAvailability came back -1 in CI); a test of the deadline sets its own.
+        configuration.commandTimeout = .seconds(10)
         configuration.heartbeatInterval = .milliseconds(500)
         // Whole suites register dozens of drivers from 127.0.0.1; AuthDefenceTests set their own limits.
         configuration.loginDefence.registrationsPerAddress = 1000
