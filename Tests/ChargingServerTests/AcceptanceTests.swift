@@ -24,7 +24,7 @@ struct AcceptanceTests {
                 _ = try await pile.next()
                 piles.append(pile)
                 let on = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "\(pileID)", "status": "on"])
-                #expect(on.code == 200)
+                #expect(on.code == 200, "pile \(pileID): \(on.object)")
             }
             var drivers: [String: String] = [:]
             for number in 1...30 {
