@@ -10,7 +10,8 @@ import Synchronization
 /// Work acquired at `.low` priority (a task running with `PostgresPool.$priority` set so) is
 /// served only when no normal work waits, and never holds more than `lowPriorityLimit`
 /// connections: a reconnect storm's thousands of logins and claims queue behind the clients
-/// already being served instead of in front of them, and a connection is left for those.
+/// already being served instead of in front of them, and a connection is left for those. As it
+/// waits behind everyone, it may wait five times `acquireTimeout` before `.poolTimeout`.
 public final class PostgresPool: Sendable {
     public enum Priority: Sendable {
         case normal
@@ -194,11 +195,12 @@ public final class PostgresPool: Sendable {
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
-        let timeout = Task { [acquireTimeout] in
-            try await Task.sleep(for: acquireTimeout)
+        let deadline = priority == .low ? acquireTimeout * 5 : acquireTimeout
+        let timeout = Task {
+            try await Task.sleep(for: deadline)
             self.failWaiter(id, with: PostgresError(
                 kind: .poolTimeout,
-                message: "no connection became free within \(acquireTimeout) (max \(self.maxConnections))"
+                message: "no connection became free within \(deadline) (max \(self.maxConnections))"
             ), countAsTimeout: true)
         }
         defer { timeout.cancel() }

@@ -21,7 +21,8 @@ struct AcceptanceTests {
             var piles: [ConnectedPile] = []
             for pileID in 1...5 {
                 let pile = try await ConnectedPile.open(api, pileID: pileID)
-                _ = try await pile.next()
+                let first = try await pile.next()
+                guard case .welcome = first else { throw TestFailure("pile \(pileID): \(first) instead of welcome") }
                 piles.append(pile)
                 let on = try await api.call(.post, "/admin/charge/status/set", query: ["token": admin, "id": "\(pileID)", "status": "on"])
                 #expect(on.code == 200, "pile \(pileID): \(on.object)")
