@@ -171,23 +171,28 @@ public final class PostgresPool: Sendable {
         enum Decision { case grant(Grant), wait, closed }
         let decision: Decision = state.withLock { state in
             if state.closed { return .closed }
-            if priority == .low, state.lowInUse >= lowPriorityLimit || !state.waiters.isEmpty { return .wait }
-            if let connection = state.idle.popLast() {
-                state.take(priority)
-                return .grant(.connection(connection))
-            }
-            if state.open < maxConnections {
-                state.open += 1
-                state.take(priority)
-                return .grant(.create)
-            }
-            return .wait
+            return immediateGrant(priority, &state).map(Decision.grant) ?? .wait
         }
         switch decision {
         case .grant(let grant): return grant
         case .closed: throw PostgresError(kind: .closed, message: "the pool is closed")
         case .wait: return try await waitForGrant(priority)
         }
+    }
+
+    /// A connection (or a slot to open one) for `priority` right now, if the pool has one for it.
+    private func immediateGrant(_ priority: Priority, _ state: inout State) -> Grant? {
+        if priority == .low, state.lowInUse >= lowPriorityLimit || !state.waiters.isEmpty { return nil }
+        if let connection = state.idle.popLast() {
+            state.take(priority)
+            return .connection(connection)
+        }
+        if state.open < maxConnections {
+            state.open += 1
+            state.take(priority)
+            return .create
+        }
+        return nil
     }
 
     private func waitForGrant(_ priority: Priority) async throws -> Grant {
@@ -206,16 +211,19 @@ public final class PostgresPool: Sendable {
         defer { timeout.cancel() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let closed = state.withLock { state in
-                    if state.closed { return true }
+                enum Enqueued { case waiting, granted(Grant), closed }
+                let enqueued: Enqueued = state.withLock { state in
+                    if state.closed { return .closed }
+                    // A connection may have come free since this caller decided to wait; nobody would hand it over.
+                    if let grant = immediateGrant(priority, &state) { return .granted(grant) }
                     let waiter = Waiter(id: id, continuation: continuation)
                     if priority == .low { state.lowWaiters.append(waiter) } else { state.waiters.append(waiter) }
-                    return false
+                    return .waiting
                 }
-                if closed {
-                    continuation.resume(throwing: PostgresError(kind: .closed, message: "the pool is closed"))
-                } else if Task.isCancelled {
-                    failWaiter(id, with: CancellationError())
+                switch enqueued {
+                case .closed: continuation.resume(throwing: PostgresError(kind: .closed, message: "the pool is closed"))
+                case .granted(let grant): continuation.resume(returning: grant)
+                case .waiting: if Task.isCancelled { failWaiter(id, with: CancellationError()) }
                 }
             }
         } onCancel: {
