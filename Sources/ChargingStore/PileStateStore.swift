@@ -36,7 +36,6 @@ public struct PileStateStore: Sendable {
 
     public struct Claim: Sendable, Equatable {
         public var epoch: Int64
-        public var previousOwner: UUID?
         public var change: PileStateChange
     }
 
@@ -77,7 +76,8 @@ public struct PileStateStore: Sendable {
         ), told AS (
             SELECT \(unsafeRaw: tellPreviousOwner) FROM claimed WHERE previous_owner IS NOT NULL
         )
-        SELECT n, id, owner_epoch, station_id, changed, previous_owner, station_has_cars(station_id), (SELECT count(*) FROM told) AS told
+        -- `told` is read so that it runs: a CTE that modifies nothing runs only when referenced.
+        SELECT n, id, owner_epoch, station_id, changed, station_has_cars(station_id), (SELECT count(*) FROM told) AS told
         FROM claimed
         """
     }
@@ -87,8 +87,7 @@ public struct PileStateStore: Sendable {
     public func claim(pileID: Int, protocol: String) async throws -> Claim? {
         while true {
             if let row = try await claims.run(ClaimInput(pile_id: pileID, claim_protocol: `protocol`)).first {
-                return Claim(epoch: try row.decode("owner_epoch"), previousOwner: try row.decode("previous_owner"),
-                             change: try PileStateChange(row))
+                return Claim(epoch: try row.decode("owner_epoch"), change: try PileStateChange(row))
             }
             // Not claimed: no such pile, or two sockets of it came in one batch and the other one took it
             // (this one then takes it from that one).
