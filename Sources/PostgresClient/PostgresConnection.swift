@@ -16,6 +16,9 @@ public final class PostgresConnection: Sendable {
     private let operationCounter = Atomic<UInt64>(0)
     /// The id of the operation now running on the thread (0 when idle); cancellation checks it.
     private let runningOperation = Atomic<UInt64>(0)
+    /// The id of the latest operation whose task was cancelled: one cancelled before the thread
+    /// started it is not sent at all (PQcancel would find nothing running to cancel).
+    private let cancelledOperation = Atomic<UInt64>(0)
     let socket: Int32
     let logger: Logger
 
@@ -115,15 +118,20 @@ public final class PostgresConnection: Sendable {
         do {
             return try await withTaskCancellationHandler {
                 try await executor.run { [self] in
-                    runningOperation.store(id, ordering: .releasing)
+                    runningOperation.store(id, ordering: .sequentiallyConsistent)
                     defer {
                         runningOperation.store(0, ordering: .releasing)
                         if session.libpq.isBad { broken.store(true, ordering: .releasing) }
                         inTransaction.store(session.libpq.transactionStatus != .idle, ordering: .releasing)
                     }
+                    if cancelledOperation.load(ordering: .sequentiallyConsistent) == id {
+                        // What the server answers a cancelled statement.
+                        throw PostgresError(kind: .server, code: .queryCanceled, message: "canceling statement due to user request", query: sql)
+                    }
                     return try body(session)
                 }
             } onCancel: {
+                cancelledOperation.store(id, ordering: .sequentiallyConsistent)
                 cancel(operation: id)
             }
         } catch let error as PostgresError {
@@ -138,7 +146,7 @@ public final class PostgresConnection: Sendable {
     private func cancel(operation id: UInt64) {
         guard let canceller else { return }
         DispatchQueue.global().async { [self] in
-            if runningOperation.load(ordering: .acquiring) == id {
+            if runningOperation.load(ordering: .sequentiallyConsistent) == id {
                 canceller.cancel()
             }
         }

@@ -117,6 +117,21 @@ import TestSupport
         }
     }
 
+    /// A task cancelled before its statement reached the connection's thread: the statement is not sent.
+    @Test func aCancelledTasksQueryIsNotSent() async throws {
+        try await withFreshConnection { connection in
+            let start = ContinuousClock.now
+            let cancelled = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await connection.query("SELECT pg_sleep(30)")
+            }
+            let error = try await #require(throws: PostgresError.self) { try await cancelled.value }
+            #expect(error.code == .queryCanceled)
+            #expect(ContinuousClock.now - start < .seconds(10))
+            #expect(try await connection.query("SELECT 1 AS one")[0].decode("one", as: Int.self) == 1)
+        }
+    }
+
     @Test func terminatedBackendMarksTheConnectionBroken() async throws {
         try await withFreshConnection { connection in
             let pid = try await connection.query("SELECT pg_backend_pid() AS pid")[0].decode("pid", as: Int32.self)
