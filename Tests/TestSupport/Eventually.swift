@@ -16,3 +16,18 @@ public struct EventuallyTimeout: Error, CustomStringConvertible {
     public var timeout: Duration
     public var description: String { "\(what) not met within \(timeout)" }
 }
+
+/// Runs `body` until it returns, or `timeout` passes and its last error is thrown: for a test's setup on a
+/// server configured to refuse work when it is short of capacity (a tiny pool with a tiny acquire deadline).
+public func retrying<Value>(
+    timeout: Duration = .seconds(20), _ body: () async throws -> Value
+) async throws -> Value {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        do {
+            return try await body()
+        } catch where ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
