@@ -285,42 +285,38 @@ public struct OCPPStore: Sendable {
         public var requestID: Int64?
         public var refused: Bool
         public var isNew: Bool
-        /// A session the station heard of only after it started (`markOffline`).
+        /// A session the station heard of only after it started.
         public var offline: Bool
     }
 
-    /// Opens a transaction, or finds the one a resent identical StartTransaction opened.
+    /// How the station takes a new transaction: the request it charges (`link`), refused (closed at once:
+    /// the charger should end it, nothing is billed), or one the station heard of only after it started
+    /// (a charger's offline backlog, billed at its stop outside the engine).
+    public enum Opening: Sendable {
+        case link(stationID: Int, requestID: Int64)
+        case refuse
+        case offline
+    }
+
+    /// Opens a transaction as `opening` says, in one statement; or finds the one a resent identical
+    /// StartTransaction opened, which stays as it is (`isNew` false: the caller answers what it answered then).
     public static func openTransaction(
-        pileID: Int, connectorID: Int, idTag: String, meterStartWh: Int64, chargerTimestamp: Date, flags: [String],
+        pileID: Int, connectorID: Int, idTag: String, meterStartWh: Int64, chargerTimestamp: Date, flags: [String], opening: Opening,
         on connection: PostgresConnection
     ) async throws -> OpenedTransaction {
+        let (stationID, requestID): (Int?, Int64?) = if case .link(let stationID, let requestID) = opening { (stationID, requestID) } else { (nil, nil) }
+        let refused = if case .refuse = opening { true } else { false }
+        let offline = if case .offline = opening { true } else { false }
         let row = try await connection.query("""
-            INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags)
-            VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), string_to_array(\(flags.joined(separator: ",")), ','))
+            INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags,
+                                           station_id, request_id, stopped_at, stop_reason, offline)
+            VALUES (\(pileID), \(connectorID), \(idTag), \(meterStartWh), \(chargerTimestamp), string_to_array(\(flags.joined(separator: ",")), ','),
+                    \(stationID), \(requestID), CASE WHEN \(refused) THEN now() END, CASE WHEN \(refused) THEN 'Refused' END, \(offline))
             ON CONFLICT (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at) DO UPDATE SET pile_id = EXCLUDED.pile_id
             RETURNING id, request_id, stop_reason IS NOT DISTINCT FROM 'Refused' AS refused, xmax = 0 AS inserted, offline
             """).first!
         return OpenedTransaction(id: try row.decode("id"), requestID: try row.decode("request_id"), refused: try row.decode("refused"),
                                  isNew: try row.decode("inserted"), offline: try row.decode("offline"))
-    }
-
-    /// Links a transaction to the request the station charges with it.
-    public static func link(_ transactionID: Int32, stationID: Int, requestID: Int64, on connection: PostgresConnection) async throws {
-        try await connection.execute("""
-            UPDATE ocpp_transactions SET station_id = \(stationID), request_id = \(requestID) WHERE id = \(transactionID)
-            """)
-    }
-
-    /// Closes a transaction the central system refused (the charger should end it; nothing is billed).
-    public static func refuse(_ transactionID: Int32, on connection: PostgresConnection) async throws {
-        try await connection.execute("""
-            UPDATE ocpp_transactions SET stopped_at = now(), stop_reason = 'Refused' WHERE id = \(transactionID) AND request_id IS NULL
-            """)
-    }
-
-    /// Marks a transaction as one the station heard of only after it started (a charger's offline backlog).
-    public static func markOffline(_ transactionID: Int32, on connection: PostgresConnection) async throws {
-        try await connection.execute("UPDATE ocpp_transactions SET offline = true WHERE id = \(transactionID)")
     }
 
     /// Whether the id names a transaction of this pile.

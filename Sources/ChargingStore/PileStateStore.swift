@@ -196,19 +196,52 @@ public struct PileStateStore: Sendable {
 
     // MARK: The engine's view
 
-    /// The engine's status of each pile it changed or looked at (`engine_status`), with the engine rows
-    /// of the piles whose state changed (`engine_state`: nil keeps the row), in the engine's transaction.
-    static func mirrorEngine(_ piles: [(id: Int, status: PileStatus, state: Data?)], stationID: Int,
-                             on connection: PostgresConnection) async throws {
-        guard !piles.isEmpty else { return }
-        let rows = piles.map { pile in
-            #"{"id":\#(pile.id),"status":"\#(pile.status.rawValue)","state":\#(pile.state.map { String(decoding: $0, as: UTF8.self) } ?? "null")}"#
+    /// A pile row of an engine step: the engine's status of a pile it changed or looked at
+    /// (`engine_status`), its engine row when that changed (`engine_state`; nil keeps the row), and what
+    /// the step's bills add to the pile's totals.
+    struct EngineRow {
+        var id: Int
+        var status: String
+        /// JSON text, inlined by `encode(to:)`.
+        var state: Data?
+        var sessions = 0
+        var kwh: Decimal = 0
+        var seconds: Decimal = 0
+
+        init(id: Int, status: PileStatus, state: Data?) {
+            self.id = id
+            self.status = status.rawValue
+            self.state = state
         }
+    }
+
+    /// The rows of `EngineRow`s, as the JSON array `engineMirrorSQL` reads (an engine row inlined as JSON).
+    static func engineRowsJSON(_ piles: [EngineRow]) -> String {
+        "[" + piles.map { pile in
+            #"{"id":\#(pile.id),"status":"\#(pile.status)","state":\#(pile.state.map { String(decoding: $0, as: UTF8.self) } ?? "null"),"#
+                + #""sessions":\#(pile.sessions),"kwh":\#(pile.kwh),"seconds":\#(pile.seconds)}"#
+        }.joined(separator: ",") + "]"
+    }
+
+    /// The engine's view written into `piles`, as one data-modifying CTE of the engine step's statement
+    /// (`StationStore.write`): it reads `input.station_id` and `input.piles` (`engineRowsJSON`).
+    static let engineMirrorSQL = """
+        UPDATE piles SET engine_state = coalesce(m.state, piles.engine_state), engine_status = m.status,
+                         total_charging_times = piles.total_charging_times + m.sessions,
+                         total_charging_kwh = piles.total_charging_kwh + m.kwh,
+                         total_charging_seconds = piles.total_charging_seconds + m.seconds
+        FROM input, batch_rows(input.piles) AS element,
+             jsonb_to_record(element) AS m(id integer, status text, state jsonb, sessions integer, kwh numeric, seconds numeric)
+        WHERE piles.id = m.id AND piles.station_id = input.station_id
+        """
+
+    /// The engine's status of piles it looked at without changing anything else (a step that changed
+    /// nothing of the station), on its own.
+    static func mirrorEngine(_ piles: [EngineRow], stationID: Int, on connection: PostgresConnection) async throws {
+        guard !piles.isEmpty else { return }
         try await connection.execute("""
-            UPDATE piles SET engine_state = coalesce(m.state, piles.engine_state), engine_status = m.status
-            FROM batch_rows(\("[" + rows.joined(separator: ",") + "]")::jsonb) AS element,
-                 jsonb_to_record(element) AS m(id integer, status text, state jsonb)
-            WHERE piles.id = m.id AND piles.station_id = \(stationID)
+            WITH input AS (SELECT \(stationID)::integer AS station_id, \(engineRowsJSON(piles))::jsonb AS piles)
+            \(unsafeRaw: engineMirrorSQL)
             """)
     }
 }

@@ -163,13 +163,11 @@ public struct StationStore: Sendable {
             effects += station.advance(to: clock.now.instant)
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original || !loaded.storedAsRows {
-                let (version, departed) = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
-                                                          nextEvent: nextEvent, reported: sync.reported, on: connection)
+                let version = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
+                                              nextEvent: nextEvent, reported: sync.reported, effects: effects, on: connection)
                 // Kept before the commit, so the next transaction waiting for the lock finds it: the version is
                 // this transaction's id, which the database shows only if it commits, and never again.
                 cache.keep(station, version: version, stationID: stationID)
-                for case .billed(let bill) in effects { try await insert(bill, stationID: stationID, on: connection) }
-                try await RequestProjection(station: station, stationID: stationID).recordDepartures(effects, departed: departed, on: connection)
                 try await deliver(effects, clock, connection)
             } else {
                 if loaded.nextEvent?.instant != nextEvent?.instant {
@@ -323,32 +321,99 @@ public struct StationStore: Sendable {
     }
 
     /// Writes what changed since `original` (nil: everything, for a new station or one stored in an older
-    /// version): the header, the changed pile rows with the engine's status mirrored beside the reported
-    /// one, the changed request rows. Returns the new `state_version` (this transaction's id: unique, so a
-    /// version kept by a transaction that then rolled back can never match a later one) and the requests
-    /// that left the station, whose rows `RequestProjection.recordDepartures` closes.
+    /// version) with the step's bills, in one statement: the header, the changed pile rows with the engine's
+    /// status mirrored beside the reported one and the bills added to their totals, the changed request
+    /// rows, the departed requests' rows closed, the bills. Returns the new `state_version` (this
+    /// transaction's id: unique, so a version kept by a transaction that then rolled back can never match a
+    /// later one). One statement rather than one per table: an engine step runs at every charger's
+    /// StartTransaction and StopTransaction, and each statement costs a round trip and its executor's setup.
     func write(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, reported: [Int: PileStatus] = [:],
-               on connection: PostgresConnection) async throws -> (version: Int64, departed: [Int64]) {
+               effects: [StationEffect] = [], on connection: PostgresConnection) async throws -> Int64 {
         let rows = try StationSnapshot.rows(of: station, since: original)
-        let version: Int64 = try await connection.query("""
-            UPDATE stations SET state = coalesce(\(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb, state),
-                                state_version = txid_current(), next_event_at = \(nextEvent), updated_at = now()
-            WHERE id = \(stationID) RETURNING state_version
-            """).first!.decode("state_version")
-        var piles: [(id: Int, status: PileStatus, state: Data?)] = try rows.piles.map { ($0.id, try station.pileStatus($0.id).orThrow(), $0.state) }
+        var piles = try rows.piles.map { PileStateStore.EngineRow(id: $0.id, status: try station.pileStatus($0.id).orThrow(), state: $0.state) }
         var written = Set(piles.map(\.id))
         for (pileID, status) in station.pileStatusChanges(since: original) where written.insert(pileID).inserted {
-            piles.append((pileID, status, nil))
+            piles.append(.init(id: pileID, status: status, state: nil))
         }
         for pileID in reported.keys.sorted() where written.insert(pileID).inserted {
-            piles.append((pileID, try station.pileStatus(pileID).orThrow(), nil))
+            piles.append(.init(id: pileID, status: try station.pileStatus(pileID).orThrow(), state: nil))
         }
-        try await PileStateStore.mirrorEngine(piles, stationID: stationID, on: connection)
-        let projection = RequestProjection(station: station, stationID: stationID)
-        try await projection.write(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }),
-                                   on: connection)
-        return (version, rows.departed)
+        let bills = effects.compactMap { effect -> Bill? in if case .billed(let bill) = effect { bill } else { nil } }
+        for bill in bills {
+            if written.insert(bill.pileID).inserted {
+                piles.append(.init(id: bill.pileID, status: try station.pileStatus(bill.pileID).orThrow(), state: nil))
+            }
+            let index = piles.firstIndex { $0.id == bill.pileID }!
+            piles[index].sessions += 1
+            piles[index].kwh += bill.energyKWh
+            piles[index].seconds += Decimal(bill.durationMs) / 1000
+        }
+        let projection = RequestProjection(station: station)
+        let requests = try projection.upserts(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }))
+        let departures = try projection.departures(effects, departed: rows.departed)
+        return try await connection.query("""
+            WITH input AS MATERIALIZED (
+                SELECT \(stationID)::integer AS station_id, \(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb AS header,
+                       \(nextEvent)::timestamptz AS next_event_at, \(PileStateStore.engineRowsJSON(piles))::jsonb AS piles,
+                       \(requests)::jsonb AS requests, \(departures)::jsonb AS departures, \(Date(instant: station.now))::timestamptz AS ended_at,
+                       \(try Self.billRowsJSON(bills))::jsonb AS bills
+            ),
+            header AS (
+                UPDATE stations SET state = coalesce(input.header, stations.state), state_version = txid_current(),
+                                    next_event_at = input.next_event_at, updated_at = now()
+                FROM input WHERE stations.id = input.station_id
+                RETURNING stations.state_version
+            ),
+            piles_written AS (\(unsafeRaw: PileStateStore.engineMirrorSQL)),
+            departed AS (\(unsafeRaw: RequestProjection.departuresSQL)),
+            requests_written AS (\(unsafeRaw: RequestProjection.upsertsSQL)),
+            bills_written AS (\(unsafeRaw: Self.billsSQL))
+            SELECT state_version FROM header
+            """).first.orThrow().decode("state_version")
     }
+
+    /// A bill's row (`billsSQL`): times in ms since 1970, amounts as exact decimal text, `n` its order.
+    private struct BillRow: Encodable {
+        var n: Int
+        var request_id: Int64
+        var driver: String
+        var pile_id: Int
+        var energy_kwh: String
+        var duration_ms: Int64
+        var started_ms: Int64
+        var finished_ms: Int64
+        var charging_fee: String
+        var service_fee: String
+        var total_fee: String
+        var ended_by: String
+    }
+
+    private static func billRowsJSON(_ bills: [Bill]) throws -> String {
+        let rows = bills.enumerated().map { n, bill in
+            BillRow(n: n, request_id: bill.requestID, driver: bill.driver, pile_id: bill.pileID, energy_kwh: bill.energyKWh.description,
+                    duration_ms: bill.durationMs, started_ms: bill.startedAt, finished_ms: bill.finishedAt,
+                    charging_fee: bill.chargingFee.description, service_fee: bill.serviceFee.description,
+                    total_fee: bill.totalFee.description, ended_by: bill.endedBy.rawValue)
+        }
+        return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+    }
+
+    /// A detail record is created when its session ends, in station time (like every time the driver sees);
+    /// the pile's totals follow in `PileStateStore.engineMirrorSQL`. Reads `input.station_id` and `input.bills`.
+    private static let billsSQL = """
+        INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
+                           charging_fee, service_fee, total_fee, ended_by, created_at)
+        SELECT input.station_id, b.request_id, d.id, b.pile_id, b.energy_kwh, b.duration_ms,
+               timestamptz 'epoch' + b.started_ms * interval '1 millisecond', timestamptz 'epoch' + b.finished_ms * interval '1 millisecond',
+               b.charging_fee, b.service_fee, b.total_fee, b.ended_by, timestamptz 'epoch' + b.finished_ms * interval '1 millisecond'
+        FROM input
+        CROSS JOIN LATERAL batch_rows(input.bills) AS element
+        CROSS JOIN LATERAL jsonb_to_record(element) AS b(n integer, request_id bigint, driver text, pile_id integer, energy_kwh numeric,
+                                                         duration_ms bigint, started_ms bigint, finished_ms bigint, charging_fee numeric,
+                                                         service_fee numeric, total_fee numeric, ended_by text)
+        JOIN drivers d ON d.username = b.driver
+        ORDER BY b.n
+        """
 
     /// A charger's final meter reading for a session the station had already billed (it stopped the car
     /// first): the session's last bill takes that energy, spread evenly over the session for the tariff,
@@ -460,27 +525,8 @@ public struct StationStore: Sendable {
 
     /// The reports the engine looked at without changing: mirrored, so they are not looked at again.
     private func mirrorPileStatuses(_ reported: [Int: PileStatus], stationID: Int, on connection: PostgresConnection) async throws {
-        try await PileStateStore.mirrorEngine(reported.map { ($0.key, $0.value, nil) }, stationID: stationID, on: connection)
-    }
-
-    /// A detail record is created when its session ends, in station time (like every time the driver sees).
-    private func insert(_ bill: Bill, stationID: Int, on connection: PostgresConnection) async throws {
-        let seconds = Decimal(bill.durationMs) / 1000
-        try await connection.execute("""
-            WITH bill AS (
-                INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
-                                   charging_fee, service_fee, total_fee, ended_by, created_at)
-                SELECT \(stationID), \(bill.requestID), d.id, \(bill.pileID), \(bill.energyKWh), \(bill.durationMs),
-                       \(Date(instant: bill.startedAt)), \(Date(instant: bill.finishedAt)),
-                       \(bill.chargingFee), \(bill.serviceFee), \(bill.totalFee), \(bill.endedBy.rawValue),
-                       \(Date(instant: bill.finishedAt))
-                FROM drivers d WHERE d.username = \(bill.driver)
-            )
-            UPDATE piles SET total_charging_times = total_charging_times + 1,
-                             total_charging_kwh = total_charging_kwh + \(bill.energyKWh),
-                             total_charging_seconds = total_charging_seconds + \(seconds)
-            WHERE id = \(bill.pileID)
-            """)
+        try await PileStateStore.mirrorEngine(reported.sorted { $0.key < $1.key }.map { .init(id: $0.key, status: $0.value, state: nil) },
+                                              stationID: stationID, on: connection)
     }
 
     static func clock(_ row: PostgresRow) throws -> StationClock {

@@ -217,4 +217,32 @@ struct StationCatchUpTests {
         #expect(cache.stations(1).map(\.version) == [12, 11])
         #expect(cache.stations(2).isEmpty)
     }
+
+    @Test("one step closes a request that completed by now and writes the same driver's next one: the bill, the pile's totals, both rows")
+    func departureAndNewRequestInOneStep() async throws {
+        try await withStore { store, pool in
+            try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now()")
+            try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
+            let submit = { (kWh: Decimal) in
+                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+                    try station.apply(.submit(driver: "driver", mode: .fast, requestedKWh: kWh, batteryCapacityKWh: 60), at: clock.now.instant)
+                }, alsoInTransaction: { _, _, _ in })
+            }
+            try await submit(5)
+            // Station time passes the first request's completion with no step in between (no ticker here).
+            try await pool.execute("UPDATE stations SET clock_station_origin = clock_station_origin + interval '5 hours' WHERE id = 1")
+            try await submit(7)
+            let rows = try await pool.query("SELECT id, state FROM charging_requests ORDER BY id").map {
+                "\(try $0.decode("id", as: Int64.self)):\(try $0.decode("state", as: String.self))"
+            }
+            #expect(rows == ["1:finished", "2:charging"])
+            let bill = try await pool.query("SELECT request_id, energy_kwh FROM bills").map {
+                "\(try $0.decode("request_id", as: Int64.self)):\(try $0.decode("energy_kwh", as: Decimal.self))"
+            }
+            #expect(bill == ["1:5"])
+            let totals = try await pool.query("SELECT sum(total_charging_times)::int AS times, sum(total_charging_kwh) AS kwh FROM piles").first!
+            #expect(try totals.decode("times", as: Int.self) == 1)
+            #expect(try totals.decode("kwh", as: Decimal.self) == 5)
+        }
+    }
 }

@@ -282,38 +282,45 @@ struct OCPPCallHandler {
         let transactionID = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
             let card = try await OCPPStore.card(start.idTag, pileID: pileID, on: connection)
             info = Self.idTagInfo(card?.tag)
+            // A session the station started itself is taken as such however late its StartTransaction comes;
+            // any other stamped well in the past was queued while the charger was offline: it is recorded and
+            // billed at its stop, and the engine never hears of it (the car has likely gone).
+            let startedByStation = card?.facts.map { station.charging(atPile: pileID)?.driver == $0.driver } ?? false
+            // Decided on a copy before the row is written (one statement), and taken only if the row is new:
+            // a resent StartTransaction changes nothing.
+            var decided = station
+            var decision: (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) = (info.status, nil, [])
+            let opening: OCPPStore.Opening
+            if !startedByStation, Self.isReplayed(start.timestamp, stationNow: clock.now) {
+                opening = .offline
+            } else {
+                if info.status == .accepted {
+                    if let facts = card?.facts {
+                        decision = startDecision(facts, station: &decided, clock: clock)
+                    } else {
+                        decision.status = .invalid  // the card's driver is gone
+                    }
+                }
+                opening = if let requestID = decision.requestID, decision.status == .accepted {
+                    .link(stationID: try await services.stations.stationID(ofPile: pileID)!, requestID: requestID)
+                } else {
+                    .refuse
+                }
+            }
             let opened = try await OCPPStore.openTransaction(
                 pileID: pileID, connectorID: start.connectorId, idTag: start.idTag, meterStartWh: Int64(start.meterStart),
-                chargerTimestamp: start.timestamp, flags: flags, on: connection)
+                chargerTimestamp: start.timestamp, flags: flags, opening: opening, on: connection)
             guard opened.isNew else {
                 offline = opened.offline
                 if opened.refused, info.status == .accepted { info.status = .invalid }
                 return ([], opened.id)
             }
-            // A session the station started itself is taken as such however late its StartTransaction comes;
-            // any other stamped well in the past was queued while the charger was offline: it is recorded and
-            // billed at its stop, and the engine never hears of it (the car has likely gone).
-            let startedByStation = card?.facts.map { station.charging(atPile: pileID)?.driver == $0.driver } ?? false
-            if !startedByStation, Self.isReplayed(start.timestamp, stationNow: clock.now) {
-                try await OCPPStore.markOffline(opened.id, on: connection)
+            if case .offline = opening {
                 offline = true
                 return ([], opened.id)
             }
-            var decision: (status: AuthorizationStatus, requestID: Int64?, effects: [StationEffect]) = (info.status, nil, [])
-            if info.status == .accepted {
-                if let facts = card?.facts {
-                    decision = startDecision(facts, station: &station, clock: clock)
-                } else {
-                    decision.status = .invalid  // the card's driver is gone
-                }
-            }
             info.status = decision.status
-            if let requestID = decision.requestID, decision.status == .accepted {
-                try await OCPPStore.link(opened.id, stationID: try await services.stations.stationID(ofPile: pileID)!, requestID: requestID,
-                                         on: connection)
-            } else {
-                try await OCPPStore.refuse(opened.id, on: connection)
-            }
+            station = decided
             return (decision.effects, opened.id)
         }
         logger.info("OCPP transaction started", metadata: ["transaction": "\(transactionID)", "status": "\(info.status.rawValue)",
@@ -358,10 +365,7 @@ struct OCPPCallHandler {
         if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
         let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
         let billed = try await services.stations.atStation(ofPile: pileID) { station, clock, connection -> ([StationEffect], StationBill?) in
-            guard let transactionID = try await transactionToStop(stop, on: connection),
-                  let (closed, superseded) = try await OCPPStore.stopTransaction(
-                    transactionID, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
-                    reason: stop.reason?.rawValue, transactionData: data, flags: flags, on: connection)
+            guard let (closed, superseded) = try await closeTransaction(stop, transactionData: data, flags: flags, on: connection)
             else { return ([], nil) }
             if closed.offline {
                 try await billOffline(closed, stop: stop, station: &station, clock: clock, on: connection)
@@ -398,15 +402,29 @@ struct OCPPCallHandler {
         return try OCPPOutbound.callResult(id: id, StopTransactionResponse(idTagInfo: info))
     }
 
-    /// The transaction a StopTransaction closes. Its transactionId when that is one of this pile's (closed
-    /// already: a resend, nothing happens). Otherwise (−1, the charger's own id, an id beyond int32) the
-    /// transaction an identical StopTransaction closed before, or the open one it fits; failing both, an
-    /// offline transaction made from the stop's transactionData: its Transaction.Begin reading, else its
-    /// earliest register reading. Nil when there is nothing to make one of (no idTag, no reading).
-    private func transactionToStop(_ stop: StopTransactionRequest, on connection: PostgresConnection) async throws -> Int32? {
-        if let known = Int32(exactly: stop.transactionId), try await OCPPStore.transactionExists(known, pileID: pileID, on: connection) {
-            return known
+    /// Closes the transaction a StopTransaction is about: its transactionId when that is one of this pile's
+    /// open ones (the common case: one statement), else `transactionToStop`'s. Nil when there is none to
+    /// close: the id is one of this pile's closed already (a resend: nothing happens), or nothing fits.
+    private func closeTransaction(_ stop: StopTransactionRequest, transactionData: String?, flags: [String],
+                                  on connection: PostgresConnection) async throws -> (OCPPStore.Transaction, superseded: Bool)? {
+        let close = { (id: Int32) in
+            try await OCPPStore.stopTransaction(id, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
+                                                reason: stop.reason?.rawValue, transactionData: transactionData, flags: flags, on: connection)
         }
+        if let known = Int32(exactly: stop.transactionId) {
+            if let closed = try await close(known) { return closed }
+            if try await OCPPStore.transactionExists(known, pileID: pileID, on: connection) { return nil }
+        }
+        guard let found = try await transactionToStop(stop, on: connection) else { return nil }
+        return try await close(found)
+    }
+
+    /// The transaction a StopTransaction with an id that is none of this pile's is about (−1, the
+    /// charger's own id, an id beyond int32): the transaction an identical StopTransaction closed before,
+    /// or the open one it fits; failing both, an offline transaction made from the stop's transactionData:
+    /// its Transaction.Begin reading, else its earliest register reading. Nil when there is nothing to
+    /// make one of (no idTag, no reading).
+    private func transactionToStop(_ stop: StopTransactionRequest, on connection: PostgresConnection) async throws -> Int32? {
         if let found = try await OCPPStore.transactionForUnknownStop(pileID: pileID, idTag: stop.idTag, meterStopWh: Int64(stop.meterStop),
                                                                      chargerTimestamp: stop.timestamp, on: connection) {
             return found
