@@ -245,4 +245,35 @@ struct StationCatchUpTests {
             #expect(try totals.decode("kwh", as: Decimal.self) == 5)
         }
     }
+
+    @Test("batch_rows is the built-in jsonb_array_elements (ROWS 4) when a superuser migrates; under an ordinary role the migrations still apply and it stays SQL")
+    func batchRowsUnderEitherRole() async throws {
+        let language = { (pool: PostgresPool) async throws -> String in
+            try await pool.query("SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.proname = 'batch_rows'")
+                .first!.decode("lanname")
+        }
+        try await withStore { _, pool in
+            #expect(try await language(pool) == "internal")
+            let rows: Int = try await pool.query("SELECT count(*)::int AS n FROM batch_rows('[{\"a\":1},{\"a\":2}]')").first!.decode("n")
+            #expect(rows == 2)
+        }
+        let url = try await TestDatabase.makeDatabase()
+        let role = "app_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        let admin = PostgresPool(conninfo: url, maxConnections: 1, logger: Logger(label: "test"))
+        try await admin.execute("CREATE ROLE \(identifier: role) LOGIN NOSUPERUSER")
+        let database: String = try await admin.query("SELECT current_database() AS name").first!.decode("name")
+        try await admin.execute("ALTER DATABASE \(identifier: database) OWNER TO \(identifier: role)")
+        await admin.close()
+        let pool = PostgresPool(conninfo: try PostgresConnectionString.keywordValue(url, overrides: ["user": role]), maxConnections: 1,
+                                logger: Logger(label: "test"))
+        do {
+            try await SchemaMigrator().migrate(pool)
+            #expect(try await language(pool) == "sql")
+            #expect(try await pool.query("SELECT current_setting('is_superuser') AS su").first!.decode("su", as: String.self) == "off")
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+    }
 }
