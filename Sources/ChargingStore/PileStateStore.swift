@@ -154,7 +154,8 @@ public struct PileStateStore: Sendable {
         UPDATE piles p SET status = b.reported, status_changed_at = now()
         FROM before b
         WHERE p.id = b.id AND b.owner_instance = \(instance)
-        RETURNING b.n, p.id, p.station_id, b.status <> p.status AS changed, station_has_cars(p.station_id)
+        RETURNING b.n, p.id, p.station_id, b.status <> p.status AS changed,
+                  CASE WHEN b.status <> p.status THEN station_has_cars(p.station_id) ELSE false END AS station_has_cars
         """
     }
 
@@ -190,7 +191,8 @@ public struct PileStateStore: Sendable {
                            status_changed_at = CASE WHEN p.status = b.status THEN p.status_changed_at ELSE now() END
         FROM before b
         WHERE p.id = b.pile_id
-        RETURNING b.n, p.id, p.status <> b.status_before AS changed, p.station_id, station_has_cars(p.station_id)
+        RETURNING b.n, p.id, p.status <> b.status_before AS changed, p.station_id,
+                  CASE WHEN p.status <> b.status_before THEN station_has_cars(p.station_id) ELSE false END AS station_has_cars
         """
     }
 
@@ -202,7 +204,7 @@ public struct PileStateStore: Sendable {
     struct EngineRow {
         var id: Int
         var status: String
-        /// JSON text, inlined by `encode(to:)`.
+        /// The engine row's JSON, inlined by `engineRowsJSON`.
         var state: Data?
         var sessions = 0
         var kwh: Decimal = 0
@@ -251,7 +253,8 @@ public struct PileStateChange: Sendable, Equatable {
     public var pileID: Int
     public var stationID: Int
     public var statusChanged: Bool
-    /// Whether the station has cars (waiting, queued or charging: `station_has_cars`, migration 0008).
+    /// Whether the station has cars (waiting, queued or charging: `station_has_cars`, migration 0008). A
+    /// report that changed no status does not ask (false): a charging day's StatusNotifications change none.
     public var stationHasCars: Bool
 
     public init(pileID: Int, stationID: Int, statusChanged: Bool, stationHasCars: Bool) {

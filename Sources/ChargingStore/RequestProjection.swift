@@ -63,11 +63,12 @@ struct RequestProjection {
         RETURNING c.id
         """
 
-    /// Upserts the active requests that changed, after the departures (`departed`, the CTE of
-    /// `departuresSQL`, is read first): a driver whose request just completed may already have a new one,
-    /// and a driver has one active request at a time (`charging_requests_one_active_per_driver`). A
+    /// Upserts the active requests that changed, after the departures when there are any (`departed`, the
+    /// CTE of `departuresSQL`, is read first): a driver whose request just completed may already have a new
+    /// one, and a driver has one active request at a time (`charging_requests_one_active_per_driver`). A
     /// request's stored meter reading belongs to its session: it goes when the car stops charging at that pile.
-    static let upsertsSQL = """
+    static func upsertsSQL(afterDepartures: Bool) -> String {
+        """
         INSERT INTO charging_requests (station_id, id, driver_id, mode, queue_number, request_kwh, battery_capacity_kwh,
                                        state, pile_id, queue_position, submitted_at, charging_started_at, engine_state)
         SELECT input.station_id, r.id, d.id, r.mode, r.queue_number, r.request_kwh, r.battery_capacity_kwh, r.state, r.pile_id,
@@ -79,7 +80,7 @@ struct RequestProjection {
                                                          battery_capacity_kwh numeric, state text, pile_id integer, queue_position integer,
                                                          submitted_ms bigint, charging_started_ms bigint, engine_state text)
         JOIN drivers d ON d.username = r.driver
-        WHERE (SELECT count(*) FROM departed) >= 0
+        \(afterDepartures ? "WHERE (SELECT count(*) FROM departed) >= 0" : "")
         ORDER BY r.id
         ON CONFLICT (station_id, id) DO UPDATE SET
             mode = EXCLUDED.mode, queue_number = EXCLUDED.queue_number, request_kwh = EXCLUDED.request_kwh,
@@ -93,4 +94,5 @@ struct RequestProjection {
             meter_pending = EXCLUDED.state = 'charging' AND charging_requests.state = 'charging'
                             AND EXCLUDED.pile_id = charging_requests.pile_id AND charging_requests.meter_pending
         """
+    }
 }

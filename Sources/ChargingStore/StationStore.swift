@@ -351,6 +351,20 @@ public struct StationStore: Sendable {
         let projection = RequestProjection(station: station)
         let requests = try projection.upserts(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }))
         let departures = try projection.departures(effects, departed: rows.departed)
+        // Only the parts with rows: a StartTransaction writes no bill and no departure, and every part costs
+        // its executor's setup even when it writes nothing.
+        var parts = ["""
+            header AS (
+                UPDATE stations SET state = coalesce(input.header, stations.state), state_version = txid_current(),
+                                    next_event_at = input.next_event_at, updated_at = now()
+                FROM input WHERE stations.id = input.station_id
+                RETURNING stations.state_version
+            )
+            """]
+        if !piles.isEmpty { parts.append("piles_written AS (\(PileStateStore.engineMirrorSQL))") }
+        if !rows.departed.isEmpty { parts.append("departed AS (\(RequestProjection.departuresSQL))") }
+        if requests != "[]" { parts.append("requests_written AS (\(RequestProjection.upsertsSQL(afterDepartures: !rows.departed.isEmpty)))") }
+        if !bills.isEmpty { parts.append("bills_written AS (\(Self.billsSQL))") }
         return try await connection.query("""
             WITH input AS MATERIALIZED (
                 SELECT \(stationID)::integer AS station_id, \(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb AS header,
@@ -358,16 +372,7 @@ public struct StationStore: Sendable {
                        \(requests)::jsonb AS requests, \(departures)::jsonb AS departures, \(Date(instant: station.now))::timestamptz AS ended_at,
                        \(try Self.billRowsJSON(bills))::jsonb AS bills
             ),
-            header AS (
-                UPDATE stations SET state = coalesce(input.header, stations.state), state_version = txid_current(),
-                                    next_event_at = input.next_event_at, updated_at = now()
-                FROM input WHERE stations.id = input.station_id
-                RETURNING stations.state_version
-            ),
-            piles_written AS (\(unsafeRaw: PileStateStore.engineMirrorSQL)),
-            departed AS (\(unsafeRaw: RequestProjection.departuresSQL)),
-            requests_written AS (\(unsafeRaw: RequestProjection.upsertsSQL)),
-            bills_written AS (\(unsafeRaw: Self.billsSQL))
+            \(unsafeRaw: parts.joined(separator: ",\n"))
             SELECT state_version FROM header
             """).first.orThrow().decode("state_version")
     }

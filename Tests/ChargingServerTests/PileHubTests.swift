@@ -7,7 +7,7 @@ import NIOWebSocket
 import PileRouting
 import Testing
 
-/// The hub's one socket per pile, without a network or a database.
+/// The hub's one socket per pile, and which sockets the token check closes: without a network or a database.
 @Suite("Pile hub")
 struct PileHubTests {
     @Test("two sockets of one pile attaching in either order: the older epoch is closed as replaced, the newer one stays reachable")
@@ -26,6 +26,23 @@ struct PileHubTests {
             #expect(older.closes.codes == [.replaced])
             #expect(newer.closes.codes.isEmpty)
         }
+    }
+
+    @Test("the token check closes the sockets whose checked token is gone, not one that opened while it ran")
+    func tokenCheckClosesOnlyCheckedSockets() async throws {
+        let registry = PileTokenRegistry()
+        let revoked = try await Self.connection(pileID: 1), kept = try await Self.connection(pileID: 2)
+        let openedDuringCheck = try await Self.connection(pileID: 3)
+        await registry.add(revoked.connection, tokenHash: "a")
+        await registry.add(kept.connection, tokenHash: "b")
+        let checked = Set(await registry.entries.map(\.tokenHash))
+        await registry.add(openedDuringCheck.connection, tokenHash: "c")
+        #expect(await registry.closeAll(checked: checked, live: ["b"]) == 1)
+        #expect(revoked.closes.codes == [.policyViolation])
+        #expect(kept.closes.codes.isEmpty)
+        #expect(openedDuringCheck.closes.codes.isEmpty)
+        #expect(await registry.closeAll(checked: ["b", "c"], live: ["b"]) == 1)
+        #expect(openedDuringCheck.closes.codes == [.policyViolation])
     }
 
     private static func connection(pileID: Int) async throws -> (connection: PileConnection, closes: CloseRecorder) {

@@ -19,9 +19,11 @@ actor PileTokenRegistry {
 
     var entries: [(connection: PileConnection, tokenHash: String)] { Array(sockets.values) }
 
-    /// Closes (1008) every socket whose token is not among `live`; returns how many.
-    func closeAll(notIn live: Set<String>) async -> Int {
-        let dead = sockets.filter { !live.contains($0.value.tokenHash) }
+    /// Closes (1008) every socket whose token was `checked` and is not among `live`; returns how many. A
+    /// socket that opened while the check ran (its token not checked) waits for the next check: closing it
+    /// for a token nobody looked at closed a pile just logged in.
+    func closeAll(checked: Set<String>, live: Set<String>) async -> Int {
+        let dead = sockets.filter { checked.contains($0.value.tokenHash) && !live.contains($0.value.tokenHash) }
         for (key, entry) in dead {
             sockets[key] = nil
             await entry.connection.close(.policyViolation, reason: "token revoked or expired")
@@ -73,8 +75,9 @@ struct SessionMaintenanceService: Service {
             do {
                 let entries = await registry.entries
                 if !entries.isEmpty {
-                    let live = try await tokens.liveHashes(Array(Set(entries.map(\.tokenHash))))
-                    let closed = await registry.closeAll(notIn: live)
+                    let checked = Set(entries.map(\.tokenHash))
+                    let live = try await tokens.liveHashes(Array(checked))
+                    let closed = await registry.closeAll(checked: checked, live: live)
                     if closed > 0 { logger.info("closed pile sockets whose token was revoked or expired", metadata: ["count": "\(closed)"]) }
                 }
                 if clock.now >= nextPurge {
