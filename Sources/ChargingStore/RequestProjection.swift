@@ -10,7 +10,7 @@ import PostgresClient
 struct RequestProjection {
     let station: Station
 
-    /// An active request's row (`upsertsSQL`): times in ms since 1970, amounts as exact decimal text.
+    /// An active request's row (`upsertsSQL`): times and amounts as the text their parameters would carry.
     private struct Upsert: Encodable {
         var id: Int64
         var driver: String
@@ -21,17 +21,17 @@ struct RequestProjection {
         var state: String
         var pile_id: Int?
         var queue_position: Int?
-        var submitted_ms: Int64
-        var charging_started_ms: Int64?
+        var submitted_at: String
+        var charging_started_at: String?
         /// The engine row's JSON text; nil keeps the stored one.
         var engine_state: String?
     }
 
     /// The requests that differ from `before` (the station this transaction loaded; nil: all), with their
-    /// new engine rows, as a JSON array: usually one or two rows, not the whole station. A request's
-    /// columns change with its engine row (amounts, mode, number, first charge) or with its place (state,
-    /// pile, position), so those two say which rows to write.
-    func upserts(since before: Station?, engineRows: [Int64: Data]) throws -> String {
+    /// new engine rows, as a JSON array (nil: none): usually one or two rows, not the whole station. A
+    /// request's columns change with its engine row (amounts, mode, number, first charge) or with its place
+    /// (state, pile, position), so those two say which rows to write.
+    func upserts(since before: Station?, engineRows: [Int64: Data]) throws -> String? {
         let places = station.requestPlaces
         let placesBefore = before?.requestPlaces ?? [:]
         let changed = Set(places.keys.filter { engineRows[$0] != nil || places[$0] != placesBefore[$0] })
@@ -39,14 +39,16 @@ struct RequestProjection {
             Upsert(id: request.requestID, driver: request.driver, mode: request.mode.rawValue, queue_number: request.queueNumber,
                    request_kwh: request.requestedKWh.description, battery_capacity_kwh: request.batteryCapacityKWh.description,
                    state: request.state.rawValue, pile_id: request.pileID, queue_position: request.queuePosition,
-                   submitted_ms: request.submittedAt, charging_started_ms: request.firstChargedAt,
+                   submitted_at: Date(instant: request.submittedAt).postgresText!,
+                   charging_started_at: request.firstChargedAt.flatMap { Date(instant: $0).postgresText },
                    engine_state: engineRows[request.requestID].map { String(decoding: $0, as: UTF8.self) })
         }
-        return String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
+        return rows.isEmpty ? nil : String(decoding: try JSONEncoder().encode(rows), as: UTF8.self)
     }
 
-    /// Requests that left the station (`departed`), with how each left from the effects, as a JSON array.
-    func departures(_ effects: [StationEffect], departed: [Int64]) throws -> String {
+    /// Requests that left the station (`departed`), with how each left from the effects, as a JSON array (nil: none).
+    func departures(_ effects: [StationEffect], departed: [Int64]) throws -> String? {
+        guard !departed.isEmpty else { return nil }
         var states: [Int64: String] = [:]
         for case .requestFinished(let requestID, _, let reason) in effects { states[requestID] = reason == .completed ? "finished" : "cancelled" }
         let rows = departed.map { ["id": "\($0)", "state": states[$0] ?? "cancelled"] }
@@ -72,13 +74,12 @@ struct RequestProjection {
         INSERT INTO charging_requests (station_id, id, driver_id, mode, queue_number, request_kwh, battery_capacity_kwh,
                                        state, pile_id, queue_position, submitted_at, charging_started_at, engine_state)
         SELECT input.station_id, r.id, d.id, r.mode, r.queue_number, r.request_kwh, r.battery_capacity_kwh, r.state, r.pile_id,
-               r.queue_position, timestamptz 'epoch' + r.submitted_ms * interval '1 millisecond',
-               timestamptz 'epoch' + r.charging_started_ms * interval '1 millisecond', r.engine_state::jsonb
+               r.queue_position, r.submitted_at, r.charging_started_at, r.engine_state::jsonb
         FROM input
         CROSS JOIN LATERAL batch_rows(input.requests) AS element
         CROSS JOIN LATERAL jsonb_to_record(element) AS r(id bigint, driver text, mode text, queue_number text, request_kwh numeric,
                                                          battery_capacity_kwh numeric, state text, pile_id integer, queue_position integer,
-                                                         submitted_ms bigint, charging_started_ms bigint, engine_state text)
+                                                         submitted_at timestamptz, charging_started_at timestamptz, engine_state text)
         JOIN drivers d ON d.username = r.driver
         \(afterDepartures ? "WHERE (SELECT count(*) FROM departed) >= 0" : "")
         ORDER BY r.id

@@ -351,6 +351,7 @@ public struct StationStore: Sendable {
         let projection = RequestProjection(station: station)
         let requests = try projection.upserts(since: original, engineRows: Dictionary(uniqueKeysWithValues: rows.requests.map { ($0.id, $0.state) }))
         let departures = try projection.departures(effects, departed: rows.departed)
+        let billRows = try Self.billRowsJSON(bills)
         // Only the parts with rows: a StartTransaction writes no bill and no departure, and every part costs
         // its executor's setup even when it writes nothing.
         var parts = ["""
@@ -362,22 +363,22 @@ public struct StationStore: Sendable {
             )
             """]
         if !piles.isEmpty { parts.append("piles_written AS (\(PileStateStore.engineMirrorSQL))") }
-        if !rows.departed.isEmpty { parts.append("departed AS (\(RequestProjection.departuresSQL))") }
-        if requests != "[]" { parts.append("requests_written AS (\(RequestProjection.upsertsSQL(afterDepartures: !rows.departed.isEmpty)))") }
-        if !bills.isEmpty { parts.append("bills_written AS (\(Self.billsSQL))") }
+        if departures != nil { parts.append("departed AS (\(RequestProjection.departuresSQL))") }
+        if requests != nil { parts.append("requests_written AS (\(RequestProjection.upsertsSQL(afterDepartures: departures != nil)))") }
+        if billRows != nil { parts.append("bills_written AS (\(Self.billsSQL))") }
         return try await connection.query("""
             WITH input AS MATERIALIZED (
                 SELECT \(stationID)::integer AS station_id, \(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb AS header,
                        \(nextEvent)::timestamptz AS next_event_at, \(PileStateStore.engineRowsJSON(piles))::jsonb AS piles,
                        \(requests)::jsonb AS requests, \(departures)::jsonb AS departures, \(Date(instant: station.now))::timestamptz AS ended_at,
-                       \(try Self.billRowsJSON(bills))::jsonb AS bills
+                       \(billRows)::jsonb AS bills
             ),
             \(unsafeRaw: parts.joined(separator: ",\n"))
             SELECT state_version FROM header
             """).first.orThrow().decode("state_version")
     }
 
-    /// A bill's row (`billsSQL`): times in ms since 1970, amounts as exact decimal text, `n` its order.
+    /// A bill's row (`billsSQL`): times and amounts as the text their parameters would carry, `n` its order.
     private struct BillRow: Encodable {
         var n: Int
         var request_id: Int64
@@ -385,18 +386,21 @@ public struct StationStore: Sendable {
         var pile_id: Int
         var energy_kwh: String
         var duration_ms: Int64
-        var started_ms: Int64
-        var finished_ms: Int64
+        var started_at: String
+        var finished_at: String
         var charging_fee: String
         var service_fee: String
         var total_fee: String
         var ended_by: String
     }
 
-    private static func billRowsJSON(_ bills: [Bill]) throws -> String {
+    /// The bills as a JSON array (nil: none).
+    private static func billRowsJSON(_ bills: [Bill]) throws -> String? {
+        guard !bills.isEmpty else { return nil }
         let rows = bills.enumerated().map { n, bill in
             BillRow(n: n, request_id: bill.requestID, driver: bill.driver, pile_id: bill.pileID, energy_kwh: bill.energyKWh.description,
-                    duration_ms: bill.durationMs, started_ms: bill.startedAt, finished_ms: bill.finishedAt,
+                    duration_ms: bill.durationMs,
+                    started_at: Date(instant: bill.startedAt).postgresText!, finished_at: Date(instant: bill.finishedAt).postgresText!,
                     charging_fee: bill.chargingFee.description, service_fee: bill.serviceFee.description,
                     total_fee: bill.totalFee.description, ended_by: bill.endedBy.rawValue)
         }
@@ -408,13 +412,12 @@ public struct StationStore: Sendable {
     private static let billsSQL = """
         INSERT INTO bills (station_id, request_id, driver_id, pile_id, energy_kwh, duration_ms, started_at, finished_at,
                            charging_fee, service_fee, total_fee, ended_by, created_at)
-        SELECT input.station_id, b.request_id, d.id, b.pile_id, b.energy_kwh, b.duration_ms,
-               timestamptz 'epoch' + b.started_ms * interval '1 millisecond', timestamptz 'epoch' + b.finished_ms * interval '1 millisecond',
-               b.charging_fee, b.service_fee, b.total_fee, b.ended_by, timestamptz 'epoch' + b.finished_ms * interval '1 millisecond'
+        SELECT input.station_id, b.request_id, d.id, b.pile_id, b.energy_kwh, b.duration_ms, b.started_at, b.finished_at,
+               b.charging_fee, b.service_fee, b.total_fee, b.ended_by, b.finished_at
         FROM input
         CROSS JOIN LATERAL batch_rows(input.bills) AS element
         CROSS JOIN LATERAL jsonb_to_record(element) AS b(n integer, request_id bigint, driver text, pile_id integer, energy_kwh numeric,
-                                                         duration_ms bigint, started_ms bigint, finished_ms bigint, charging_fee numeric,
+                                                         duration_ms bigint, started_at timestamptz, finished_at timestamptz, charging_fee numeric,
                                                          service_fee numeric, total_fee numeric, ended_by text)
         JOIN drivers d ON d.username = b.driver
         ORDER BY b.n
