@@ -143,12 +143,12 @@ public struct StationStore: Sendable {
         alsoInTransaction deliver: @Sendable ([StationEffect], StationClock, PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection -> [StationEffect] in
-            _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))")
+            var first: [PostgresQuery] = ["SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))"]
             // A manual clock moves first, so the readings due by the new time come with the station.
             if let manualTime {
-                try await connection.execute("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
+                first.append("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
             }
-            guard let loaded = try await load(stationID, readings: policy, reportsAfter: offlineGrace, on: connection)
+            guard let loaded = try await load(stationID, readings: policy, reportsAfter: offlineGrace, on: connection, after: first)
             else { throw StoreError.notFound }
             let original = loaded.station
             var station = original
@@ -232,22 +232,28 @@ public struct StationStore: Sendable {
     /// station is not the latest version. The readings an engine step takes in are found from the piles
     /// that concern it (a reported status the engine hasn't taken in, a completion falling due: two
     /// indexes, migrations 0008 and 0010), not by reading every charging car's session.
+    ///
+    /// `after` (the station's lock, a step's first writes) runs first, in the same round trip. Then the
+    /// rows are left out: the cache can only be looked at once the lock is held (the step before this one
+    /// kept its station just before it committed), and a station not found there is read again, rows and
+    /// all (nobody can change it meanwhile).
     func load(_ stationID: Int, readings policy: Readings = .all, reportsAfter grace: Duration? = nil,
-              on connection: PostgresConnection) async throws -> Loaded? {
+              on connection: PostgresConnection, after first: [PostgresQuery] = []) async throws -> Loaded? {
         let cached = cache.stations(stationID)
         let cachedVersions = "{" + cached.map { String($0.version) }.joined(separator: ",") + "}"
+        let withoutRows = !first.isEmpty
         let (allReadings, also): (Bool, Set<Int64>) = switch policy {
         case .all: (true, [])
         case .forDecisions(let also): (false, also)
         }
-        guard let row = try await connection.query("""
+        let query: PostgresQuery = """
             SELECT s.state_version, s.next_event_at, s.clock_mode, s.clock_speed, s.clock_real_origin, s.clock_station_origin,
                    now() AS real_now,
-                   CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE s.state::text END AS header,
-                   CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
+                   CASE WHEN \(withoutRows) OR s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE s.state::text END AS header,
+                   CASE WHEN \(withoutRows) OR s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(p.engine_state), '[]') FROM piles p
                         WHERE p.station_id = s.id AND p.engine_state IS NOT NULL)::text END AS piles,
-                   CASE WHEN s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
+                   CASE WHEN \(withoutRows) OR s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(c.engine_state), '[]') FROM charging_requests c
                         WHERE c.station_id = s.id AND c.engine_state IS NOT NULL)::text END AS requests,
                    (SELECT jsonb_agg(jsonb_build_object('id', r.id, 'pile_id', r.pile_id, 'meter_kwh', r.meter_kwh::text,
@@ -271,7 +277,8 @@ public struct StationStore: Sendable {
                    END AS reports
             FROM stations s JOIN station_clock sc ON sc.station_id = s.id
             WHERE s.id = \(stationID)
-            """).first
+            """
+        guard let row = first.isEmpty ? try await connection.query(query).first : try await connection.pipeline(first + [query]).last?.first
         else { return nil }
         let clock = try Self.clock(row)
         let nextEvent: Date? = try row.decode("next_event_at")
@@ -282,7 +289,11 @@ public struct StationStore: Sendable {
         }
         guard let header = try row.decode("header", as: String?.self) else {
             let version: Int64 = try row.decode("state_version")
-            let station = try cached.first { $0.version == version }.orThrow().station
+            let kept = withoutRows ? cache.stations(stationID) : cached
+            guard let station = kept.first(where: { $0.version == version })?.station else {
+                if withoutRows { return try await load(stationID, readings: policy, reportsAfter: grace, on: connection) }
+                throw StoreError.notFound  // not reached: the database leaves the rows out only for a version kept here
+            }
             return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
         }
         let data = Data(header.utf8)

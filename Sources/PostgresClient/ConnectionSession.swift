@@ -16,6 +16,8 @@ final class ConnectionSession: @unchecked Sendable {
     private static let cacheLimit = 1024
 
     let libpq: LibPQConnection
+    /// A transaction's BEGIN waits to travel with its first statement: one round trip, not two.
+    private var beginPending = false
     /// By SQL text: the hot path looks up one string, with no key to build.
     private var statements: [String: PreparedStatement] = [:]
     private var statementCounter = 0
@@ -26,8 +28,16 @@ final class ConnectionSession: @unchecked Sendable {
 
     var preparedStatementCount: Int { statements.count }
 
+    /// Open, or begun and waiting for its first statement.
+    var isInTransaction: Bool { beginPending || libpq.transactionStatus != .idle }
+
+    func begin() {
+        beginPending = true
+    }
+
     /// Prepares each distinct SQL text once, then executes it by name.
     func query(_ query: PostgresQuery) throws -> PostgresRows {
+        if beginPending { return try pipeline([query])[0] }
         do {
             return try run(query)
         } catch let error as PostgresError where isStale(error, sql: query.sql) && libpq.transactionStatus == .idle {
@@ -36,13 +46,47 @@ final class ConnectionSession: @unchecked Sendable {
         }
     }
 
+    /// The statements in one round trip (`LibPQConnection.execPipeline`), a pending BEGIN first; each
+    /// text not prepared on this connection yet is prepared before (once).
+    func pipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+        var statements = beginPending ? [LibPQConnection.PipelinedStatement(sql: "BEGIN", binds: [])] : []
+        for query in queries {
+            statements.append(.init(sql: query.sql, binds: query.binds, preparedName: try preparedStatement(for: query)?.name))
+        }
+        beginPending = false
+        do {
+            return Array(try libpq.execPipeline(statements).suffix(queries.count))
+        } catch let error as PostgresError {
+            _ = isStale(error, sql: error.query ?? "")  // forgets the statement; the caller's transaction decides on a retry
+            throw error
+        }
+    }
+
     func simpleQuery(_ sql: String) throws {
+        if beginPending {
+            beginPending = false
+            _ = try libpq.exec("BEGIN")
+        }
         _ = try libpq.exec(sql)
     }
 
+    /// ROLLBACK; a transaction that never ran a statement has nothing to roll back.
+    func rollback() throws {
+        if beginPending {
+            beginPending = false
+            return
+        }
+        _ = try libpq.exec("ROLLBACK")
+    }
+
     /// COMMIT, except that an aborted transaction is rolled back and reported: a bare
-    /// COMMIT would quietly roll back and answer success.
+    /// COMMIT would quietly roll back and answer success. A transaction that never ran a
+    /// statement has nothing to commit.
     func commit() throws {
+        if beginPending {
+            beginPending = false
+            return
+        }
         if libpq.transactionStatus == .inFailedTransaction {
             _ = try libpq.exec("ROLLBACK")
             throw PostgresError(
@@ -53,21 +97,22 @@ final class ConnectionSession: @unchecked Sendable {
     }
 
     private func run(_ query: PostgresQuery) throws -> PostgresRows {
-        if let statement = statements[query.sql] {
-            if statement.accepts(query.binds) {
-                return try libpq.execPrepared(name: statement.name, binds: query.binds, sql: query.sql)
-            }
-            // Same text, other parameter types (a NULL, say): rare, so run it unnamed.
-            return try libpq.execParams(sql: query.sql, binds: query.binds)
+        if let statement = try preparedStatement(for: query) {
+            return try libpq.execPrepared(name: statement.name, binds: query.binds, sql: query.sql)
         }
-        guard statements.count < Self.cacheLimit else {
-            return try libpq.execParams(sql: query.sql, binds: query.binds)
-        }
+        return try libpq.execParams(sql: query.sql, binds: query.binds)
+    }
+
+    /// The statement prepared for this text, prepared now if new; nil when it runs unnamed: the same text
+    /// with other parameter types (a NULL, say: rare), or the cache is full.
+    private func preparedStatement(for query: PostgresQuery) throws -> PreparedStatement? {
+        if let statement = statements[query.sql] { return statement.accepts(query.binds) ? statement : nil }
+        guard statements.count < Self.cacheLimit else { return nil }
         statementCounter += 1
         let statement = PreparedStatement(name: "chargepile_\(statementCounter)", types: query.binds.map(\.type))
         try libpq.prepare(name: statement.name, sql: query.sql, types: statement.types.map(\.rawValue))
         statements[query.sql] = statement
-        return try libpq.execPrepared(name: statement.name, binds: query.binds, sql: query.sql)
+        return statement
     }
 
     /// A cached statement the server no longer has (DISCARD ALL, DEALLOCATE) or whose

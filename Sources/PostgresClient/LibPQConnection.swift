@@ -64,7 +64,8 @@ final class LibPQConnection: @unchecked Sendable {
 
     var isBad: Bool {
         guard let handle else { return true }
-        return PQstatus(handle) == CONNECTION_BAD
+        // A pipeline that could not be read to its end leaves the connection unusable for anything else.
+        return PQstatus(handle) == CONNECTION_BAD || PQpipelineStatus(handle) != PQ_PIPELINE_OFF
     }
 
     var socket: Int32 {
@@ -123,6 +124,62 @@ final class LibPQConnection: @unchecked Sendable {
             }
         }
         return try consume(result, sql: sql)
+    }
+
+    /// One statement of a pipeline: by its prepared name, else parsed unnamed.
+    struct PipelinedStatement {
+        var sql: String
+        var binds: [PostgresBind]
+        var preparedName: String?
+    }
+
+    /// Pipeline mode: sends every statement and one sync, then reads their results in order, so they cost
+    /// one round trip. The server runs them one after another, each with its own snapshot, as if sent one
+    /// by one; without a BEGIN among them they form one implicit transaction. After a failure the rest
+    /// are not run; every result is read, and the first error thrown.
+    func execPipeline(_ statements: [PipelinedStatement]) throws -> [PostgresRows] {
+        let handle = try requireHandle()
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PostgresError(kind: .protocolViolation, message: "cannot enter pipeline mode: \(errorMessage)")
+        }
+        defer { PQexitPipelineMode(handle) }
+        for statement in statements {
+            let types = statement.binds.map { $0.type.rawValue }
+            let sent = try Self.withParameterValues(statement.binds) { values in
+                if let name = statement.preparedName {
+                    return PQsendQueryPrepared(handle, name, Int32(statement.binds.count), values, nil, nil, 0)
+                }
+                return types.withUnsafeBufferPointer { types in
+                    PQsendQueryParams(handle, statement.sql, Int32(statement.binds.count), types.baseAddress, values, nil, nil, 0)
+                }
+            }
+            guard sent == 1 else { throw PostgresError(kind: .connection, message: errorMessage, query: statement.sql) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw PostgresError(kind: .connection, message: errorMessage) }
+        var results: [PostgresRows] = []
+        var firstError: PostgresError?
+        for statement in statements {
+            var rows = PostgresRows(storage: .empty, affectedRows: 0, sql: statement.sql)
+            // Each statement's results end with a NULL.
+            while let result = PQgetResult(handle) {
+                guard PQresultStatus(result) != PGRES_PIPELINE_ABORTED else {
+                    PQclear(result)
+                    continue
+                }
+                do {
+                    rows = try consume(result, sql: statement.sql)
+                } catch let error as PostgresError {
+                    firstError = firstError ?? error
+                }
+            }
+            results.append(rows)
+        }
+        guard let sync = PQgetResult(handle) else { throw PostgresError(kind: .connection, message: errorMessage) }
+        let synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC
+        PQclear(sync)
+        guard synced else { throw PostgresError(kind: .protocolViolation, message: "a pipeline ended without its sync point") }
+        if let firstError { throw firstError }
+        return results
     }
 
     /// PQexec: one or more statements without parameters; returns the last result.

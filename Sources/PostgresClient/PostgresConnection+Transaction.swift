@@ -1,11 +1,12 @@
 extension PostgresConnection {
     /// BEGIN … COMMIT around `body`; ROLLBACK when it throws. A connection whose
-    /// rollback fails is marked broken so a pool drops it.
+    /// rollback fails is marked broken so a pool drops it. BEGIN goes with the body's
+    /// first statement (or `pipeline`), in its round trip.
     @discardableResult
     public func withTransaction<Result: Sendable>(
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await unsafeSimpleQuery("BEGIN")
+        try await begin()
         let result: Result
         do {
             result = try await body(self)
@@ -24,7 +25,7 @@ extension PostgresConnection {
 
     private func rollbackOrMarkBroken() async {
         do {
-            try await unsafeSimpleQuery("ROLLBACK")
+            try await rollback()
         } catch {
             logger.warning("postgres rollback failed; discarding the connection", metadata: ["error": "\(error)"])
             markBroken()

@@ -58,6 +58,13 @@ public final class PostgresConnection: Sendable {
         try await perform(sql: query.sql) { session in try session.query(query) }
     }
 
+    /// The statements in one round trip, run one after another as if sent one by one (each sees what the
+    /// ones before it did); their rows in order. After a failure the rest are not run and the first error
+    /// is thrown. Outside a transaction they commit together or not at all.
+    public func pipeline(_ queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        try await perform(sql: queries.first?.sql ?? "") { session in try session.pipeline(queries) }
+    }
+
     /// Runs a statement and returns the affected row count.
     @discardableResult
     public func execute(_ query: PostgresQuery) async throws -> Int {
@@ -89,8 +96,17 @@ public final class PostgresConnection: Sendable {
         logger.debug("postgres connection closed", metadata: ["backend_pid": "\(backendPID)"])
     }
 
+    /// Starts a transaction; its BEGIN is sent with its first statement.
+    func begin() async throws {
+        try await perform(sql: "BEGIN") { session in session.begin() }
+    }
+
     func commit() async throws {
         try await perform(sql: "COMMIT") { session in try session.commit() }
+    }
+
+    func rollback() async throws {
+        try await perform(sql: "ROLLBACK") { session in try session.rollback() }
     }
 
     /// After the last statement: inside a transaction block (open or aborted)?
@@ -122,7 +138,7 @@ public final class PostgresConnection: Sendable {
                     defer {
                         runningOperation.store(0, ordering: .releasing)
                         if session.libpq.isBad { broken.store(true, ordering: .releasing) }
-                        inTransaction.store(session.libpq.transactionStatus != .idle, ordering: .releasing)
+                        inTransaction.store(session.isInTransaction, ordering: .releasing)
                     }
                     if cancelledOperation.load(ordering: .sequentiallyConsistent) == id {
                         // What the server answers a cancelled statement.

@@ -268,7 +268,7 @@ public final class PostgresPool: Sendable {
         if !connection.isBroken, connection.isInTransaction {
             // The body left a transaction open (or aborted); never hand that to the next user.
             do {
-                try await connection.unsafeSimpleQuery("ROLLBACK")
+                try await connection.rollback()
             } catch {
                 connection.markBroken()
             }

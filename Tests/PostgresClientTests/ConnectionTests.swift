@@ -104,6 +104,66 @@ import TestSupport
         }
     }
 
+    @Test func pipelinedStatementsRunInOrder() async throws {
+        try await withFreshConnection { connection in
+            try await connection.unsafeSimpleQuery("CREATE TABLE q (n int PRIMARY KEY)")
+            let results = try await connection.pipeline([
+                "INSERT INTO q VALUES (\(1))",
+                "INSERT INTO q VALUES (\(2)) RETURNING n * 10 AS tenfold",
+                "SELECT count(*) AS n FROM q",
+            ])
+            #expect(results.count == 3)
+            #expect(results[0].affectedRows == 1)
+            #expect(try results[1][0].decode("tenfold", as: Int.self) == 20)
+            #expect(try results[2][0].decode("n", as: Int.self) == 2)  // each statement sees the ones before it
+        }
+    }
+
+    @Test func aFailedPipelineRunsNothingAfterTheFailureAndKeepsNothing() async throws {
+        try await withFreshConnection { connection in
+            try await connection.unsafeSimpleQuery("CREATE TABLE q (n int PRIMARY KEY)")
+            let error = try await #require(throws: PostgresError.self) {
+                try await connection.pipeline([
+                    "INSERT INTO q VALUES (\(10))",
+                    "INSERT INTO missing_table VALUES (\(1))",
+                    "INSERT INTO q VALUES (\(11))",
+                ])
+            }
+            #expect(error.code == .undefinedTable)
+            // Outside a transaction a pipeline is one implicit transaction: the first insert is gone too.
+            #expect(try await connection.query("SELECT count(*) AS n FROM q")[0].decode("n", as: Int.self) == 0)
+            let again = try await connection.pipeline(["INSERT INTO q VALUES (\(12))", "SELECT n FROM q"])
+            #expect(try again[1][0].decode("n", as: Int.self) == 12)
+        }
+    }
+
+    @Test func aTransactionsBeginGoesWithItsFirstStatement() async throws {
+        try await withFreshConnection { connection in
+            try await connection.unsafeSimpleQuery("CREATE TABLE b (n int)")
+            // One transaction from the first statement on: now() does not move, and the insert commits with it.
+            let (first, second) = try await connection.withTransaction { connection in
+                let first: Date = try await connection.query("SELECT now() AS at")[0].decode("at")
+                let rows = try await connection.pipeline(["INSERT INTO b VALUES (\(1))", "SELECT pg_sleep(0.01), now() AS at"])
+                return (first, try rows[1][0].decode("at", as: Date.self))
+            }
+            #expect(first == second)
+            // A transaction that runs nothing commits nothing, and the connection goes on.
+            try await connection.withTransaction { _ in }
+            // A first statement that fails rolls the transaction back, BEGIN included.
+            await #expect(throws: PostgresError.self) {
+                try await connection.withTransaction { connection in
+                    try await connection.execute("INSERT INTO missing_table VALUES (\(1))")
+                }
+            }
+            try await connection.withTransaction { connection in
+                try await connection.unsafeSimpleQuery("SET LOCAL application_name = 'inside'")
+                #expect(try await connection.query("SELECT current_setting('application_name') AS name")[0].decode("name", as: String.self) == "inside")
+            }
+            #expect(try await connection.query("SELECT current_setting('application_name') AS name")[0].decode("name", as: String.self) != "inside")
+            #expect(try await connection.query("SELECT count(*) AS n FROM b")[0].decode("n", as: Int.self) == 1)
+        }
+    }
+
     @Test func taskCancellationCancelsTheRunningQuery() async throws {
         try await withFreshConnection { connection in
             let start = ContinuousClock.now
