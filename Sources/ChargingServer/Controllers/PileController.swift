@@ -74,7 +74,7 @@ extension PileController: PileSocketAcceptor, PileSession {
     func received(_ text: String, on connection: PileConnection) async {
         guard let epoch = connection.epoch else { return }
         if let refusal = await handle(text, pileID: connection.pileID, epoch: epoch) {
-            _ = await connection.write(ServerFrame.error(message: refusal).text)
+            connection.send(ServerFrame.error(message: refusal).text)
         }
     }
 

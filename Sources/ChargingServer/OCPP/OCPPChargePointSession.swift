@@ -56,7 +56,7 @@ final class OCPPChargePointSession: PileSession {
         switch OCPPInbound.parse(text) {
         case .failure(let failure):
             connection.logger.notice("refused an OCPP message", metadata: ["code": "\(failure.code.rawValue)", "why": "\(failure.description)"])
-            if let reply = failure.reply { _ = await connection.write(reply) }
+            if let reply = failure.reply { connection.send(reply) }
         case .success(let message):
             var action = state.withLock { $0.machine.received(message, now: .now) }
             if case .lateAnswer(let call, let outcome) = action {
@@ -65,7 +65,7 @@ final class OCPPChargePointSession: PileSession {
             }
             // A handled CALL is answered before the next one waiting behind it is handed over.
             while case .handle(let id, let call) = action {
-                _ = await connection.write(await answer(call, id: id, on: connection))
+                connection.send(await answer(call, id: id, on: connection))
                 if let next = followUp.take() { sendFollowUp(next, on: connection) }
                 action = state.withLock { $0.machine.answered(id: id) }
                 if let boot = state.withLock({ state in defer { state.boot = nil }; return state.boot }) {

@@ -91,6 +91,13 @@ final class PileConnection: Sendable {
         await session.deliver(instruction, as: command, on: self)
     }
 
+    /// Writes a text frame without waiting for it: frames go out in the order they were sent, and a pile that
+    /// stops reading is closed by its handler once `PileSocketChannel.maxBufferedOutput` waits to be written.
+    /// For answers, which nothing waits on: no promise, no timer, no wake-up per answer.
+    func send(_ text: String) {
+        channel.writeAndFlush(text, promise: nil)
+    }
+
     /// Writes a text frame; false when the socket is closing or the write did not finish in time.
     func write(_ text: String) async -> Bool {
         let written = channel.eventLoop.makePromise(of: Void.self)
