@@ -230,19 +230,19 @@ public struct OCPPStore: Sendable {
     /// A card and what the station's decision on it at this charger needs (nil facts: its driver is gone),
     /// in one statement; nil for an unknown card.
     public static func card(_ idTag: String, pileID: Int, on connection: PostgresConnection) async throws -> (tag: IdTag, facts: CardFacts?)? {
-        try await card(idTag, pileID: pileID) { try await connection.query($0) }
+        try await connection.run(cardStatement(idTag, pileID: pileID))
     }
 
     public func card(_ idTag: String, pileID: Int) async throws -> (tag: IdTag, facts: CardFacts?)? {
-        try await Self.card(idTag, pileID: pileID) { try await pool.query($0) }
+        try await pool.withConnection { try await $0.run(Self.cardStatement(idTag, pileID: pileID)) }
     }
 
+    /// What a card is at this charger: its tag, and the facts of its driver the station decides on.
     /// `open_elsewhere` looks the driver's cards' open transactions up one card at a time (a lateral
     /// subquery with a LIMIT, on `ocpp_transactions_open_by_tag`): joined plainly, the planner walked
     /// every open transaction of the site for each card (1.4 ms at a thousand chargers).
-    private static func card(_ idTag: String, pileID: Int, _ query: (PostgresQuery) async throws -> PostgresRows) async throws
-        -> (tag: IdTag, facts: CardFacts?)? {
-        try await query("""
+    public static func cardStatement(_ idTag: String, pileID: Int) -> PostgresStatement<(tag: IdTag, facts: CardFacts?)?> {
+        PostgresStatement("""
             SELECT g.driver_id, g.parent_id_tag, g.expires_at, g.blocked, d.username, d.battery_capacity_kwh,
                    EXISTS (SELECT 1 FROM id_tags o
                            CROSS JOIN LATERAL (SELECT 1 FROM ocpp_transactions t
@@ -258,13 +258,15 @@ public struct OCPPStore: Sendable {
                    (SELECT p.status FROM piles p WHERE p.id = \(pileID)) AS pile_status
             FROM id_tags g LEFT JOIN drivers d ON d.id = g.driver_id
             WHERE g.id_tag = \(idTag)
-            """).first.map { row in
-            let tag = IdTag(driverID: try row.decode("driver_id"), parentIdTag: try row.decode("parent_id_tag"),
-                            expiresAt: try row.decode("expires_at"), blocked: try row.decode("blocked"))
-            guard let driver = try row.decode("username", as: String?.self) else { return (tag, nil) }
-            return (tag, CardFacts(driver: driver, batteryCapacityKWh: try row.decode("battery_capacity_kwh"),
-                                   openElsewhere: try row.decode("open_elsewhere"), awaitsRemoteStart: try row.decode("awaits_remote_start"),
-                                   pileStatus: try row.decode("pile_status", as: String?.self).flatMap(PileStatus.init(rawValue:))))
+            """) { rows in
+            try rows.first.map { row in
+                let tag = IdTag(driverID: try row.decode("driver_id"), parentIdTag: try row.decode("parent_id_tag"),
+                                expiresAt: try row.decode("expires_at"), blocked: try row.decode("blocked"))
+                guard let driver = try row.decode("username", as: String?.self) else { return (tag, nil) }
+                return (tag, CardFacts(driver: driver, batteryCapacityKWh: try row.decode("battery_capacity_kwh"),
+                                       openElsewhere: try row.decode("open_elsewhere"), awaitsRemoteStart: try row.decode("awaits_remote_start"),
+                                       pileStatus: try row.decode("pile_status", as: String?.self).flatMap(PileStatus.init(rawValue:))))
+            }
         }
     }
 
@@ -387,10 +389,9 @@ public struct OCPPStore: Sendable {
     /// later transaction serves the same request on this pile (the station ended this one and started the
     /// car again: this StopTransaction came late).
     public static func stopTransaction(
-        _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String],
-        on connection: PostgresConnection
-    ) async throws -> (transaction: Transaction, superseded: Bool)? {
-        try await connection.query("""
+        _ id: Int32, pileID: Int, meterStopWh: Int64, chargerTimestamp: Date, reason: String?, transactionData: String?, flags: [String]
+    ) -> PostgresStatement<(transaction: Transaction, superseded: Bool)?> {
+        PostgresStatement("""
             UPDATE ocpp_transactions SET meter_stop_wh = \(meterStopWh), charger_stopped_at = \(chargerTimestamp), stopped_at = now(),
                                          stop_reason = \(reason), transaction_data = \(transactionData)::jsonb,
                                          timestamp_flags = timestamp_flags || string_to_array(\(flags.joined(separator: ",")), ',')
@@ -402,7 +403,7 @@ public struct OCPPStore: Sendable {
                       EXISTS (SELECT 1 FROM ocpp_transactions later
                               WHERE later.request_id = ocpp_transactions.request_id AND later.pile_id = ocpp_transactions.pile_id
                                 AND later.id > ocpp_transactions.id) AS superseded
-            """).first.map { (try Self.transaction(row: $0), try $0.decode("superseded")) }
+            """) { rows in try rows.first.map { (try Self.transaction(row: $0), try $0.decode("superseded")) } }
     }
 
     /// A MeterValues register reading of an open transaction, stored as its session's energy so far

@@ -82,13 +82,19 @@ public struct StationStore: Sendable {
     /// so it decides as that step will.
     public func snapshot(stationID: Int, advance: Bool = true, readings policy: Readings = .all) async throws
         -> (station: Station, clock: StationClock)? {
-        guard let loaded = try await pool.withConnection({ try await load(stationID, readings: policy, on: $0) }) else { return nil }
+        try await snapshot(stationID: stationID, advance: advance, readings: policy, alongWith: []).map { ($0.station, $0.clock) }
+    }
+
+    /// The same, with the rows of `along` (read in the station's round trip, after it).
+    public func snapshot(stationID: Int, advance: Bool = true, readings policy: Readings = .all, alongWith along: [PostgresQuery]) async throws
+        -> (station: Station, clock: StationClock, along: [PostgresRows])? {
+        guard let loaded = try await pool.withConnection({ try await load(stationID, readings: policy, on: $0, then: along) }) else { return nil }
         var station = loaded.station
         if advance {
             _ = takeIn(loaded.readings, into: &station)
             _ = station.advance(to: loaded.clock.now.instant)
         }
-        return (station, loaded.clock)
+        return (station, loaded.clock, loaded.along)
     }
 
     /// The stations whose engine is behind: a completion is due, or, at a station with cars, a pile's
@@ -136,10 +142,12 @@ public struct StationStore: Sendable {
     /// `change`, the meter readings the step needs (`readings`) are taken in, time is advanced to now
     /// and pile statuses are brought in line with the `piles` table (an offline pile counts as faulty
     /// only after `offlineGrace`). `change` may also write on the transaction's connection (a charger's
-    /// transaction row with the session it starts or ends). A thrown error rolls everything back.
+    /// transaction row with the session it starts or ends); it gets the rows of `along`, statements run
+    /// just after the station's load, in its round trip. A thrown error rolls everything back.
     public func update(
         stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil, readings policy: Readings = .all,
-        _ change: (inout Station, StationClock, PostgresConnection) async throws -> [StationEffect] = { _, _, _ in [] },
+        alongWith along: [PostgresQuery] = [],
+        _ change: (inout Station, StationClock, PostgresConnection, _ along: [PostgresRows]) async throws -> [StationEffect] = { _, _, _, _ in [] },
         alsoInTransaction deliver: @Sendable ([StationEffect], StationClock, PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
         try await pool.withTransaction { connection -> [StationEffect] in
@@ -148,7 +156,7 @@ public struct StationStore: Sendable {
             if let manualTime {
                 first.append("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
             }
-            guard let loaded = try await load(stationID, readings: policy, reportsAfter: offlineGrace, on: connection, after: first)
+            guard let loaded = try await load(stationID, readings: policy, reportsAfter: offlineGrace, on: connection, after: first, then: along)
             else { throw StoreError.notFound }
             let original = loaded.station
             var station = original
@@ -159,7 +167,7 @@ public struct StationStore: Sendable {
             effects += station.advance(to: clock.now.instant)
             let sync = apply(reports, to: &station)
             effects += sync.effects
-            effects += try await change(&station, clock, connection)
+            effects += try await change(&station, clock, connection, loaded.along)
             effects += station.advance(to: clock.now.instant)
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original || !loaded.storedAsRows {
@@ -190,6 +198,8 @@ public struct StationStore: Sendable {
         /// The statuses piles reported that the engine hasn't taken in (asked for with `reportsAfter`).
         var reports: [Int: PileReport]
         var storedAsRows: Bool
+        /// The rows of the statements sent after the load (`then`).
+        var along: [PostgresRows] = []
     }
 
     /// The station's stored readings the engine has not taken in (in `load`, of station `s`).
@@ -238,7 +248,7 @@ public struct StationStore: Sendable {
     /// kept its station just before it committed), and a station not found there is read again, rows and
     /// all (nobody can change it meanwhile).
     func load(_ stationID: Int, readings policy: Readings = .all, reportsAfter grace: Duration? = nil,
-              on connection: PostgresConnection, after first: [PostgresQuery] = []) async throws -> Loaded? {
+              on connection: PostgresConnection, after first: [PostgresQuery] = [], then along: [PostgresQuery] = []) async throws -> Loaded? {
         let cached = cache.stations(stationID)
         let cachedVersions = "{" + cached.map { String($0.version) }.joined(separator: ",") + "}"
         let withoutRows = !first.isEmpty
@@ -278,8 +288,9 @@ public struct StationStore: Sendable {
             FROM stations s JOIN station_clock sc ON sc.station_id = s.id
             WHERE s.id = \(stationID)
             """
-        guard let row = first.isEmpty ? try await connection.query(query).first : try await connection.pipeline(first + [query]).last?.first
-        else { return nil }
+        let results = first.isEmpty && along.isEmpty ? [try await connection.query(query)] : try await connection.pipeline(first + [query] + along)
+        let alongRows = Array(results.suffix(along.count))
+        guard let row = results[first.count].first else { return nil }
         let clock = try Self.clock(row)
         let nextEvent: Date? = try row.decode("next_event_at")
         let readings = try (row.decode("readings", as: String?.self)).map { try JSONDecoder().decode([Reading].self, from: Data($0.utf8)) } ?? []
@@ -291,20 +302,24 @@ public struct StationStore: Sendable {
             let version: Int64 = try row.decode("state_version")
             let kept = withoutRows ? cache.stations(stationID) : cached
             guard let station = kept.first(where: { $0.version == version })?.station else {
-                if withoutRows { return try await load(stationID, readings: policy, reportsAfter: grace, on: connection) }
-                throw StoreError.notFound  // not reached: the database leaves the rows out only for a version kept here
+                guard withoutRows else { throw StoreError.notFound }  // not reached: rows are left out only for a version kept here
+                var reloaded = try await load(stationID, readings: policy, reportsAfter: grace, on: connection)
+                reloaded?.along = alongRows
+                return reloaded
             }
-            return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
+            return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true,
+                          along: alongRows)
         }
         let data = Data(header.utf8)
         guard try StationSnapshot.storedVersion(of: data) == StationSnapshot.rowsVersion else {
             return Loaded(station: try StationSnapshot.decodeStation(from: data), clock: clock, nextEvent: nextEvent, readings: readings,
-                          reports: reports, storedAsRows: false)
+                          reports: reports, storedAsRows: false, along: alongRows)
         }
         let station = try StationSnapshot.assemble(header: data, piles: Data(try row.decode("piles", as: String.self).utf8),
                                                    requests: Data(try row.decode("requests", as: String.self).utf8))
         cache.keep(station, version: try row.decode("state_version"), stationID: stationID)
-        return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true)
+        return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true,
+                      along: alongRows)
     }
 
     /// Takes the stored readings into the engine, in the order they were taken; one that no longer fits

@@ -47,7 +47,7 @@ struct StationCatchUpTests {
 
             // The next car's change takes the pending statuses in first, so it goes to pile 3.
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                 try station.apply(.submit(driver: "driver", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _, _ in })
             #expect(try await engineStatus(store, pile: 3) == .on)
@@ -76,7 +76,7 @@ struct StationCatchUpTests {
         try await withStore { store, pool in
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id = 1")
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                 try station.apply(.submit(driver: "driver", mode: .fast, requestedKWh: 30, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _, _ in })
             #expect(try await store.stationOfPile(2)?.hasCars == true)
@@ -105,7 +105,7 @@ struct StationCatchUpTests {
             struct Refused: Error {}
             // Written, kept in memory before the commit, then rolled back: the next read is the database's.
             await #expect(throws: Refused.self) {
-                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                     try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
                 }, alsoInTransaction: { _, _, _ in throw Refused() })
             }
@@ -114,11 +114,11 @@ struct StationCatchUpTests {
 
             // Another process (its own store, its own memory) changes the station: this one reads it.
             let other = StationStore(pool: pool)
-            _ = try await other.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+            _ = try await other.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                 try station.apply(.submit(driver: "ben", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _, _ in })
             #expect(try await store.snapshot(stationID: 1)?.station.request(of: "ben") != nil)
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                 try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _, _ in })
             #expect(try await other.snapshot(stationID: 1)?.station.request(of: "anna") != nil)
@@ -140,7 +140,7 @@ struct StationCatchUpTests {
             }
             func step(at minutes: Double, readings: StationStore.Readings, _ command: StationCommand? = nil) async throws {
                 _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), setClockTo: start.addingTimeInterval(minutes * 60),
-                                           readings: readings, { station, clock, _ in
+                                           readings: readings, { station, clock, _, _ in
                     guard let command else { return [] }
                     return try station.apply(command, at: clock.now.instant)
                 }, alsoInTransaction: { _, _, _ in })
@@ -178,7 +178,7 @@ struct StationCatchUpTests {
             let start = Date(timeIntervalSince1970: 1_700_000_000)
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now() WHERE id IN (3, 4, 5)")
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('ann', \(Self.hash), 60)")
-            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), setClockTo: start, { station, clock, _ in
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), setClockTo: start, { station, clock, _, _ in
                 try station.apply(.submit(driver: "ann", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
             }, alsoInTransaction: { _, _, _ in })
             let request = try #require(try await pool.query("SELECT id, pile_id FROM charging_requests WHERE pile_id IS NOT NULL").first)
@@ -224,7 +224,7 @@ struct StationCatchUpTests {
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now()")
             try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES ('driver', \(Self.hash), 60)")
             let submit = { (kWh: Decimal) in
-                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _ in
+                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                     try station.apply(.submit(driver: "driver", mode: .fast, requestedKWh: kWh, batteryCapacityKWh: 60), at: clock.now.instant)
                 }, alsoInTransaction: { _, _, _ in })
             }

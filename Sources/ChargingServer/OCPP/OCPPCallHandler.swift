@@ -232,11 +232,14 @@ struct OCPPCallHandler {
     /// decision (`startDecision`), taken on a copy of the station as StartTransaction's step would load it
     /// now (the same readings taken in), with the pile's reported status; nothing is written and no lock is taken.
     private func authorization(_ idTag: String) async throws -> IdTagInfo {
-        let card = try await services.store.card(idTag, pileID: pileID)
+        let cardStatement = OCPPStore.cardStatement(idTag, pileID: pileID)
+        // The card and the station in one round trip: most cards are accepted, and then both are needed.
+        guard let now = try await services.stations.station(ofPile: pileID, readings: .forDecisions(), alongWith: [cardStatement.query])
+        else { return IdTagInfo(status: .invalid) }
+        let card = try cardStatement.read(now.along[0])
         var info = Self.idTagInfo(card?.tag)
         guard info.status == .accepted else { return info }
-        guard let facts = card?.facts, let now = try await services.stations.station(ofPile: pileID, readings: .forDecisions())
-        else { return IdTagInfo(status: .invalid) }
+        guard let facts = card?.facts else { return IdTagInfo(status: .invalid) }
         var station = now.station
         let clock = now.clock
         if let reported = facts.pileStatus, reported != .offline, station.pileStatus(pileID) != reported {
@@ -279,8 +282,10 @@ struct OCPPCallHandler {
         var offline = false
         var flags: [String] = []
         if start.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("start_in_future") }
-        let transactionID = try await services.stations.atStation(ofPile: pileID) { station, clock, connection in
-            let card = try await OCPPStore.card(start.idTag, pileID: pileID, on: connection)
+        let cardStatement = OCPPStore.cardStatement(start.idTag, pileID: pileID)
+        let transactionID = try await services.stations.atStation(ofPile: pileID, alongWith: [cardStatement.query]) {
+            station, clock, connection, along in
+            let card = try cardStatement.read(along[0])
             info = Self.idTagInfo(card?.tag)
             // A session the station started itself is taken as such however late its StartTransaction comes;
             // any other stamped well in the past was queued while the charger was offline: it is recorded and
@@ -364,8 +369,16 @@ struct OCPPCallHandler {
         var flags: [String] = []
         if stop.timestamp.timeIntervalSinceNow > Self.clockTolerance { flags.append("stop_in_future") }
         let data = try stop.transactionData.map { try JSONValue(encoding: $0).jsonText }
-        let billed = try await services.stations.atStation(ofPile: pileID) { station, clock, connection -> ([StationEffect], StationBill?) in
-            guard let (closed, superseded) = try await closeTransaction(stop, transactionData: data, flags: flags, on: connection)
+        let close = { (id: Int32) in
+            OCPPStore.stopTransaction(id, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
+                                      reason: stop.reason?.rawValue, transactionData: data, flags: flags)
+        }
+        // The common case, a transactionId of ours, is closed in the round trip that takes the station's lock.
+        let closeKnown = Int32(exactly: stop.transactionId).map(close)
+        let billed = try await services.stations.atStation(ofPile: pileID, alongWith: closeKnown.map { [$0.query] } ?? []) {
+            station, clock, connection, along -> ([StationEffect], StationBill?) in
+            let closedKnown = try closeKnown.flatMap { try $0.read(along[0]) }
+            guard let (closed, superseded) = try await closeTransaction(stop, closedKnown: closedKnown, close: close, on: connection)
             else { return ([], nil) }
             if closed.offline {
                 try await billOffline(closed, stop: stop, station: &station, clock: clock, on: connection)
@@ -402,21 +415,18 @@ struct OCPPCallHandler {
         return try OCPPOutbound.callResult(id: id, StopTransactionResponse(idTagInfo: info))
     }
 
-    /// Closes the transaction a StopTransaction is about: its transactionId when that is one of this pile's
-    /// open ones (the common case: one statement), else `transactionToStop`'s. Nil when there is none to
-    /// close: the id is one of this pile's closed already (a resend: nothing happens), or nothing fits.
-    private func closeTransaction(_ stop: StopTransactionRequest, transactionData: String?, flags: [String],
+    /// The transaction a StopTransaction closed: its transactionId's when that is one of this pile's open
+    /// ones (`closedKnown`, the common case), else `transactionToStop`'s, closed now. Nil when there is none
+    /// to close: the id is one of this pile's closed already (a resend: nothing happens), or nothing fits.
+    private func closeTransaction(_ stop: StopTransactionRequest, closedKnown: (OCPPStore.Transaction, superseded: Bool)?,
+                                  close: (Int32) -> PostgresStatement<(transaction: OCPPStore.Transaction, superseded: Bool)?>,
                                   on connection: PostgresConnection) async throws -> (OCPPStore.Transaction, superseded: Bool)? {
-        let close = { (id: Int32) in
-            try await OCPPStore.stopTransaction(id, pileID: pileID, meterStopWh: Int64(stop.meterStop), chargerTimestamp: stop.timestamp,
-                                                reason: stop.reason?.rawValue, transactionData: transactionData, flags: flags, on: connection)
-        }
         if let known = Int32(exactly: stop.transactionId) {
-            if let closed = try await close(known) { return closed }
+            if let closedKnown { return closedKnown }
             if try await OCPPStore.transactionExists(known, pileID: pileID, on: connection) { return nil }
         }
         guard let found = try await transactionToStop(stop, on: connection) else { return nil }
-        return try await close(found)
+        return try await connection.run(close(found))
     }
 
     /// The transaction a StopTransaction with an id that is none of this pile's is about (−1, the

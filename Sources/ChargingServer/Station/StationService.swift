@@ -57,10 +57,20 @@ public struct StationService: Sendable {
     func atStation<Result>(
         ofPile pileID: Int, _ change: (inout Station, StationClock, PostgresConnection) async throws -> ([StationEffect], Result)
     ) async throws -> Result {
+        try await atStation(ofPile: pileID, alongWith: []) { station, clock, connection, _ in try await change(&station, clock, connection) }
+    }
+
+    /// The same, `change` getting the rows of `along`: statements sent in the round trip that takes the
+    /// station's lock and loads it (a charger's card, the transaction it stops).
+    func atStation<Result>(
+        ofPile pileID: Int, alongWith along: [PostgresQuery],
+        _ change: (inout Station, StationClock, PostgresConnection, [PostgresRows]) async throws -> ([StationEffect], Result)
+    ) async throws -> Result {
         guard let stationID = try await stationID(ofPile: pileID) else { throw StationError.unknownPile }
         var result: Result?
-        _ = try await store.update(stationID: stationID, offlineGrace: offlineGrace, readings: .forDecisions(), { station, clock, connection in
-            let (effects, outcome) = try await change(&station, clock, connection)
+        _ = try await store.update(stationID: stationID, offlineGrace: offlineGrace, readings: .forDecisions(), alongWith: along,
+                                   { station, clock, connection, along in
+            let (effects, outcome) = try await change(&station, clock, connection, along)
             result = outcome
             return effects
         }, alsoInTransaction: { try await Self.queueInstructions($0, clock: $1, on: $2) })
@@ -72,7 +82,7 @@ public struct StationService: Sendable {
         do {
             return try await store.update(
                 stationID: stationID ?? defaultStationID, offlineGrace: offlineGrace,
-                { station, clock, _ in try station.apply(command, at: clock.now.instant) },
+                { station, clock, _, _ in try station.apply(command, at: clock.now.instant) },
                 alsoInTransaction: { try await Self.queueInstructions($0, clock: $1, on: $2) })
         } catch let error as StationError {
             throw APIError(error.message)
@@ -149,6 +159,13 @@ public struct StationService: Sendable {
     func station(ofPile pileID: Int, readings: StationStore.Readings = .all) async throws -> (station: Station, clock: StationClock)? {
         guard let stationID = try await stationID(ofPile: pileID) else { return nil }
         return try await store.snapshot(stationID: stationID, readings: readings)
+    }
+
+    /// The same, with the rows of `along`, read in the station's round trip.
+    func station(ofPile pileID: Int, readings: StationStore.Readings = .all, alongWith along: [PostgresQuery]) async throws
+        -> (station: Station, clock: StationClock, along: [PostgresRows])? {
+        guard let stationID = try await stationID(ofPile: pileID) else { return nil }
+        return try await store.snapshot(stationID: stationID, readings: readings, alongWith: along)
     }
 
     func pileQueue(pileID: Int) async throws -> [QueueEntry]? {
