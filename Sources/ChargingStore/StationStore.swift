@@ -63,7 +63,7 @@ public struct StationStore: Sendable {
                 try await Self.insertPile(pile, stationID: id, passwordHash: hash, secretDigest: secretDigests[pile.id], provisionedAt: origin,
                                           on: connection)
             }
-            _ = try await write(station, since: nil, stationID: id, nextEvent: nil, on: connection)
+            try await write(station, since: nil, stationID: id, nextEvent: nil, on: connection)
         }
     }
 
@@ -171,12 +171,14 @@ public struct StationStore: Sendable {
             effects += station.advance(to: clock.now.instant)
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original || !loaded.storedAsRows {
-                let version = try await write(station, since: loaded.storedAsRows ? original : nil, stationID: stationID,
-                                              nextEvent: nextEvent, reported: sync.reported, effects: effects, on: connection)
-                // Kept before the commit, so the next transaction waiting for the lock finds it: the version is
-                // this transaction's id, which the database shows only if it commits, and never again.
-                cache.keep(station, version: version, stationID: stationID)
                 try await deliver(effects, clock, connection)
+                // The step's last statement, with the COMMIT. The station is kept before, so the next transaction
+                // waiting for the lock finds it: its version is this transaction's id, which the database shows
+                // only if it commits, and never again.
+                cache.keep(station, version: try loaded.transactionID.orThrow(), stationID: stationID)
+                _ = try await connection.commit(after: [try writeQuery(
+                    station, since: loaded.storedAsRows ? original : nil, stationID: stationID, nextEvent: nextEvent,
+                    reported: sync.reported, effects: effects)])
             } else {
                 if loaded.nextEvent?.instant != nextEvent?.instant {
                     try await connection.execute("UPDATE stations SET next_event_at = \(nextEvent) WHERE id = \(stationID)")
@@ -200,6 +202,8 @@ public struct StationStore: Sendable {
         var storedAsRows: Bool
         /// The rows of the statements sent after the load (`then`).
         var along: [PostgresRows] = []
+        /// This transaction's id, the version its write will give the station: asked for with the lock (`after`).
+        var transactionID: Int64? = nil
     }
 
     /// The station's stored readings the engine has not taken in (in `load`, of station `s`).
@@ -258,7 +262,7 @@ public struct StationStore: Sendable {
         }
         let query: PostgresQuery = """
             SELECT s.state_version, s.next_event_at, s.clock_mode, s.clock_speed, s.clock_real_origin, s.clock_station_origin,
-                   now() AS real_now,
+                   now() AS real_now, CASE WHEN \(withoutRows) THEN txid_current() END AS transaction_id,
                    CASE WHEN \(withoutRows) OR s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE s.state::text END AS header,
                    CASE WHEN \(withoutRows) OR s.state_version = ANY(\(cachedVersions)::bigint[]) THEN NULL ELSE
                        (SELECT coalesce(jsonb_agg(p.engine_state), '[]') FROM piles p
@@ -293,6 +297,7 @@ public struct StationStore: Sendable {
         guard let row = results[first.count].first else { return nil }
         let clock = try Self.clock(row)
         let nextEvent: Date? = try row.decode("next_event_at")
+        let transactionID: Int64? = try row.decode("transaction_id")
         let readings = try (row.decode("readings", as: String?.self)).map { try JSONDecoder().decode([Reading].self, from: Data($0.utf8)) } ?? []
         var reports: [Int: PileReport] = [:]
         for report in try (row.decode("reports", as: String?.self)).map({ try JSONDecoder().decode([PileReport].self, from: Data($0.utf8)) }) ?? [] {
@@ -305,21 +310,22 @@ public struct StationStore: Sendable {
                 guard withoutRows else { throw StoreError.notFound }  // not reached: rows are left out only for a version kept here
                 var reloaded = try await load(stationID, readings: policy, reportsAfter: grace, on: connection)
                 reloaded?.along = alongRows
+                reloaded?.transactionID = transactionID
                 return reloaded
             }
             return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true,
-                          along: alongRows)
+                          along: alongRows, transactionID: transactionID)
         }
         let data = Data(header.utf8)
         guard try StationSnapshot.storedVersion(of: data) == StationSnapshot.rowsVersion else {
             return Loaded(station: try StationSnapshot.decodeStation(from: data), clock: clock, nextEvent: nextEvent, readings: readings,
-                          reports: reports, storedAsRows: false, along: alongRows)
+                          reports: reports, storedAsRows: false, along: alongRows, transactionID: transactionID)
         }
         let station = try StationSnapshot.assemble(header: data, piles: Data(try row.decode("piles", as: String.self).utf8),
                                                    requests: Data(try row.decode("requests", as: String.self).utf8))
         cache.keep(station, version: try row.decode("state_version"), stationID: stationID)
         return Loaded(station: station, clock: clock, nextEvent: nextEvent, readings: readings, reports: reports, storedAsRows: true,
-                      along: alongRows)
+                      along: alongRows, transactionID: transactionID)
     }
 
     /// Takes the stored readings into the engine, in the order they were taken; one that no longer fits
@@ -349,12 +355,17 @@ public struct StationStore: Sendable {
     /// Writes what changed since `original` (nil: everything, for a new station or one stored in an older
     /// version) with the step's bills, in one statement: the header, the changed pile rows with the engine's
     /// status mirrored beside the reported one and the bills added to their totals, the changed request
-    /// rows, the departed requests' rows closed, the bills. Returns the new `state_version` (this
-    /// transaction's id: unique, so a version kept by a transaction that then rolled back can never match a
-    /// later one). One statement rather than one per table: an engine step runs at every charger's
-    /// StartTransaction and StopTransaction, and each statement costs a round trip and its executor's setup.
-    func write(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, reported: [Int: PileStatus] = [:],
-               effects: [StationEffect] = [], on connection: PostgresConnection) async throws -> Int64 {
+    /// rows, the departed requests' rows closed, the bills. The new `state_version` is this transaction's id
+    /// (unique, so a version kept by a transaction that then rolled back can never match a later one). One
+    /// statement rather than one per table: an engine step runs at every charger's StartTransaction and
+    /// StopTransaction, and each statement costs a round trip and its executor's setup.
+    func write(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, on connection: PostgresConnection) async throws {
+        _ = try await connection.query(writeQuery(station, since: original, stationID: stationID, nextEvent: nextEvent))
+    }
+
+    /// `write`'s statement, which returns the new `state_version`.
+    func writeQuery(_ station: Station, since original: Station?, stationID: Int, nextEvent: Date?, reported: [Int: PileStatus] = [:],
+                    effects: [StationEffect] = []) throws -> PostgresQuery {
         let rows = try StationSnapshot.rows(of: station, since: original)
         var piles = try rows.piles.map { PileStateStore.EngineRow(id: $0.id, status: try station.pileStatus($0.id).orThrow(), state: $0.state) }
         var written = Set(piles.map(\.id))
@@ -392,7 +403,7 @@ public struct StationStore: Sendable {
         if departures != nil { parts.append("departed AS (\(RequestProjection.departuresSQL))") }
         if requests != nil { parts.append("requests_written AS (\(RequestProjection.upsertsSQL(afterDepartures: departures != nil)))") }
         if billRows != nil { parts.append("bills_written AS (\(Self.billsSQL))") }
-        return try await connection.query("""
+        return """
             WITH input AS MATERIALIZED (
                 SELECT \(stationID)::integer AS station_id, \(rows.header.map { String(decoding: $0, as: UTF8.self) })::jsonb AS header,
                        \(nextEvent)::timestamptz AS next_event_at, \(PileStateStore.engineRowsJSON(piles))::jsonb AS piles,
@@ -401,7 +412,7 @@ public struct StationStore: Sendable {
             ),
             \(unsafeRaw: parts.joined(separator: ",\n"))
             SELECT state_version FROM header
-            """).first.orThrow().decode("state_version")
+            """
     }
 
     /// A bill's row (`billsSQL`): times and amounts as the text their parameters would carry, `n` its order.
@@ -623,8 +634,8 @@ extension StationStore {
                 try await Self.insertPile(spec, stationID: stationID, passwordHash: passwordHash, secretDigest: secretDigests[spec.id],
                                           provisionedAt: loaded.clock.now, on: connection)
             }
-            _ = try await write(station, since: loaded.storedAsRows ? loaded.station : nil, stationID: stationID,
-                                nextEvent: station.nextEventTime.map(Date.init(instant:)), on: connection)
+            try await write(station, since: loaded.storedAsRows ? loaded.station : nil, stationID: stationID,
+                            nextEvent: station.nextEventTime.map(Date.init(instant:)), on: connection)
         }
     }
 

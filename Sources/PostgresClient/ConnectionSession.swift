@@ -46,16 +46,18 @@ final class ConnectionSession: @unchecked Sendable {
         }
     }
 
-    /// The statements in one round trip (`LibPQConnection.execPipeline`), a pending BEGIN first; each
-    /// text not prepared on this connection yet is prepared before (once).
-    func pipeline(_ queries: [PostgresQuery]) throws -> [PostgresRows] {
+    /// The statements in one round trip (`LibPQConnection.execPipeline`), a pending BEGIN first (and with
+    /// `thenCommit`, COMMIT last); each text not prepared on this connection yet is prepared before (once).
+    func pipeline(_ queries: [PostgresQuery], thenCommit: Bool = false) throws -> [PostgresRows] {
         var statements = beginPending ? [LibPQConnection.PipelinedStatement(sql: "BEGIN", binds: [])] : []
         for query in queries {
             statements.append(.init(sql: query.sql, binds: query.binds, preparedName: try preparedStatement(for: query)?.name))
         }
+        if thenCommit { statements.append(.init(sql: "COMMIT", binds: [])) }
         beginPending = false
         do {
-            return Array(try libpq.execPipeline(statements).suffix(queries.count))
+            let results = try libpq.execPipeline(statements)
+            return Array(results.dropLast(thenCommit ? 1 : 0).suffix(queries.count))
         } catch let error as PostgresError {
             _ = isStale(error, sql: error.query ?? "")  // forgets the statement; the caller's transaction decides on a retry
             throw error
@@ -81,12 +83,13 @@ final class ConnectionSession: @unchecked Sendable {
 
     /// COMMIT, except that an aborted transaction is rolled back and reported: a bare
     /// COMMIT would quietly roll back and answer success. A transaction that never ran a
-    /// statement has nothing to commit.
+    /// statement, or was committed with its last statements, has nothing to commit.
     func commit() throws {
         if beginPending {
             beginPending = false
             return
         }
+        if libpq.transactionStatus == .idle { return }
         if libpq.transactionStatus == .inFailedTransaction {
             _ = try libpq.exec("ROLLBACK")
             throw PostgresError(

@@ -65,6 +65,12 @@ public final class PostgresConnection: Sendable {
         try await perform(sql: queries.first?.sql ?? "") { session in try session.pipeline(queries) }
     }
 
+    /// The transaction's last statements and its COMMIT in one round trip (`pipeline`); their rows. The
+    /// transaction is over: `withTransaction`'s own COMMIT then has nothing left to do.
+    public func commit(after queries: [PostgresQuery]) async throws -> [PostgresRows] {
+        try await perform(sql: "COMMIT") { session in try session.pipeline(queries, thenCommit: true) }
+    }
+
     /// Runs a statement and returns the affected row count.
     @discardableResult
     public func execute(_ query: PostgresQuery) async throws -> Int {

@@ -103,7 +103,7 @@ struct StationCatchUpTests {
                 try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(Self.hash), 60)")
             }
             struct Refused: Error {}
-            // Written, kept in memory before the commit, then rolled back: the next read is the database's.
+            // Refused before it was written: the next read is the database's.
             await #expect(throws: Refused.self) {
                 _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
                     try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
@@ -111,6 +111,18 @@ struct StationCatchUpTests {
             }
             #expect(try await store.snapshot(stationID: 1)?.station.request(of: "anna") == nil)
             #expect(try await store.snapshot(stationID: 1)?.station.pileStatus(3) == .off, "nothing of the rolled-back change")
+            // Kept in memory, then written with a COMMIT the database refuses (a deferred constraint): the same.
+            let refused = try await #require(throws: PostgresError.self) {
+                _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, connection, _ in
+                    try await connection.execute("""
+                        INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, station_id, request_id, meter_start_wh, charger_started_at)
+                        VALUES (1, 1, 'NO-SUCH-REQUEST', 1, 999999, 0, now())
+                        """)
+                    return try station.apply(.submit(driver: "anna", mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60), at: clock.now.instant)
+                }, alsoInTransaction: { _, _, _ in })
+            }
+            #expect(refused.code == .foreignKeyViolation)
+            #expect(try await store.snapshot(stationID: 1)?.station.request(of: "anna") == nil)
 
             // Another process (its own store, its own memory) changes the station: this one reads it.
             let other = StationStore(pool: pool)
