@@ -74,23 +74,9 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
 
     /// The result rows of each input, by position.
     private func execute(_ inputs: [Input]) async throws -> [Int: [PostgresRow]] {
-        let elements = inputs.enumerated().map { Numbered(n: $0.offset, input: $0.element) }
-        let json = String(decoding: try JSONEncoder().encode(elements), as: UTF8.self)
+        let json = try BatchJSON.encode(inputs)
         var rows: [Int: [PostgresRow]] = [:]
         for row in try await pool.query(statement(json)) { rows[try row.decode("n"), default: []].append(row) }
         return rows
-    }
-}
-
-/// An input with its position in the batch, encoded as one flat JSON object.
-private struct Numbered<Input: Encodable>: Encodable {
-    enum Key: String, CodingKey { case n }
-    var n: Int
-    var input: Input
-
-    func encode(to encoder: any Encoder) throws {
-        try input.encode(to: encoder)
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(n, forKey: .n)
     }
 }
