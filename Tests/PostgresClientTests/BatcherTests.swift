@@ -42,8 +42,8 @@ import TestSupport
         var tags: [String]
     }
 
-    /// The batch's JSON written directly says what `JSONEncoder` says, as PostgreSQL reads it, for every
-    /// string a charger or an operator can send; an input that is not flat goes through `JSONEncoder`.
+    /// The batch's JSON written directly says what `JSONEncoder` says, as PostgreSQL reads it; a batch with
+    /// a string to escape or an input that is not flat goes through `JSONEncoder`.
     @Test func batchJSONReadsAsJSONEncoderWrites() async throws {
         let texts = ["plain", "quote \" and \\ backslash", "line\nbreak\ttab\r", "\u{01}\u{1f} controls", "中文 and 🚗", "'; DROP TABLE piles; --", "", nil]
         let readings = texts.enumerated().map { index, text in
@@ -51,11 +51,15 @@ import TestSupport
                     flag: index.isMultiple(of: 2))
         }
         func numbered<Value: Encodable>(_ inputs: [Value]) throws -> String {
-            String(decoding: try JSONEncoder().encode(inputs.enumerated().map { NumberedInput(n: $0.offset, input: $0.element) }), as: UTF8.self)
+            String(decoding: try JSONEncoder().encode(inputs.enumerated().map { BatchJSON.Numbered(n: $0.offset, input: $0.element) }), as: UTF8.self)
         }
         let connection = try await PostgresConnection.connect(try await TestDatabase.makeDatabase())
+        let plain = readings.filter { $0.text.map { !$0.contains("\"") && !$0.contains("\\") && !$0.contains("\n") && !$0.contains("\u{01}") } ?? true }
+        #expect(plain.count == 5)
         #expect(throws: BatchJSON.NotFlat.self) { try BatchJSON.flat([Nested(tags: ["a"])]) }
-        for (written, expected) in [(try BatchJSON.flat(readings), try numbered(readings)),
+        #expect(throws: BatchJSON.NotFlat.self) { try BatchJSON.flat(readings) }  // strings to escape
+        for (written, expected) in [(try BatchJSON.flat(plain), try numbered(plain)),
+                                    (try BatchJSON.encode(readings), try numbered(readings)),
                                     (try BatchJSON.encode([Nested(tags: ["a", "b"])]), try numbered([Nested(tags: ["a", "b"])]))] {
             let same: Bool = try await connection.query("SELECT \(written)::jsonb = \(expected)::jsonb AS same").first!.decode("same")
             #expect(same, "\(written) against \(expected)")
@@ -123,18 +127,5 @@ import TestSupport
             let sizes: [Int] = try await pool.query("SELECT size FROM notes ORDER BY size").map { try $0.decode("size") }
             #expect(sizes == [1, 2, 100])
         }
-    }
-}
-
-/// An input with its position, as `PostgresBatcher` numbered them before `BatchJSON`.
-private struct NumberedInput<Value: Encodable>: Encodable {
-    enum Key: String, CodingKey { case n }
-    var n: Int
-    var input: Value
-
-    func encode(to encoder: any Encoder) throws {
-        try input.encode(to: encoder)
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encode(n, forKey: .n)
     }
 }
