@@ -228,17 +228,7 @@ public struct OCPPStore: Sendable {
     }
 
     /// A card and what the station's decision on it at this charger needs (nil facts: its driver is gone),
-    /// in one statement; nil for an unknown card.
-    public static func card(_ idTag: String, pileID: Int, on connection: PostgresConnection) async throws -> (tag: IdTag, facts: CardFacts?)? {
-        try await connection.run(cardStatement(idTag, pileID: pileID))
-    }
-
-    public func card(_ idTag: String, pileID: Int) async throws -> (tag: IdTag, facts: CardFacts?)? {
-        try await pool.withConnection { try await $0.run(Self.cardStatement(idTag, pileID: pileID)) }
-    }
-
-    /// What a card is at this charger: its tag, and the facts of its driver the station decides on.
-    /// `open_elsewhere` looks the driver's cards' open transactions up one card at a time (a lateral
+    /// in one statement; nil for an unknown card. `open_elsewhere` looks the driver's cards' open transactions up one card at a time (a lateral
     /// subquery with a LIMIT, on `ocpp_transactions_open_by_tag`): joined plainly, the planner walked
     /// every open transaction of the site for each card (1.4 ms at a thousand chargers).
     public static func cardStatement(_ idTag: String, pileID: Int) -> PostgresStatement<(tag: IdTag, facts: CardFacts?)?> {
