@@ -296,9 +296,11 @@ public struct OCPPStore: Sendable {
         pileID: Int, connectorID: Int, idTag: String, meterStartWh: Int64, chargerTimestamp: Date, flags: [String], opening: Opening,
         on connection: PostgresConnection
     ) async throws -> OpenedTransaction {
-        let (stationID, requestID): (Int?, Int64?) = if case .link(let stationID, let requestID) = opening { (stationID, requestID) } else { (nil, nil) }
-        let refused = if case .refuse = opening { true } else { false }
-        let offline = if case .offline = opening { true } else { false }
+        let (stationID, requestID, refused, offline): (Int?, Int64?, Bool, Bool) = switch opening {
+        case .link(let stationID, let requestID): (stationID, requestID, false, false)
+        case .refuse: (nil, nil, true, false)
+        case .offline: (nil, nil, false, true)
+        }
         let row = try await connection.query("""
             INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, meter_start_wh, charger_started_at, timestamp_flags,
                                            station_id, request_id, stopped_at, stop_reason, offline)
