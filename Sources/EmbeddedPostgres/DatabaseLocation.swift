@@ -25,7 +25,7 @@ public struct DatabaseLocation: Sendable {
             return DatabaseLocation(url: url, embedded: nil, startedEmbedded: false, notice: nil)
         }
         let (directory, notice) = try embeddedDataDirectory(environment: environment)
-        let embedded = EmbeddedPostgres(dataDirectory: directory)
+        let embedded = EmbeddedPostgres(dataDirectory: directory, extraSettings: try extraSettings(environment: environment))
         let wasRunning = embedded.isRunning
         _ = try embedded.start()
         try embedded.createDatabaseIfMissing(database)
@@ -47,6 +47,21 @@ public struct DatabaseLocation: Sendable {
         let fallback = fallbackRoot + "/" + (folder.isEmpty ? "root" : folder) + "/postgres"
         return (fallback, "the postgres user cannot reach \(root), so the embedded PostgreSQL lives in \(fallback) "
                     + "(set CHARGEPILE_DATA_DIR to choose another folder)")
+    }
+
+    /// `CHARGEPILE_POSTGRES_SETTINGS`: `postgresql.conf` lines for the embedded server, separated by `;`.
+    /// A line that is not `name = value` is refused here rather than left for PostgreSQL to refuse at start.
+    static func extraSettings(environment: [String: String]) throws -> [String] {
+        let lines = (environment["CHARGEPILE_POSTGRES_SETTINGS"] ?? "").split(separator: ";")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for line in lines {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].trimmingCharacters(in: .whitespaces).isEmpty,
+                  parts[0].trimmingCharacters(in: .whitespaces).allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }),
+                  !line.contains(where: \.isNewline)
+            else { throw EmbeddedPostgresError("CHARGEPILE_POSTGRES_SETTINGS: \"\(line)\" is not a `name = value` setting") }
+        }
+        return lines
     }
 
     /// Stops the embedded server if this process started it.

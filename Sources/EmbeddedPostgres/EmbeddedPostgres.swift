@@ -14,12 +14,17 @@ public struct EmbeddedPostgres: Sendable {
     public let fastAndUnsafe: Bool
     /// The test suite runs hundreds of instances at once on one server; a deployment needs far fewer.
     public let maxConnections: Int
+    /// Further `postgresql.conf` lines (`name = value`), written after ours, so they win: logging every
+    /// statement for a DBA, say (`CHARGEPILE_POSTGRES_SETTINGS`). Taken at the server's next start.
+    public let extraSettings: [String]
 
     static let settingsFile = "chargepile.conf"
     private static let startTimeoutSeconds = 60
 
-    public init(dataDirectory: String, port: Int? = nil, fastAndUnsafe: Bool = false, maxConnections: Int = 500) {
+    public init(dataDirectory: String, port: Int? = nil, fastAndUnsafe: Bool = false, maxConnections: Int = 500,
+                extraSettings: [String] = []) {
         self.maxConnections = maxConnections
+        self.extraSettings = extraSettings
         let url = URL(fileURLWithPath: dataDirectory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         self.dataDirectory = url.standardizedFileURL.path
         self.requestedPort = port
@@ -88,8 +93,8 @@ public struct EmbeddedPostgres: Sendable {
     public func restart() throws -> String {
         let port = self.port
         try stop()
-        return try EmbeddedPostgres(dataDirectory: dataDirectory, port: port ?? requestedPort, fastAndUnsafe: fastAndUnsafe)
-            .start()
+        return try EmbeddedPostgres(dataDirectory: dataDirectory, port: port ?? requestedPort, fastAndUnsafe: fastAndUnsafe,
+                                    maxConnections: maxConnections, extraSettings: extraSettings).start()
     }
 
     /// CREATE DATABASE unless it exists, through psql (no dependency on PostgresClient).
@@ -229,6 +234,7 @@ public struct EmbeddedPostgres: Sendable {
         if fastAndUnsafe {
             lines += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         }
+        lines += extraSettings
         let path = dataDirectory + "/" + Self.settingsFile
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: false, encoding: .utf8)
     }

@@ -46,6 +46,35 @@ import TestSupport
         try await blocking { try server.stop() }  // not running: no error
     }
 
+    /// `CHARGEPILE_POSTGRES_SETTINGS` reaches the embedded server's configuration; a line that is not
+    /// `name = value` is refused before anything starts.
+    @Test func takesExtraSettingsFromTheEnvironment() async throws {
+        let directory = "/tmp/chargepile-tests/\(getpid())-settings-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer {
+            try? EmbeddedPostgres(dataDirectory: directory + "/postgres").stop()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        for refused in ["log_min_duration_statement", "= 250", "log_min_duration_statement = 0; bad name = 1"] {
+            #expect(throws: EmbeddedPostgresError.self) {
+                try DatabaseLocation.resolve(environment: ["CHARGEPILE_DATA_DIR": directory, "CHARGEPILE_POSTGRES_SETTINGS": refused])
+            }
+        }
+        #expect(!EmbeddedPostgres(dataDirectory: directory + "/postgres").isRunning)
+
+        let location = try await blocking {
+            try DatabaseLocation.resolve(environment: [
+                "CHARGEPILE_DATA_DIR": directory,
+                "CHARGEPILE_POSTGRES_SETTINGS": "log_min_duration_statement = 250; work_mem = '8MB';",
+            ])
+        }
+        let connection = try await PostgresConnection.connect(location.url)
+        #expect(try await connection.query("SELECT current_setting('log_min_duration_statement') AS v")[0].decode("v", as: String.self) == "250ms")
+        #expect(try await connection.query("SELECT current_setting('work_mem') AS v")[0].decode("v", as: String.self) == "8MB")
+        await connection.close()
+    }
+
     private func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Swift.Result { try body() }) }
