@@ -118,12 +118,11 @@ def main():
         print(f"{label} step ({len(candidates)} in the day), backend CPU per step over {iterations} replays, best of two:")
         previous = min(run(port, data_directory, step, 0, iterations) for _ in range(2))
         print(f"  {'BEGIN … ROLLBACK':34s} {previous / iterations:6.3f} ms")
-        total = previous
         for count in range(1, len(step) + 1):
             cumulative = min(run(port, data_directory, step, count, iterations) for _ in range(2))
             print(f"  {'+ ' + name(step[count - 1][0]):34s} {(cumulative - previous) / iterations:6.3f} ms")
-            previous, total = cumulative, cumulative
-        print(f"  {'= the step':34s} {total / iterations:6.3f} ms")
+            previous = cumulative
+        print(f"  {'= the step':34s} {previous / iterations:6.3f} ms")
 
 
 if __name__ == "__main__":

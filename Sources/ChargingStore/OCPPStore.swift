@@ -228,9 +228,10 @@ public struct OCPPStore: Sendable {
     }
 
     /// A card and what the station's decision on it at this charger needs (nil facts: its driver is gone),
-    /// in one statement; nil for an unknown card. `open_elsewhere` looks the driver's cards' open transactions up one card at a time (a lateral
-    /// subquery with a LIMIT, on `ocpp_transactions_open_by_tag`): joined plainly, the planner walked
-    /// every open transaction of the site for each card (1.4 ms at a thousand chargers).
+    /// in one statement; nil for an unknown card. `open_elsewhere` looks the driver's cards' open
+    /// transactions up one card at a time (a lateral subquery with a LIMIT, on `ocpp_transactions_open_by_tag`):
+    /// joined plainly, the planner walked every open transaction of the site for each card (1.4 ms at a
+    /// thousand chargers).
     public static func cardStatement(_ idTag: String, pileID: Int) -> PostgresStatement<(tag: IdTag, facts: CardFacts?)?> {
         PostgresStatement("""
             SELECT g.driver_id, g.parent_id_tag, g.expires_at, g.blocked, d.username, d.battery_capacity_kwh,

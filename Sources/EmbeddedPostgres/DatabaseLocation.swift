@@ -55,9 +55,8 @@ public struct DatabaseLocation: Sendable {
         let lines = (environment["CHARGEPILE_POSTGRES_SETTINGS"] ?? "").split(separator: ";")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         for line in lines {
-            let parts = line.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, !parts[0].trimmingCharacters(in: .whitespaces).isEmpty,
-                  parts[0].trimmingCharacters(in: .whitespaces).allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }),
+            let name = line.prefix { $0 != "=" }.trimmingCharacters(in: .whitespaces)
+            guard line.contains("="), !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }),
                   !line.contains(where: \.isNewline)
             else { throw EmbeddedPostgresError("CHARGEPILE_POSTGRES_SETTINGS: \"\(line)\" is not a `name = value` setting") }
         }
