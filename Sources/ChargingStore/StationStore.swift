@@ -13,6 +13,7 @@ public struct StationStore: Sendable {
 
     let pool: PostgresPool
     private let cache = StationCache()
+    let steps = StationSteps()
     /// Meter readings of many piles, stored together (group commit).
     let readings: PostgresBatcher<MeterReading>
 
@@ -136,6 +137,16 @@ public struct StationStore: Sendable {
         /// The other sessions' readings wait: a reading matters when its session is decided, so a busy
         /// station's readings are not written into the engine at every step.
         case forDecisions(also: Set<Int64> = [])
+
+        /// What a batch of steps needs: every reading any of them needs.
+        init(_ each: [Readings]) {
+            var also: Set<Int64> = []
+            for readings in each {
+                guard case .forDecisions(let more) = readings else { self = .all; return }
+                also.formUnion(more)
+            }
+            self = .forDecisions(also: also)
+        }
     }
 
     /// Runs `change` on the station under its lock and persists the outcome with every effect. Before
@@ -144,34 +155,88 @@ public struct StationStore: Sendable {
     /// only after `offlineGrace`). `change` may also write on the transaction's connection (a charger's
     /// transaction row with the session it starts or ends); it gets the rows of `along`, statements run
     /// just after the station's load, in its round trip. A thrown error rolls everything back.
+    ///
+    /// Steps of one station queued behind each other in this instance run together (`StationSteps`):
+    /// in one transaction, one after another on the same station, each getting its own effects. So
+    /// `along` must read only what its own step changes (its charger's card, its transaction): it runs
+    /// before the steps ahead of it in the batch. And `change` may run twice: when a batch fails, each of
+    /// its steps runs again alone, so that it gets its own outcome.
     public func update(
         stationID: Int, offlineGrace: Duration, setClockTo manualTime: Date? = nil, readings policy: Readings = .all,
         alongWith along: [PostgresQuery] = [],
         _ change: (inout Station, StationClock, PostgresConnection, _ along: [PostgresRows]) async throws -> [StationEffect] = { _, _, _, _ in [] },
         alsoInTransaction deliver: @Sendable ([StationEffect], StationClock, PostgresConnection) async throws -> Void
     ) async throws -> [StationEffect] {
-        try await pool.withTransaction { connection -> [StationEffect] in
+        try await withoutActuallyEscaping(change) { change in
+            try await withoutActuallyEscaping(deliver) { deliver in
+                let step = StationStep(offlineGrace: offlineGrace, manualTime: manualTime, readings: policy, along: along,
+                                       change: change, deliver: deliver)
+                return try await steps.perform(step, stationID: stationID) { batch in await run(batch, stationID: stationID) }
+            }
+        }
+    }
+
+    /// Runs a batch of steps in one transaction and gives each its outcome. When that transaction fails
+    /// with several steps in it, each runs again alone: the failure is then that step's own.
+    private func run(_ batch: [StationStep], stationID: Int) async -> [Result<[StationEffect], any Error>] {
+        do {
+            return try await runTogether(batch, stationID: stationID)
+        } catch {
+            guard batch.count > 1 else { return [.failure(error)] }
+            var outcomes: [Result<[StationEffect], any Error>] = []
+            for step in batch {
+                outcomes += await run([step], stationID: stationID)
+            }
+            return outcomes
+        }
+    }
+
+    /// One transaction under the station's lock: one load, each step's change in order, one write. A step
+    /// that throws without having sent anything to the database (no `along`, no statement in its change)
+    /// is refused alone and its change discarded; any other error ends the whole transaction. The first
+    /// step's effects include those of the station's own catching up (readings, time, statuses).
+    private func runTogether(_ batch: [StationStep], stationID: Int) async throws -> [Result<[StationEffect], any Error>] {
+        try await pool.withTransaction { connection -> [Result<[StationEffect], any Error>] in
+            let leader = batch[0]
             var first: [PostgresQuery] = ["SELECT pg_advisory_xact_lock(\(Self.lockClass), \(Int32(stationID)))"]
             // A manual clock moves first, so the readings due by the new time come with the station.
-            if let manualTime {
+            if let manualTime = leader.manualTime {
                 first.append("UPDATE stations SET clock_station_origin = \(manualTime) WHERE id = \(stationID)")
             }
-            guard let loaded = try await load(stationID, readings: policy, reportsAfter: offlineGrace, on: connection, after: first, then: along)
+            guard let loaded = try await load(stationID, readings: Readings(batch.map(\.readings)), reportsAfter: leader.offlineGrace,
+                                              on: connection, after: first, then: batch.flatMap(\.along))
             else { throw StoreError.notFound }
             let original = loaded.station
             var station = original
             let clock = loaded.clock
-            let reports = loaded.reports
-            var effects = takeIn(loaded.readings, into: &station)
+            var caughtUp = takeIn(loaded.readings, into: &station)
             try await markTakenIn(loaded.readings, stationID: stationID, on: connection)
-            effects += station.advance(to: clock.now.instant)
-            let sync = apply(reports, to: &station)
-            effects += sync.effects
-            effects += try await change(&station, clock, connection, loaded.along)
-            effects += station.advance(to: clock.now.instant)
+            caughtUp += station.advance(to: clock.now.instant)
+            let sync = apply(loaded.reports, to: &station)
+            caughtUp += sync.effects
+            var outcomes: [Result<[StationEffect], any Error>] = []
+            var along = loaded.along[...]
+            for step in batch {
+                let rows = Array(along.prefix(step.along.count))
+                along = along.dropFirst(step.along.count)
+                let sent = connection.operationsStarted
+                var changed = station
+                do {
+                    outcomes.append(.success(try await step.change(&changed, clock, connection, rows)))
+                    station = changed
+                } catch {
+                    guard batch.count > 1, step.along.isEmpty, connection.operationsStarted == sent else { throw error }
+                    outcomes.append(.failure(error))
+                }
+            }
+            let advanced = station.advance(to: clock.now.instant)
+            if case .success(let effects) = outcomes[0] { outcomes[0] = .success(caughtUp + effects + advanced) }
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original || !loaded.storedAsRows {
-                try await deliver(effects, clock, connection)
+                for (step, outcome) in zip(batch, outcomes) {
+                    if case .success(let effects) = outcome { try await step.deliver(effects, clock, connection) }
+                }
+                let effects = outcomes.flatMap { (try? $0.get()) ?? [] }
                 // The step's last statement, with the COMMIT. The station is kept before, so the next transaction
                 // waiting for the lock finds it: its version is this transaction's id, which the database shows
                 // only if it commits, and never again.
@@ -185,7 +250,7 @@ public struct StationStore: Sendable {
                 }
                 try await mirrorPileStatuses(sync.reported, stationID: stationID, on: connection)
             }
-            return effects
+            return outcomes
         }
     }
 

@@ -87,6 +87,12 @@ public final class PostgresConnection: Sendable {
         executor.stop()
     }
 
+    /// How many operations (statements, pipelines, BEGIN, COMMIT) this connection was asked to run so far:
+    /// two readings tell whether anything was sent in between.
+    public var operationsStarted: UInt64 {
+        operationCounter.load(ordering: .relaxed)
+    }
+
     /// True once libpq reports the connection bad, or after a failed rollback or `close()`.
     public var isBroken: Bool {
         broken.load(ordering: .acquiring) || closed.load(ordering: .acquiring)

@@ -1,3 +1,5 @@
+import ChargingDomain
+import ChargingStore
 import Foundation
 import PileSimulator
 import Testing
@@ -408,13 +410,22 @@ extension OCPPTests {
         }) { api in
             // Setup retries: with a 100 ms acquire deadline, a busy machine can refuse any of these steps.
             let admin = try await retrying { try await api.adminToken() }
+            // Five chargers at five stations: steps of one station wait in line in the instance without a connection
+            // (StationSteps), steps of different stations each take one.
+            let hash: String = try await api.pool.query("SELECT password_hash FROM piles WHERE id = 1").first!.decode("password_hash")
+            for station in 2...5 {
+                try await StationDirectory(pool: api.pool).add(id: station, name: "站\(station)", settings: .standard)
+                try await StationStore(pool: api.pool).addPiles([PileSpec(id: station * 10, mode: .slow, powerWatts: 7_000)],
+                                                                stationID: station, passwordHash: hash)
+            }
             var chargers: [OCPPCharger] = []
-            for id in 1...5 {
+            for (index, id) in [1, 20, 30, 40, 50].enumerated() {
                 let charger = try await retrying { try await OCPPCharger.connect(api, chargePointID: "\(id)") }
                 _ = try await charger.call("StatusNotification", #"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#)
-                _ = try await retrying { try await api.driverToken("busy\(id)", capacity: "40") }
+                _ = try await retrying { try await api.driverToken("busy\(index + 1)", capacity: "40") }
                 try await retrying {
-                    let reply = try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "BUSY-\(id)", "username": "busy\(id)"])
+                    let reply = try await api.call(.post, "/admin/idtags", query: ["token": admin, "id_tag": "BUSY-\(index + 1)",
+                                                                                   "username": "busy\(index + 1)"])
                     if reply.code != 200 { throw TestFailure("id tag not added: \(reply.object)") }
                 }
                 chargers.append(charger)
@@ -426,11 +437,13 @@ extension OCPPTests {
                 return Int(Double(line?.split(separator: " ").last ?? "0") ?? 0)
             }
             let timeoutsBefore = try await timeouts()
-            // The test holds the station's lock: every StartTransaction holds a connection while it waits for
-            // the lock, and the ones that find the pool exhausted meet its acquire timeout, again and again.
+            // The test holds the stations' locks: every StartTransaction holds a connection while it waits for
+            // its station's lock, and the ones that find the pool exhausted meet its acquire timeout, again and again.
             let chargersNow = chargers
             let answers = try await api.pool.withTransaction { connection in
-                _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Int32(0x43_50)), 1)")
+                for station in 1...5 {
+                    _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Int32(0x43_50)), \(Int32(station)))")
+                }
                 let calls = Task { [chargersNow] in
                     try await withThrowingTaskGroup(of: (type: Int?, status: String?).self) { group in
                         for (index, charger) in chargersNow.enumerated() {

@@ -287,6 +287,7 @@ struct OCPPCallHandler {
             station, clock, connection, along in
             let card = try cardStatement.read(along[0])
             info = Self.idTagInfo(card?.tag)
+            offline = false  // this may run again (StationStore.update): what it reports is set afresh
             // A session the station started itself is taken as such however late its StartTransaction comes;
             // any other stamped well in the past was queued while the charger was offline: it is recorded and
             // billed at its stop, and the engine never hears of it (the car has likely gone).

@@ -28,6 +28,7 @@ final class PileConnection: Sendable {
     let pileID: Int
     let logger: Logger
     private let channel: any Channel
+    private let executor: EventLoopTaskExecutor
     private let session: any PileSession
     private let writeTimeout: TimeAmount
     private let state = NIOLockedValueBox(State())
@@ -41,6 +42,7 @@ final class PileConnection: Sendable {
     init(pileID: Int, channel: any Channel, session: any PileSession, writeTimeout: TimeAmount, logger: Logger) {
         self.pileID = pileID
         self.channel = channel
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
         self.session = session
         self.writeTimeout = writeTimeout
         var logger = logger
@@ -64,7 +66,7 @@ final class PileConnection: Sendable {
         if flooded {
             channel.triggerUserOutboundEvent(PileSocketHandler.Close(code: .policyViolation, reason: "too many frames"), promise: nil)
         }
-        if startDraining { Task { await drain() } }
+        if startDraining { Task(executorPreference: executor) { await self.drain() } }
     }
 
     private func drain() async {
