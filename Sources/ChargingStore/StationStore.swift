@@ -229,14 +229,17 @@ public struct StationStore: Sendable {
                     outcomes.append(.failure(error))
                 }
             }
-            let advanced = station.advance(to: clock.now.instant)
-            if case .success(let effects) = outcomes[0] { outcomes[0] = .success(caughtUp + effects + advanced) }
+            // What the station did by itself (readings, time, statuses) is the first step's to deliver and to
+            // return, whether its own change was refused or not: its bills and instructions must not be lost.
+            var stepEffects = outcomes.map { (try? $0.get()) ?? [] }
+            stepEffects[0] = caughtUp + stepEffects[0] + station.advance(to: clock.now.instant)
+            if case .success = outcomes[0] { outcomes[0] = .success(stepEffects[0]) }
             let nextEvent = station.nextEventTime.map(Date.init(instant:))
             if station != original || !loaded.storedAsRows {
-                for (step, outcome) in zip(batch, outcomes) {
-                    if case .success(let effects) = outcome { try await step.deliver(effects, clock, connection) }
+                for (step, effects) in zip(batch, stepEffects) {
+                    try await step.deliver(effects, clock, connection)
                 }
-                let effects = outcomes.flatMap { (try? $0.get()) ?? [] }
+                let effects = Array(stepEffects.joined())
                 // The step's last statement, with the COMMIT. The station is kept before, so the next transaction
                 // waiting for the lock finds it: its version is this transaction's id, which the database shows
                 // only if it commits, and never again.

@@ -44,7 +44,7 @@ struct StationStepBatchTests {
     func holdLock(_ store: StationStore, _ pool: PostgresPool, _ blocker: PostgresConnection, until count: Int) async throws {
         try await blocker.withTransaction { connection in
             try await connection.execute("SELECT pg_advisory_xact_lock(\(StationStore.lockClass), 1)")
-            try await poll("one step waiting for the lock, \(count - 1) in line") {
+            try await Self.poll("one step waiting for the lock, \(count - 1) in line") {
                 try await waitingForLock(pool) == 1 && store.steps.waitingCount(1) == count - 1
             }
         }
@@ -58,7 +58,7 @@ struct StationStepBatchTests {
             """).first!.decode("n")
     }
 
-    func poll(_ what: String, _ condition: () async throws -> Bool) async throws {
+    static func poll(_ what: String, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while try await !condition() {
             guard ContinuousClock.now < deadline else { throw PollTimeout(what: what) }
@@ -80,32 +80,42 @@ struct StationStepBatchTests {
         .submit(driver: driver, mode: .slow, requestedKWh: 5, batteryCapacityKWh: 60)
     }
 
+    typealias Change = @Sendable (String, inout Station, StationClock, PostgresConnection) async throws -> [StationEffect]
+
+    /// Starts one step per key at station 1, in order, while the test holds the station's lock: the first
+    /// waits for the lock, each next one only once those before it wait in line. Their outcomes by key.
+    func queuedSteps(_ store: StationStore, _ pool: PostgresPool, keys: [String], change: @escaping Change) async throws
+        -> [String: Result<[StationEffect], any Error>] {
+        try await withThrowingTaskGroup(of: (String, Result<[StationEffect], any Error>).self) { group in
+            for (n, key) in keys.enumerated() {
+                try await Self.poll("step \(n) queued") { n == 0 || store.steps.waitingCount(1) == n - 1 }
+                group.addTask {
+                    let outcome = await Self.outcome {
+                        try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, connection, _ in
+                            try await change(key, &station, clock, connection)
+                        }, alsoInTransaction: { _, _, _ in })
+                    }
+                    return (key, outcome)
+                }
+                if n == 0 { try await Self.poll("the first step waits for the lock") { try await waitingForLock(pool) == 1 } }
+            }
+            var outcomes: [String: Result<[StationEffect], any Error>] = [:]
+            for try await (key, outcome) in group { outcomes[key] = outcome }
+            return outcomes
+        }
+    }
+
     @Test("steps queued behind a running one commit together, each with its own outcome; a refusal stays its own")
     func queuedStepsShareOneTransaction() async throws {
         try await withStation { store, pool, blocker in
             let transactions = Recorded<Int64>()
             async let held: Void = holdLock(store, pool, blocker, until: 6)
-            let outcomes = try await withThrowingTaskGroup(of: (String, Result<[StationEffect], any Error>).self) { group in
-                // d1 first (it takes the lock's wait), then the others, then d1 again: refused, as d1 has a request.
-                for (n, driver) in (Self.drivers + ["d1"]).enumerated() {
-                    try await poll("step \(n) queued") { n == 0 || store.steps.waitingCount(1) == n - 1 }
-                    let key = n == 5 ? "d1 again" : driver
-                    group.addTask {
-                        let outcome = await Self.outcome {
-                            try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, connection, _ in
-                                let effects = try station.apply(Self.submit(driver), at: clock.now.instant)
-                                let id: Int64 = try await connection.query("SELECT txid_current() AS id").first!.decode("id")
-                                transactions.values.withLock { $0[key] = id }
-                                return effects
-                            }, alsoInTransaction: { _, _, _ in })
-                        }
-                        return (key, outcome)
-                    }
-                    if n == 0 { try await poll("the first step waits for the lock") { try await waitingForLock(pool) == 1 } }
-                }
-                var outcomes: [String: Result<[StationEffect], any Error>] = [:]
-                for try await (key, outcome) in group { outcomes[key] = outcome }
-                return outcomes
+            // d1 first (it takes the lock's wait), then the others, then d1 again: refused, as d1 has a request.
+            let outcomes = try await queuedSteps(store, pool, keys: Self.drivers + ["d1 again"]) { key, station, clock, connection in
+                let effects = try station.apply(Self.submit(String(key.prefix(2))), at: clock.now.instant)
+                let id: Int64 = try await connection.query("SELECT txid_current() AS id").first!.decode("id")
+                transactions.values.withLock { $0[key] = id }
+                return effects
             }
             try await held
             for driver in Self.drivers {
@@ -128,30 +138,16 @@ struct StationStepBatchTests {
         try await withStation { store, pool, blocker in
             let runs = Recorded<Int>()
             async let held: Void = holdLock(store, pool, blocker, until: 4)
-            let outcomes = try await withThrowingTaskGroup(of: (String, Result<[StationEffect], any Error>).self) { group in
-                for (n, driver) in ["d1", "d2", "d3", "d4"].enumerated() {
-                    try await poll("step \(n) queued") { n == 0 || store.steps.waitingCount(1) == n - 1 }
-                    group.addTask {
-                        let outcome = await Self.outcome {
-                            try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, connection, _ in
-                                runs.values.withLock { $0[driver, default: 0] += 1 }
-                                if driver == "d3" {
-                                    // Refused by a deferred constraint only at COMMIT, with the whole batch.
-                                    try await connection.execute("""
-                                        INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, station_id, request_id, meter_start_wh, charger_started_at)
-                                        VALUES (1, 1, 'NO-SUCH-REQUEST', 1, 999999, 0, now())
-                                        """)
-                                }
-                                return try station.apply(Self.submit(driver), at: clock.now.instant)
-                            }, alsoInTransaction: { _, _, _ in })
-                        }
-                        return (driver, outcome)
-                    }
-                    if n == 0 { try await poll("the first step waits for the lock") { try await waitingForLock(pool) == 1 } }
+            let outcomes = try await queuedSteps(store, pool, keys: ["d1", "d2", "d3", "d4"]) { driver, station, clock, connection in
+                runs.values.withLock { $0[driver, default: 0] += 1 }
+                if driver == "d3" {
+                    // Refused by a deferred constraint only at COMMIT, with the whole batch.
+                    try await connection.execute("""
+                        INSERT INTO ocpp_transactions (pile_id, connector_id, id_tag, station_id, request_id, meter_start_wh, charger_started_at)
+                        VALUES (1, 1, 'NO-SUCH-REQUEST', 1, 999999, 0, now())
+                        """)
                 }
-                var outcomes: [String: Result<[StationEffect], any Error>] = [:]
-                for try await (key, outcome) in group { outcomes[key] = outcome }
-                return outcomes
+                return try station.apply(Self.submit(driver), at: clock.now.instant)
             }
             try await held
             let refused = try #require(throws: PostgresError.self) { try outcomes["d3"]!.get() }
@@ -163,6 +159,59 @@ struct StationStepBatchTests {
             #expect(station.request(of: "d3") == nil)
             let rows = try await pool.query("SELECT count(*) AS n FROM charging_requests WHERE station_id = 1").first!.decode("n", as: Int64.self)
             #expect(rows == 3)
+        }
+    }
+}
+
+extension StationStepBatchTests {
+    @Test("a batch whose first step is refused still writes what the station did by itself: a session completed by then is billed")
+    func refusedFirstStepKeepsTheCatchUp() async throws {
+        try await withStation { store, pool, _ in
+            let start = Date(timeIntervalSince1970: 1_700_000_000)
+            _ = try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
+                try station.apply(.submit(driver: "d5", mode: .slow, requestedKWh: 1, batteryCapacityKWh: 60), at: clock.now.instant)
+            }, alsoInTransaction: { _, _, _ in })
+            // A step runs and waits inside its change; three steps queue behind it.
+            let gate = Recorded<Bool>()
+            async let running = Self.outcome {
+                try await store.update(stationID: 1, offlineGrace: .seconds(60), { _, _, _, _ in
+                    gate.values.withLock { $0["inside"] = true }
+                    try await Self.poll("released") { gate.values.withLock { $0["go"] == true } }
+                    return []
+                }, alsoInTransaction: { _, _, _ in })
+            }
+            try await Self.poll("the first step runs") { gate.values.withLock { $0["inside"] == true } }
+            let keys = ["nobody", "d1", "d2"]
+            let outcomes = try await withThrowingTaskGroup(of: (String, Result<[StationEffect], any Error>).self) { group in
+                for (n, key) in keys.enumerated() {
+                    try await Self.poll("step \(n) queued") { store.steps.waitingCount(1) == n }
+                    group.addTask {
+                        let outcome = await Self.outcome {
+                            try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
+                                // "nobody" has no request to cancel: refused by the engine, nothing sent to the database.
+                                try station.apply(key == "nobody" ? .cancel(driver: key) : Self.submit(key), at: clock.now.instant)
+                            }, alsoInTransaction: { _, _, _ in })
+                        }
+                        return (key, outcome)
+                    }
+                }
+                try await Self.poll("three steps queued") { store.steps.waitingCount(1) == 3 }
+                // d5's kilowatt-hour is done long before the next batch reads the clock.
+                try await store.setClock(stationID: 1, mode: .manual, speed: 1, start: start.addingTimeInterval(7_200))
+                gate.values.withLock { $0["go"] = true }
+                var outcomes: [String: Result<[StationEffect], any Error>] = [:]
+                for try await (key, outcome) in group { outcomes[key] = outcome }
+                return outcomes
+            }
+            #expect((try? await running.get()) != nil)
+            #expect(throws: StationError.noActiveRequest) { try outcomes["nobody"]!.get() }
+            for driver in ["d1", "d2"] { #expect((try? outcomes[driver]?.get()) != nil, "\(driver)'s step") }
+            let bills = try await pool.query("SELECT d.username FROM bills b JOIN drivers d ON d.id = b.driver_id")
+                .map { try $0.decode("username", as: String.self) }
+            #expect(bills == ["d5"], "the completion the refused step's batch caught up on is billed")
+            let station = try #require(try await store.snapshot(stationID: 1)?.station)
+            #expect(station.request(of: "d5") == nil)
+            for driver in ["d1", "d2"] { #expect(station.request(of: driver) != nil) }
         }
     }
 }
