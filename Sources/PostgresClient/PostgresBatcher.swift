@@ -25,6 +25,8 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
     /// The pool priority every batch runs at, whoever's call started it.
     private let priority: PostgresPool.Priority
     private let statement: Statement
+    /// How long a small batch waits for more inputs before it is written (see `init`).
+    private let linger: Duration
     private var waiting: [Waiting] = []
     private var running = false
 
@@ -33,13 +35,22 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
     /// A batch is being written and nobody waits for the next one yet.
     var onlyOneBatchRunning: Bool { running && waiting.isEmpty }
 
-    public init(pool: PostgresPool, maxBatch: Int = 256, priority: PostgresPool.Priority = .normal,
+    /// `linger`: a batch of fewer than `Self.lingerBelow` inputs first waits this long for more (PostgreSQL's
+    /// `commit_delay`, for one kind of write). Callers arriving while a batch is written are taken together
+    /// anyway; under a steady trickle, which never queues behind a statement, a short wait is what gathers
+    /// them: each statement and round trip has a fixed price (and wakes two processes), an input's share of
+    /// a batch's is small.
+    public init(pool: PostgresPool, maxBatch: Int = 256, priority: PostgresPool.Priority = .normal, linger: Duration = .zero,
                 statement: @escaping Statement) {
         self.pool = pool
         self.maxBatch = maxBatch
         self.priority = priority
+        self.linger = linger
         self.statement = statement
     }
+
+    /// A batch this small waits `linger` for more before it is written.
+    public static var lingerBelow: Int { 8 }
 
     /// Runs `input` in the next batch and returns its result rows.
     public func run(_ input: Input) async throws -> [PostgresRow] {
@@ -54,6 +65,7 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
 
     private func drain() async {
         while !waiting.isEmpty {
+            if linger > .zero, waiting.count < Self.lingerBelow { try? await Task.sleep(for: linger) }
             let batch = Array(waiting.prefix(maxBatch))
             waiting.removeFirst(batch.count)
             await runBatch(batch)

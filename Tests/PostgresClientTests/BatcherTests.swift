@@ -128,4 +128,21 @@ import TestSupport
             #expect(sizes == [1, 2, 100])
         }
     }
+
+    /// A trickle never queues behind a running statement; `linger` gathers it.
+    @Test func aSmallBatchLingersForMoreCallers() async throws {
+        try await withNotes { pool, _ in
+            let linger = Duration.seconds(3)
+            let batcher = PostgresBatcher<Note>(pool: pool, linger: linger, statement: Self.insertNotes)
+            let started = ContinuousClock.now
+            let writers = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for size in 1...3 {
+                    group.addTask { try #require(try await batcher.run(Note(text: "trickle", size: size)).first).decode("written_by") }
+                }
+                return try await group.reduce(into: Set<Int64>()) { $0.insert($1) }
+            }
+            #expect(writers.count == 1, "three callers within the linger share one statement")
+            #expect(ContinuousClock.now - started >= linger)
+        }
+    }
 }
