@@ -117,8 +117,7 @@ final class StationSteps: Sendable {
             let joining = line.waiting.prefix { $0.joins(first) }.prefix(Self.maxBatch - 1)
             line.waiting.removeFirst(joining.count)
             lines[stationID] = line
-            let others = Array(joining)
-            return (first, others)
+            return (first, Array(joining))
         }
         if let (first, others) = next {
             _ = first.take()  // its task runs the step it passed to `perform` itself
