@@ -12,15 +12,20 @@ import TestSupport
 struct StationCatchUpTests {
     static let hash = "$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
 
+    /// Migrates the database and creates station 1 with piles 1…5 (offline), on a manual clock.
+    static func stationOfFivePiles(_ pool: PostgresPool) async throws -> StationStore {
+        try await SchemaMigrator().migrate(pool)
+        let store = StationStore(pool: pool)
+        try await store.create(id: 1, name: "test", settings: .standard,
+                               pilePasswordHashes: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, hash) }),
+                               clock: .manual, start: Date(timeIntervalSince1970: 1_700_000_000))
+        return store
+    }
+
     func withStore(_ body: (StationStore, PostgresPool) async throws -> Void) async throws {
         let pool = PostgresPool(conninfo: try await TestDatabase.makeDatabase(), maxConnections: 2, logger: Logger(label: "test"))
         do {
-            try await SchemaMigrator().migrate(pool)
-            let store = StationStore(pool: pool)
-            try await store.create(id: 1, name: "test", settings: .standard,
-                                   pilePasswordHashes: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, Self.hash) }),
-                                   clock: .manual, start: Date(timeIntervalSince1970: 1_700_000_000))
-            try await body(store, pool)
+            try await body(try await Self.stationOfFivePiles(pool), pool)
         } catch {
             await pool.close()
             throw error

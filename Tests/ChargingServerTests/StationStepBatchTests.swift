@@ -21,11 +21,7 @@ struct StationStepBatchTests {
         let pool = PostgresPool(conninfo: conninfo, maxConnections: 4, logger: Logger(label: "test"))
         let blocker = try await PostgresConnection.connect(conninfo)
         do {
-            try await SchemaMigrator().migrate(pool)
-            let store = StationStore(pool: pool)
-            try await store.create(id: 1, name: "test", settings: .standard,
-                                   pilePasswordHashes: Dictionary(uniqueKeysWithValues: (1...5).map { ($0, Self.hash) }),
-                                   clock: .manual, start: Date(timeIntervalSince1970: 1_700_000_000))
+            let store = try await StationCatchUpTests.stationOfFivePiles(pool)
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now()")
             for name in Self.drivers {
                 try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(Self.hash), 60)")
