@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Group commit for one kind of single-row write: callers that arrive while a batch runs are taken
 /// together into the next one, which is one statement (one round trip, one commit) for all of them.
@@ -12,12 +13,17 @@ import Foundation
 /// a stale epoch, say). Lock rows in one order (`ORDER BY id FOR UPDATE`) so two batches never
 /// deadlock. When a batch of several fails, each of its inputs runs again alone, so one bad input
 /// fails only its own caller.
-public actor PostgresBatcher<Input: Encodable & Sendable> {
+public final class PostgresBatcher<Input: Encodable & Sendable>: Sendable {
     public typealias Statement = @Sendable (_ batchJSON: String) -> PostgresQuery
 
     private struct Waiting {
         var input: Input
         var caller: CheckedContinuation<[PostgresRow], any Error>
+    }
+
+    private struct Line {
+        var waiting: [Waiting] = []
+        var running = false
     }
 
     private let pool: PostgresPool
@@ -27,13 +33,14 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
     private let statement: Statement
     /// How long a small batch waits for more inputs before it is written (see `init`).
     private let linger: Duration
-    private var waiting: [Waiting] = []
-    private var running = false
+    /// A lock, not an actor: a caller joins the line on its own thread (a socket's event loop), and only
+    /// the drain leaves it, so a reading costs no hop to another thread on its way in.
+    private let line = Mutex(Line())
 
     /// Inputs waiting for the next batch (not the one running).
-    var waitingCount: Int { waiting.count }
+    var waitingCount: Int { line.withLock { $0.waiting.count } }
     /// A batch is being written and nobody waits for the next one yet.
-    var onlyOneBatchRunning: Bool { running && waiting.isEmpty }
+    var onlyOneBatchRunning: Bool { line.withLock { $0.running && $0.waiting.isEmpty } }
 
     /// `linger`: a batch of fewer than `Self.lingerBelow` inputs first waits this long for more (PostgreSQL's
     /// `commit_delay`, for one kind of write). Callers arriving while a batch is written are taken together
@@ -55,22 +62,30 @@ public actor PostgresBatcher<Input: Encodable & Sendable> {
     /// Runs `input` in the next batch and returns its result rows.
     public func run(_ input: Input) async throws -> [PostgresRow] {
         try await withCheckedThrowingContinuation { caller in
-            waiting.append(Waiting(input: input, caller: caller))
-            if !running {
-                running = true
-                Task { [priority] in await PostgresPool.$priority.withValue(priority) { await drain() } }
+            let starts = line.withLock { line in
+                line.waiting.append(Waiting(input: input, caller: caller))
+                defer { line.running = true }
+                return !line.running
             }
+            if starts { Task { [priority] in await PostgresPool.$priority.withValue(priority) { await drain() } } }
         }
     }
 
     private func drain() async {
-        while !waiting.isEmpty {
-            if linger > .zero, waiting.count < Self.lingerBelow { try? await Task.sleep(for: linger) }
-            let batch = Array(waiting.prefix(maxBatch))
-            waiting.removeFirst(batch.count)
+        while true {
+            if linger > .zero, line.withLock({ $0.waiting.count }) < Self.lingerBelow { try? await Task.sleep(for: linger) }
+            let batch = line.withLock { line -> [Waiting] in
+                let batch = Array(line.waiting.prefix(maxBatch))
+                line.waiting.removeFirst(batch.count)
+                return batch
+            }
             await runBatch(batch)
+            // Done when nobody came meanwhile; else the next batch (which may linger again).
+            guard line.withLock({ line in
+                if line.waiting.isEmpty { line.running = false }
+                return line.running
+            }) else { return }
         }
-        running = false
     }
 
     private func runBatch(_ batch: [Waiting]) async {

@@ -34,15 +34,18 @@ struct FaultTests {
             }
 
             try postgres.start()
+            // Recovery takes well under a second alone (0.02-0.15 s measured, also beside two busy loops); the
+            // bound catches a recovery that stalls (a retry that never comes, a pause grown long), not a machine
+            // busy with the rest of the suite, where it once took 6.2 s against the 5 s bound of before.
             let back = ContinuousClock.now
-            try await eventually(timeout: .seconds(5)) {
+            try await eventually(timeout: .seconds(15)) {
                 try await HTTP.call(.get, cluster.urls[1] + "/admin/charge/status/get", ["token": admin])["code"] as? Int == 200
             }
             // Listeners re-LISTEN within about a second; the requester's row fallback covers the gap.
-            try await eventually(timeout: .seconds(5)) {
+            try await eventually(timeout: .seconds(15)) {
                 try await cluster.setStatus("repair", pile: 1, via: cluster.urls[1], token: admin)["code"] as? Int == 200
             }
-            #expect(ContinuousClock.now - back < .seconds(5))
+            #expect(ContinuousClock.now - back < .seconds(15))
             // Exactly the written commands reached the pile, each once.
             var received: [String] = []
             while let event = try? await pile.next(timeout: .milliseconds(500)) {

@@ -37,13 +37,24 @@ struct StationStepBatchTests {
     }
 
     /// Holds station 1's lock until `count` steps wait: the first on the database's lock, the rest in line here.
-    func holdLock(_ store: StationStore, _ pool: PostgresPool, _ blocker: PostgresConnection, until count: Int) async throws {
-        try await blocker.withTransaction { connection in
-            try await connection.execute("SELECT pg_advisory_xact_lock(\(StationStore.lockClass), 1)")
-            try await Self.poll("one step waiting for the lock, \(count - 1) in line") {
-                try await waitingForLock(pool) == 1 && store.steps.waitingCount(1) == count - 1
+    /// Returns once the lock is held (the steps may start), with the task that releases it.
+    func holdLock(_ store: StationStore, _ pool: PostgresPool, _ blocker: PostgresConnection, until count: Int) async throws
+        -> Task<Void, any Error> {
+        let held = Task {
+            try await blocker.withTransaction { connection in
+                try await connection.execute("SELECT pg_advisory_xact_lock(\(StationStore.lockClass), 1)")
+                try await Self.poll("one step waiting for the lock, \(count - 1) in line") {
+                    try await waitingForLock(pool) == 1 && store.steps.waitingCount(1) == count - 1
+                }
             }
         }
+        try await Self.poll("the test holds the station's lock") {
+            try await pool.query("""
+                SELECT count(*) AS n FROM pg_locks
+                WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """).first!.decode("n", as: Int64.self) == 1
+        }
+        return held
     }
 
     /// Sessions of this test's database waiting for an advisory lock (other tests run beside it).
@@ -105,7 +116,7 @@ struct StationStepBatchTests {
     func queuedStepsShareOneTransaction() async throws {
         try await withStation { store, pool, blocker in
             let transactions = Recorded<Int64>()
-            async let held: Void = holdLock(store, pool, blocker, until: 6)
+            let held = try await holdLock(store, pool, blocker, until: 6)
             // d1 first (it takes the lock's wait), then the others, then d1 again: refused, as d1 has a request.
             let outcomes = try await queuedSteps(store, pool, keys: Self.drivers + ["d1 again"]) { key, station, clock, connection in
                 let effects = try station.apply(Self.submit(String(key.prefix(2))), at: clock.now.instant)
@@ -113,7 +124,7 @@ struct StationStepBatchTests {
                 transactions.values.withLock { $0[key] = id }
                 return effects
             }
-            try await held
+            try await held.value
             for driver in Self.drivers {
                 let effects = try #require(try? outcomes[driver]?.get(), "\(driver)'s step")
                 #expect(effects.contains { if case .accepted = $0 { true } else { false } }, "\(driver)'s own effects")
@@ -133,7 +144,7 @@ struct StationStepBatchTests {
     func failedBatchRunsStepsAlone() async throws {
         try await withStation { store, pool, blocker in
             let runs = Recorded<Int>()
-            async let held: Void = holdLock(store, pool, blocker, until: 4)
+            let held = try await holdLock(store, pool, blocker, until: 4)
             let outcomes = try await queuedSteps(store, pool, keys: ["d1", "d2", "d3", "d4"]) { driver, station, clock, connection in
                 runs.values.withLock { $0[driver, default: 0] += 1 }
                 if driver == "d3" {
@@ -145,7 +156,7 @@ struct StationStepBatchTests {
                 }
                 return try station.apply(Self.submit(driver), at: clock.now.instant)
             }
-            try await held
+            try await held.value
             let refused = try #require(throws: PostgresError.self) { try outcomes["d3"]!.get() }
             #expect(refused.code == .foreignKeyViolation)
             for driver in ["d1", "d2", "d4"] { #expect((try? outcomes[driver]?.get()) != nil, "\(driver)'s step") }

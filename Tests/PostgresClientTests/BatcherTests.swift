@@ -78,7 +78,7 @@ import TestSupport
                         let row = try #require(try await batcher.run(Note(text: "first", size: 0)).first)
                         return (0, try row.decode("text"), try row.decode("size"))
                     }
-                    try await eventually { await batcher.onlyOneBatchRunning }
+                    try await eventually { batcher.onlyOneBatchRunning }
                     for size in 1...40 {
                         group.addTask {
                             // Quotes, braces and a NULL travel intact through the JSON parameter.
@@ -87,7 +87,7 @@ import TestSupport
                             return (size, try row.decode("text"), try row.decode("size"))
                         }
                     }
-                    try await eventually { await batcher.waitingCount == 40 }
+                    try await eventually { batcher.waitingCount == 40 }
                     try await blocker.execute("COMMIT")
                     for try await (size, text, returnedSize) in group {
                         #expect(returnedSize == size, "each caller gets its own row")
@@ -107,7 +107,7 @@ import TestSupport
                 try await blocker.execute("LOCK TABLE notes IN EXCLUSIVE MODE")
                 try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
                     group.addTask { (100, try await batcher.run(Note(text: "first", size: 100)).count == 1) }
-                    try await eventually { await batcher.onlyOneBatchRunning }
+                    try await eventually { batcher.onlyOneBatchRunning }
                     for size in [1, -5, 2] {
                         group.addTask {
                             do {
@@ -117,7 +117,7 @@ import TestSupport
                             }
                         }
                     }
-                    try await eventually { await batcher.waitingCount == 3 }
+                    try await eventually { batcher.waitingCount == 3 }
                     try await blocker.execute("COMMIT")
                     var written: [Int: Bool] = [:]
                     for try await (size, ok) in group { written[size] = ok }
