@@ -18,7 +18,7 @@ public struct OCPPStore: Sendable {
         self.pool = pool
         boots = PostgresBatcher(pool: pool, priority: .low, statement: Self.recordBootsQuery)
         handshakeReads = PostgresBatcher(pool: pool, priority: .low, statement: Self.handshakeQuery)
-        meterValues = PostgresBatcher(pool: pool, linger: .milliseconds(10)) { StationStore.storeMeterReadingsQuery(.ocppTransactions, batch: $0) }
+        meterValues = PostgresBatcher(pool: pool, linger: .chargerWritesLinger) { StationStore.storeMeterReadingsQuery(.ocppTransactions, batch: $0) }
     }
 
     private struct HandshakeKeys: Encodable, Sendable {

@@ -29,7 +29,7 @@ public struct PileStateStore: Sendable {
             Self.claimPilesQuery(batch, instance: instance, tellPreviousOwner: tellPreviousOwner)
         }
         connectorReports = PostgresBatcher(pool: pool, statement: Self.recordConnectorsQuery)
-        statusReports = PostgresBatcher(pool: pool, linger: .milliseconds(10)) { batch in Self.recordStatusesQuery(batch, instance: instance) }
+        statusReports = PostgresBatcher(pool: pool, linger: .chargerWritesLinger) { batch in Self.recordStatusesQuery(batch, instance: instance) }
     }
 
     // MARK: Sockets

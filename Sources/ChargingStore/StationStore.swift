@@ -19,7 +19,7 @@ public struct StationStore: Sendable {
 
     public init(pool: PostgresPool) {
         self.pool = pool
-        readings = PostgresBatcher(pool: pool, linger: .milliseconds(10)) { Self.storeMeterReadingsQuery(.sessions, batch: $0) }
+        readings = PostgresBatcher(pool: pool, linger: .chargerWritesLinger) { Self.storeMeterReadingsQuery(.sessions, batch: $0) }
     }
 
     public func stationIDs() async throws -> [Int] {

@@ -11,7 +11,6 @@ import TestSupport
 /// (`StationSteps`): each still gets its own outcome, and a failed batch runs its steps again alone.
 @Suite("Station steps batched")
 struct StationStepBatchTests {
-    static let hash = "$2b$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
     static let drivers = ["d1", "d2", "d3", "d4", "d5"]
 
     /// A station of five piles switched on and five drivers, a pool for the steps and a connection of
@@ -24,7 +23,7 @@ struct StationStepBatchTests {
             let store = try await StationCatchUpTests.stationOfFivePiles(pool)
             try await pool.execute("UPDATE piles SET status = 'on', status_changed_at = now()")
             for name in Self.drivers {
-                try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(Self.hash), 60)")
+                try await pool.execute("INSERT INTO drivers (username, password_hash, battery_capacity_kwh) VALUES (\(name), \(StationCatchUpTests.hash), 60)")
             }
             try await body(store, pool, blocker)
         } catch {
@@ -43,37 +42,23 @@ struct StationStepBatchTests {
         let held = Task {
             try await blocker.withTransaction { connection in
                 try await connection.execute("SELECT pg_advisory_xact_lock(\(StationStore.lockClass), 1)")
-                try await Self.poll("one step waiting for the lock, \(count - 1) in line") {
-                    try await waitingForLock(pool) == 1 && store.steps.waitingCount(1) == count - 1
+                try await eventually("one step waiting for the lock, \(count - 1) in line") {
+                    try await advisoryLocks(pool, granted: false) == 1 && store.steps.waitingCount(1) == count - 1
                 }
             }
         }
-        try await Self.poll("the test holds the station's lock") {
-            try await pool.query("""
-                SELECT count(*) AS n FROM pg_locks
-                WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                """).first!.decode("n", as: Int64.self) == 1
-        }
+        try await eventually("the test holds the station's lock") { try await advisoryLocks(pool, granted: true) == 1 }
         return held
     }
 
-    /// Sessions of this test's database waiting for an advisory lock (other tests run beside it).
-    func waitingForLock(_ pool: PostgresPool) async throws -> Int64 {
+    /// Advisory locks of this test's database (other tests run beside it) held, or waited for.
+    func advisoryLocks(_ pool: PostgresPool, granted: Bool) async throws -> Int64 {
         try await pool.query("""
             SELECT count(*) AS n FROM pg_locks
-            WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            WHERE locktype = 'advisory' AND granted = \(granted)
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
             """).first!.decode("n")
     }
-
-    static func poll(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw PollTimeout(what: what) }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
-    struct PollTimeout: Error { var what: String }
 
     final class Recorded<Value: Sendable>: Sendable {
         let values = Mutex<[String: Value]>([:])
@@ -95,7 +80,7 @@ struct StationStepBatchTests {
         -> [String: Result<[StationEffect], any Error>] {
         try await withThrowingTaskGroup(of: (String, Result<[StationEffect], any Error>).self) { group in
             for (n, key) in keys.enumerated() {
-                try await Self.poll("step \(n) queued") { n == 0 || store.steps.waitingCount(1) == n - 1 }
+                try await eventually("step \(n) queued") { n == 0 || store.steps.waitingCount(1) == n - 1 }
                 group.addTask {
                     let outcome = await Self.outcome {
                         try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, connection, _ in
@@ -104,7 +89,7 @@ struct StationStepBatchTests {
                     }
                     return (key, outcome)
                 }
-                if n == 0 { try await Self.poll("the first step waits for the lock") { try await waitingForLock(pool) == 1 } }
+                if n == 0 { try await eventually("the first step waits for the lock") { try await advisoryLocks(pool, granted: false) == 1 } }
             }
             var outcomes: [String: Result<[StationEffect], any Error>] = [:]
             for try await (key, outcome) in group { outcomes[key] = outcome }
@@ -183,15 +168,15 @@ extension StationStepBatchTests {
             async let running = Self.outcome {
                 try await store.update(stationID: 1, offlineGrace: .seconds(60), { _, _, _, _ in
                     gate.values.withLock { $0["inside"] = true }
-                    try await Self.poll("released") { gate.values.withLock { $0["go"] == true } }
+                    try await eventually("released") { gate.values.withLock { $0["go"] == true } }
                     return []
                 }, alsoInTransaction: { _, _, _ in })
             }
-            try await Self.poll("the first step runs") { gate.values.withLock { $0["inside"] == true } }
+            try await eventually("the first step runs") { gate.values.withLock { $0["inside"] == true } }
             let keys = ["nobody", "d1", "d2"]
             let outcomes = try await withThrowingTaskGroup(of: (String, Result<[StationEffect], any Error>).self) { group in
                 for (n, key) in keys.enumerated() {
-                    try await Self.poll("step \(n) queued") { store.steps.waitingCount(1) == n }
+                    try await eventually("step \(n) queued") { store.steps.waitingCount(1) == n }
                     group.addTask {
                         let outcome = await Self.outcome {
                             try await store.update(stationID: 1, offlineGrace: .seconds(60), { station, clock, _, _ in
@@ -202,7 +187,7 @@ extension StationStepBatchTests {
                         return (key, outcome)
                     }
                 }
-                try await Self.poll("three steps queued") { store.steps.waitingCount(1) == 3 }
+                try await eventually("three steps queued") { store.steps.waitingCount(1) == 3 }
                 // d5's kilowatt-hour is done long before the next batch reads the clock.
                 try await store.setClock(stationID: 1, mode: .manual, speed: 1, start: start.addingTimeInterval(7_200))
                 gate.values.withLock { $0["go"] = true }
